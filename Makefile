@@ -1,0 +1,46 @@
+# The whole set-up is these targets: each bootstraps .venv from the pinned lock on a machine
+# that has only python3 and pip.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+LANDING   ?= $(or $(WAREHOUSE_LANDING_DIR),data/landing)
+WAREHOUSE ?= $(or $(WAREHOUSE_DIR),warehouse)
+export DBT_PROFILES_DIR := $(CURDIR)/profiles
+
+.PHONY: run test venv generate parse dev clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## make run: build the demo landing zone if there is none, run the whole job, publish serving.duckdb
+run: $(STAMP)
+	@if [ ! -d "$(LANDING)" ] || [ -z "$$(ls -A "$(LANDING)" 2>/dev/null)" ]; then \
+		$(PY) -m orchestration generate --out "$(LANDING)"; \
+	fi
+	$(PY) -m orchestration run --landing "$(LANDING)" --warehouse "$(WAREHOUSE)"
+
+## make test: the whole test suite
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile
+
+generate: $(STAMP)
+	$(PY) -m orchestration generate --out "$(LANDING)"
+
+parse: $(STAMP)
+	$(VENV)/bin/dbt parse --quiet
+
+## make dev: the Dagster UI on 127.0.0.1:3000 (assets, checks, jobs, schedules, sensors)
+dev: $(STAMP) parse
+	WAREHOUSE_LANDING_DIR="$(LANDING)" WAREHOUSE_DIR="$(WAREHOUSE)" \
+	DAGSTER_HOME="$${DAGSTER_HOME:-$(abspath $(WAREHOUSE))/dagster_home}" \
+	$(VENV)/bin/dagster dev -m orchestration.defs -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf $(WAREHOUSE) target logs

@@ -1,0 +1,1 @@
+"""EV charging operator warehouse: load, check, build (dbt), publish — orchestrated by Dagster."""
