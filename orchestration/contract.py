@@ -81,6 +81,11 @@ class Source:
         raise KeyError(name)
 
     @property
+    def landing_columns(self) -> list[str]:
+        """Top-level CSV columns / JSON keys of a landing record (nested OCPI/OCPP fields excluded)."""
+        return [f.name for f in self.fields if f.path is None]
+
+    @property
     def required_columns(self) -> list[str]:
         return [f.name for f in self.fields if f.required]
 
@@ -275,6 +280,15 @@ _add(Source(
         F("message_id", path="$.frame[1]", required=True, description="OCPP-J unique message id."),
         F("action", path="$.frame[2]", required=True, description="OCPP 1.6 action name."),
         F("payload", "json", path="$.frame[3]", required=True, description="The action's payload."),
+        # Payload fields the warehouse uses (NULL for actions that do not carry them).
+        F("connector_id", "int", path="$.frame[3].connectorId", description="StatusNotification connectorId (0 = the whole charge point)."),
+        F("error_code", path="$.frame[3].errorCode", description="StatusNotification errorCode (OCPP 1.6 ChargePointErrorCode)."),
+        F("status", path="$.frame[3].status", description="StatusNotification status (ChargePointStatus)."),
+        F("vendor_error_code", path="$.frame[3].vendorErrorCode", description="StatusNotification vendorErrorCode."),
+        F("payload_timestamp", "ts", path="$.frame[3].timestamp", description="The payload's own timestamp (UTC), when present."),
+        F("charge_point_vendor", path="$.frame[3].chargePointVendor", description="BootNotification chargePointVendor."),
+        F("charge_point_model", path="$.frame[3].chargePointModel", description="BootNotification chargePointModel."),
+        F("firmware_version", path="$.frame[3].firmwareVersion", description="BootNotification firmwareVersion."),
     ),
     rules=(Rule("frame is an OCPP-J CALL", "message_type_id = 2"),),
 ))

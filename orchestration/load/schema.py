@@ -1,0 +1,55 @@
+"""DDL of the raw layer in the build database: one table per landing source plus the loader's
+bookkeeping tables (quarantine, load audit, files)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from orchestration.contract import SOURCES, raw_table_ddl
+
+BOOKKEEPING_DDL = [
+    """CREATE TABLE IF NOT EXISTS raw._quarantine (
+        source VARCHAR NOT NULL,        -- landing source (folder)
+        file VARCHAR NOT NULL,          -- path relative to the landing dir
+        file_hash VARCHAR NOT NULL,     -- SHA-256 of the file
+        line BIGINT,                    -- line number (1-based; NULL for a whole-file problem)
+        rule VARCHAR NOT NULL,          -- the rule the record broke
+        raw_text VARCHAR,               -- the record exactly as it was in the file
+        quarantined_at TIMESTAMP NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS raw._load_audit (
+        source VARCHAR NOT NULL,
+        file VARCHAR NOT NULL,
+        file_hash VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,        -- loaded | refused
+        rows_read BIGINT NOT NULL,      -- records in the file (non-blank lines; CSV: data rows)
+        rows_loaded BIGINT NOT NULL,
+        rows_quarantined BIGINT NOT NULL,
+        rows_duplicate BIGINT NOT NULL, -- identical to a record already loaded: skipped
+        message VARCHAR,                -- why a file was refused
+        run_id VARCHAR,
+        loaded_at TIMESTAMP NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS raw._loaded_files (
+        file_hash VARCHAR PRIMARY KEY,  -- a file is identified by its content
+        source VARCHAR NOT NULL,
+        file VARCHAR NOT NULL,          -- the path it was first loaded from
+        loaded_at TIMESTAMP NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS raw._files_seen (
+        source VARCHAR NOT NULL,
+        file VARCHAR NOT NULL,
+        file_hash VARCHAR NOT NULL,
+        size_bytes BIGINT NOT NULL,
+        first_seen_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (file, file_hash)
+    )""",
+]
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    for ddl in BOOKKEEPING_DDL:
+        con.execute(ddl)
+    for src in SOURCES.values():
+        con.execute(raw_table_ddl(src))
