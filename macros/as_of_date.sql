@@ -4,7 +4,7 @@
 {% macro as_of_date() -%}
     {%- set value = var('as_of_date', none) -%}
     {%- if value is none or value == '' -%}
-        {%- set value = modules.datetime.datetime.now(modules.datetime.timezone.utc).date().isoformat() -%}
+        {%- set value = modules.datetime.datetime.now(modules.pytz.utc).date().isoformat() -%}
     {%- endif -%}
     cast('{{ value }}' as date)
 {%- endmacro %}

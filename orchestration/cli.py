@@ -1,0 +1,125 @@
+"""Command line: `python -m orchestration <command>`.
+
+    run        run the whole Dagster job (load → dbt build → publish) on a landing zone
+    generate   write a realistic demo landing zone
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from orchestration import config
+
+DBT_INPUTS = ("models", "macros", "seeds", "snapshots", "tests/dbt", "dbt_project.yml", "profiles")
+
+
+def _latest_mtime(root: Path) -> float:
+    latest = 0.0
+    for name in DBT_INPUTS:
+        p = root / name
+        if p.is_file():
+            latest = max(latest, p.stat().st_mtime)
+        elif p.is_dir():
+            for f in p.rglob("*"):
+                if f.is_file():
+                    latest = max(latest, f.stat().st_mtime)
+    return latest
+
+
+def ensure_dbt_manifest() -> Path:
+    """`dbt parse` when target/manifest.json is missing or older than the dbt project (the Dagster
+    code location loads the manifest at import time). Serialised with a file lock."""
+    project = config.PROJECT_DIR
+    target = project / "target"
+    target.mkdir(exist_ok=True)
+    manifest = target / "manifest.json"
+    with open(target / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest.exists() and manifest.stat().st_mtime >= _latest_mtime(project):
+            return manifest
+        dbt = Path(sys.executable).parent / "dbt"
+        env = {k: v for k, v in os.environ.items() if k not in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
+        proc = subprocess.run(
+            [str(dbt), "parse", "--quiet", "--project-dir", str(project),
+             "--profiles-dir", str(config.PROFILES_DIR), "--target-path", str(target)],
+            cwd=project, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
+    return manifest
+
+
+def _print(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    landing = Path(args.landing).resolve() if args.landing else config.landing_dir()
+    warehouse = Path(args.warehouse).resolve() if args.warehouse else config.warehouse_dir()
+    try:
+        as_of = config.as_of_date(args.as_of)
+    except ValueError:
+        _print(f"error: --as-of must be a date YYYY-MM-DD, got {args.as_of!r}")
+        return 2
+    if not landing.is_dir():
+        _print(f"error: landing directory {landing} does not exist")
+        return 2
+    warehouse.mkdir(parents=True, exist_ok=True)
+    home = config.dagster_home(warehouse)
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.update({
+        "WAREHOUSE_LANDING_DIR": str(landing), "WAREHOUSE_DIR": str(warehouse),
+        "WAREHOUSE_AS_OF": as_of.isoformat(), "DAGSTER_HOME": str(home),
+    })
+    _print(f"warehouse run: landing={landing} warehouse={warehouse} as_of={as_of}")
+    t0 = time.perf_counter()
+    ensure_dbt_manifest()
+
+    from orchestration.run import run_job  # imports Dagster and the code location
+    outcome = run_job(landing=landing, warehouse=warehouse, as_of=as_of)
+    for line in outcome.report_lines():
+        _print(line)
+    _print(f"total {time.perf_counter() - t0:.1f}s")
+    return 0 if outcome.published else 1
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from orchestration.generate import generate
+    summary = generate(
+        Path(args.out), seed=args.seed, sessions=args.sessions,
+        start=date.fromisoformat(args.start) if args.start else None,
+        end=date.fromisoformat(args.end) if args.end else None, progress=True)
+    _print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the whole job: load, build, test, publish")
+    run.add_argument("--landing", help="landing zone (default $WAREHOUSE_LANDING_DIR or data/landing)")
+    run.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
+    run.add_argument("--as-of", dest="as_of", help="logical date YYYY-MM-DD (default $WAREHOUSE_AS_OF or today UTC)")
+    run.set_defaults(func=cmd_run)
+
+    gen = sub.add_parser("generate", help="write a realistic demo landing zone")
+    gen.add_argument("--out", required=True, help="landing directory to write")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--sessions", type=int, default=50_000)
+    gen.add_argument("--start", help="first day YYYY-MM-DD (default end - 364 days)")
+    gen.add_argument("--end", help="last day YYYY-MM-DD (default today UTC)")
+    gen.set_defaults(func=cmd_generate)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return args.func(args)

@@ -1,0 +1,50 @@
+"""Where things are and how big they may get: one place that reads the environment.
+
+    WAREHOUSE_LANDING_DIR   landing zone (default data/landing)
+    WAREHOUSE_DIR           build/serving databases, Dagster home, docs (default warehouse)
+    WAREHOUSE_AS_OF         the run's logical date YYYY-MM-DD (default: today in UTC)
+    WAREHOUSE_MAX_BAD_SHARE share of bad records that refuses a file (default 0.05)
+    WAREHOUSE_THREADS, WAREHOUSE_MEMORY_LIMIT   DuckDB limits for dbt (profiles/profiles.yml)
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROFILES_DIR = PROJECT_DIR / "profiles"
+
+
+def landing_dir() -> Path:
+    return Path(os.environ.get("WAREHOUSE_LANDING_DIR", "data/landing")).resolve()
+
+
+def warehouse_dir() -> Path:
+    return Path(os.environ.get("WAREHOUSE_DIR", "warehouse")).resolve()
+
+
+def max_bad_share() -> float:
+    return float(os.environ.get("WAREHOUSE_MAX_BAD_SHARE", "0.05"))
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def as_of_date(value: str | None = None) -> date:
+    value = value or os.environ.get("WAREHOUSE_AS_OF") or ""
+    return date.fromisoformat(value) if value else today_utc()
+
+
+def build_db(warehouse: Path) -> Path:
+    return warehouse / "build.duckdb"
+
+
+def serving_db(warehouse: Path) -> Path:
+    return warehouse / "serving.duckdb"
+
+
+def dagster_home(warehouse: Path) -> Path:
+    return Path(os.environ.get("DAGSTER_HOME") or warehouse / "dagster_home").resolve()

@@ -1,0 +1,72 @@
+"""Dagster definitions: raw-load assets → dbt build → publish, one job, a daily schedule and a
+sensor for new landing files. Load with `dagster dev -m orchestration.defs`."""
+
+
+import hashlib
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration import config
+from orchestration.defs.dbt import dbt_build, dbt_resource
+from orchestration.defs.publish import serving_duckdb
+from orchestration.defs.raw import raw_assets
+from orchestration.defs.resources import WarehouseResource
+
+JOB_NAME = "warehouse_job"
+
+warehouse_job = dg.define_asset_job(
+    JOB_NAME,
+    selection=dg.AssetSelection.all(),
+    description="Load new landing files, build and test every dbt model, publish serving.duckdb.",
+    # Steps touching the build database must never run at the same time (DuckDB allows one
+    # writer): the in-process executor runs them one after another.
+    executor_def=dg.in_process_executor,
+)
+
+
+def _as_of_config(day: str) -> dict:
+    return {"resources": {"warehouse": {"config": {"as_of_date": day}}}}
+
+
+@dg.schedule(
+    job=warehouse_job,
+    cron_schedule=f"0 {int(os.environ.get('WAREHOUSE_SCHEDULE_HOUR', '6'))} * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+def daily_refresh(context: dg.ScheduleEvaluationContext):
+    """Every day at WAREHOUSE_SCHEDULE_HOUR (UTC, default 06:00), for that day's logical date."""
+    day = context.scheduled_execution_time.date().isoformat()
+    return dg.RunRequest(run_key=f"daily-{day}", run_config=_as_of_config(day), tags={"as_of_date": day})
+
+
+def landing_fingerprint(landing: Path) -> str:
+    """Changes whenever a file is added, removed or rewritten in the landing zone."""
+    h = hashlib.sha256()
+    if landing.is_dir():
+        for p in sorted(landing.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                h.update(f"{p.relative_to(landing)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+@dg.sensor(job=warehouse_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def new_landing_files(context: dg.SensorEvaluationContext):
+    """Starts a run when files land (or change) in the landing zone."""
+    fingerprint = landing_fingerprint(config.landing_dir())
+    if fingerprint == context.cursor:
+        return dg.SkipReason("no new files in the landing zone")
+    context.update_cursor(fingerprint)
+    return dg.RunRequest(run_key=f"landing-{fingerprint[:16]}")
+
+
+defs = dg.Definitions(
+    assets=[*raw_assets, dbt_build, serving_duckdb],
+    jobs=[warehouse_job],
+    schedules=[daily_refresh],
+    sensors=[new_landing_files],
+    resources={"warehouse": WarehouseResource(), "dbt": dbt_resource},
+)

@@ -1,0 +1,68 @@
+"""One Dagster asset per landing source: load new files into raw.<source> of the build database.
+
+Each asset carries a blocking check, `batches_accepted`: it fails when a file of the source was
+refused (format, header, encoding, too many bad rows), which stops everything downstream —
+dbt and publish — so a refused batch can never reach the serving database."""
+
+
+import dagster as dg
+
+from orchestration.contract import SOURCES, Source
+from orchestration.defs.resources import WarehouseResource
+from orchestration.load.loader import connect, load_source
+
+RAW_GROUP = "raw"
+
+
+def raw_asset_key(source: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", source])
+
+
+def _raw_asset(src: Source) -> dg.AssetsDefinition:
+    key = raw_asset_key(src.name)
+
+    @dg.asset(
+        key=key,
+        group_name=RAW_GROUP,
+        description=f"raw.{src.name}: {src.description} Loaded from {src.name}/ in the landing zone.",
+        kinds={"duckdb", "python"},
+        check_specs=[dg.AssetCheckSpec(
+            "batches_accepted", asset=key, blocking=True,
+            description="No landing file of this source was refused (format, header, encoding, "
+                        "or more bad records than the allowed share).")],
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
+    )
+    def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        con = connect(warehouse.build_db)
+        try:
+            result = load_source(con, src.name, warehouse.landing,
+                                 max_bad_share=warehouse.bad_share, run_id=context.run_id)
+            total = con.execute(f"SELECT count(*) FROM raw.{src.name}").fetchone()[0]
+        finally:
+            con.close()
+        summary = result.summary()
+        for f in result.files:
+            if f.status != "skipped":
+                context.log.info(
+                    f"{f.file}: {f.status}, read {f.rows_read} = loaded {f.rows_loaded} + "
+                    f"quarantined {f.rows_quarantined} + duplicates {f.rows_duplicate}"
+                    + (f" — {f.message}" if f.message else ""))
+        yield dg.MaterializeResult(metadata={**summary, "raw_rows_total": total})
+        refused = result.refused
+        yield dg.AssetCheckResult(
+            check_name="batches_accepted",
+            passed=not refused,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "files_refused": len(refused),
+                "refused": dg.MetadataValue.json(
+                    [{"file": f.file, "reason": f.message} for f in refused]),
+                "rows_quarantined": summary["rows_quarantined"],
+            },
+            description="; ".join(f"{f.file}: {f.message}" for f in refused) or None,
+        )
+
+    return _load
+
+
+raw_assets = [_raw_asset(src) for src in SOURCES.values()]
