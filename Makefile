@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+OLD_DUCKDB := $(VENV)/duckdb-1.1
 LANDING   ?= $(or $(WAREHOUSE_LANDING_DIR),data/landing)
 WAREHOUSE ?= $(or $(WAREHOUSE_DIR),warehouse)
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
@@ -27,8 +28,13 @@ run: $(STAMP)
 	$(PY) -m orchestration run --landing "$(LANDING)" --warehouse "$(WAREHOUSE)"
 
 ## make test: the whole test suite
-test: $(STAMP)
+test: $(STAMP) $(OLD_DUCKDB)/.installed
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# DuckDB 1.1, as old BI tools embed it: the tests open serving.duckdb with it (read-only).
+$(OLD_DUCKDB)/.installed: $(STAMP)
+	$(PY) -m pip install --quiet --no-deps --target $(OLD_DUCKDB) duckdb==1.1.3
+	touch $@
 
 generate: $(STAMP)
 	$(PY) -m orchestration generate --out "$(LANDING)"
