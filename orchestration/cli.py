@@ -75,6 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     warehouse.mkdir(parents=True, exist_ok=True)
     home = config.dagster_home(warehouse)
     home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     os.environ.update({
         "WAREHOUSE_LANDING_DIR": str(landing), "WAREHOUSE_DIR": str(warehouse),
         "WAREHOUSE_AS_OF": as_of.isoformat(), "DAGSTER_HOME": str(home),

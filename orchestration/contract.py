@@ -1,7 +1,7 @@
 """The landing-zone contract (DESIGN.md section 4) as data.
 
 One `Source` per landing folder: its format, its fields with their warehouse types, enums and
-required-ness, its key, and its row-level rules. The loader, the raw-table DDL, the dbt sources
+required-ness and its key. The loader, the raw-table DDL, the dbt sources
 and the demo generator all read this module, so the contract is written down exactly once.
 
 Field types (warehouse type in brackets):
@@ -49,22 +49,12 @@ class Field:
 
 
 @dataclass(frozen=True)
-class Rule:
-    """A row-level rule: `sql` is a boolean SQL expression over the typed columns that must not
-    be FALSE (NULL passes: required-ness is checked separately)."""
-
-    name: str
-    sql: str
-
-
-@dataclass(frozen=True)
 class Source:
     name: str  # landing folder and raw table name
     format: str  # csv | jsonl | ecb_csv
     fields: tuple[Field, ...]
     key: tuple[str, ...]
     description: str
-    rules: tuple[Rule, ...] = ()
     versioned: bool = False  # key includes updated_at and history is kept
     # sub-folders per provider (cdrs/<provider>/): the folder name becomes column `provider`
     provider_folders: bool = False
@@ -90,17 +80,6 @@ class Source:
         return [f.name for f in self.fields if f.required]
 
 
-# ISO 4217 currencies an operator can bill in (the ECB reference set plus EUR) and
-# ISO 3166-1 alpha-2 countries are checked by the Great Expectations suites; the loader only
-# checks the shape (3 upper-case letters / 2 upper-case letters).
-CURRENCY_SHAPE = "regexp_full_match({c}, '[A-Z]{{3}}')"
-COUNTRY2_SHAPE = "regexp_full_match({c}, '[A-Z]{{2}}')"
-
-
-def _shape(template: str, column: str) -> str:
-    return template.format(c=column)
-
-
 F = Field
 SESSION_STATES = ("in_progress", "completed", "failed")
 LEDGER_KINDS = ("charge", "fee", "subscription", "write_off", "intercompany_transfer", "tax_refund")
@@ -123,8 +102,6 @@ _add(Source(
         F("currency", required=True, description="ISO 4217 currency the operator bills in."),
         F("updated_at", "ts", required=True, description="When this version was written (UTC)."),
     ),
-    rules=(Rule("country_code is ISO 3166-1 alpha-2", _shape(COUNTRY2_SHAPE, "country_code")),
-           Rule("currency is ISO 4217", _shape(CURRENCY_SHAPE, "currency"))),
 ))
 _add(Source(
     name="teams", format="csv", versioned=True, key=("team_id", "updated_at"),
@@ -155,13 +132,6 @@ _add(Source(
         F("created_at", "ts", description="When the site was created (UTC)."),
         F("updated_at", "ts", required=True, description="When this version was written (UTC)."),
     ),
-    rules=(
-        Rule("latitude in [-90, 90]", "latitude BETWEEN -90 AND 90"),
-        Rule("longitude in [-180, 180]", "longitude BETWEEN -180 AND 180"),
-        Rule("country_code is ISO 3166-1 alpha-2", _shape(COUNTRY2_SHAPE, "country_code")),
-        Rule("time_zone is an IANA time zone",
-             "time_zone IN (SELECT name FROM pg_timezone_names())"),
-    ),
 ))
 _add(Source(
     name="charge_points", format="csv", versioned=True, key=("charge_point_id", "updated_at"),
@@ -182,11 +152,6 @@ _add(Source(
         F("commissioned_at", "ts", required=True, description="When the charge point went into service (UTC)."),
         F("decommissioned_at", "ts", description="When it left service (UTC); empty = in service."),
         F("updated_at", "ts", required=True, description="When this version was written (UTC)."),
-    ),
-    rules=(
-        Rule("max_power_kw in (0, 1000]", "max_power_kw > 0 AND max_power_kw <= 1000"),
-        Rule("connector_count in [1, 16]", "connector_count BETWEEN 1 AND 16"),
-        Rule("decommissioned_at after commissioned_at", "decommissioned_at >= commissioned_at"),
     ),
 ))
 _add(Source(
@@ -211,15 +176,6 @@ _add(Source(
         F("currency", description="ISO 4217 currency of the prices."),
         F("is_roaming", "bool", description="Started through a roaming partner (eMSP)."),
         F("updated_at", "ts", required=True, description="When this version was written (UTC)."),
-    ),
-    rules=(
-        Rule("finished session has unplugged_at",
-             "state = 'in_progress' OR unplugged_at IS NOT NULL"),
-        Rule("unplugged_at not before plugged_in_at", "unplugged_at >= plugged_in_at"),
-        Rule("charging_started_at not before plugged_in_at", "charging_started_at >= plugged_in_at"),
-        Rule("charging_ended_at not before charging_started_at", "charging_ended_at >= charging_started_at"),
-        Rule("kwh in [0, 1000]", "kwh >= 0 AND kwh <= 1000"),
-        Rule("currency is ISO 4217", _shape(CURRENCY_SHAPE, "currency")),
     ),
 ))
 
@@ -259,14 +215,6 @@ _add(Source(
         F("credit_reference_id", description="For a credit CDR: the id of the CDR it cancels."),
         F("last_updated", "ts", required=True, description="OCPI last_updated (UTC)."),
     ),
-    rules=(
-        Rule("end_date_time not before start_date_time", "end_date_time >= start_date_time"),
-        Rule("currency is ISO 4217", _shape(CURRENCY_SHAPE, "currency")),
-        Rule("totals not negative unless credit",
-             "coalesce(credit, false) OR (total_energy >= 0 AND total_cost_excl_vat >= 0)"),
-        Rule("credit CDR has credit_reference_id",
-             "(coalesce(credit, false)) = (credit_reference_id IS NOT NULL)"),
-    ),
 ))
 
 _add(Source(
@@ -290,7 +238,6 @@ _add(Source(
         F("charge_point_model", path="$.frame[3].chargePointModel", description="BootNotification chargePointModel."),
         F("firmware_version", path="$.frame[3].firmwareVersion", description="BootNotification firmwareVersion."),
     ),
-    rules=(Rule("frame is an OCPP-J CALL", "message_type_id = 2"),),
 ))
 _add(Source(
     name="ratings", format="csv", key=("rating_id",),
@@ -302,7 +249,6 @@ _add(Source(
         F("stars", "int", required=True, description="1 to 5 stars."),
         F("created_at", "ts", required=True, description="When the rating was given (UTC)."),
     ),
-    rules=(Rule("stars in 1..5", "stars BETWEEN 1 AND 5"),),
 ))
 _add(Source(
     name="invoices", format="jsonl", versioned=True, key=("invoice_id", "updated_at"),
@@ -323,11 +269,6 @@ _add(Source(
         F("paid_at", "ts", description="Payment time (UTC)."),
         F("updated_at", "ts", required=True, description="When this version was written (UTC)."),
     ),
-    rules=(
-        Rule("currency is ISO 4217", _shape(CURRENCY_SHAPE, "currency")),
-        Rule("due_at not before issued_at", "due_at >= issued_at"),
-        Rule("period_to not before period_from", "period_to >= period_from"),
-    ),
 ))
 _add(Source(
     name="wallets", format="csv", versioned=True, key=("wallet_id", "updated_at"),
@@ -340,7 +281,6 @@ _add(Source(
         F("balance", "money", required=True, description="Balance at updated_at."),
         F("updated_at", "ts", required=True, description="Snapshot time (UTC)."),
     ),
-    rules=(Rule("currency is ISO 4217", _shape(CURRENCY_SHAPE, "currency")),),
 ))
 _add(Source(
     name="ledger", format="jsonl", key=("entry_id",),
@@ -357,7 +297,6 @@ _add(Source(
         F("session_id", description="Session, for charge entries."),
         F("invoice_id", description="Invoice the entry was billed on."),
     ),
-    rules=(Rule("currency is ISO 4217", _shape(CURRENCY_SHAPE, "currency")),),
 ))
 _add(Source(
     name="plans", format="csv", versioned=True, key=("plan_id", "updated_at"),
@@ -371,7 +310,6 @@ _add(Source(
         F("billing_period", enum=("month", "year"), description="month or year."),
         F("updated_at", "ts", required=True, description="When this version was written (UTC)."),
     ),
-    rules=(Rule("currency is ISO 4217", _shape(CURRENCY_SHAPE, "currency")),),
 ))
 _add(Source(
     name="subscriptions", format="csv", versioned=True, key=("subscription_id", "updated_at"),
@@ -384,7 +322,6 @@ _add(Source(
         F("ended_at", "ts", description="End (UTC); empty = running."),
         F("updated_at", "ts", required=True, description="When this version was written (UTC)."),
     ),
-    rules=(Rule("ended_at not before started_at", "ended_at >= started_at"),),
 ))
 _add(Source(
     name="fx_rates", format="ecb_csv", key=("rate_date", "currency"), dbt_source="ecb",
@@ -394,7 +331,6 @@ _add(Source(
         F("currency", required=True, description="ISO 4217 currency (the column name)."),
         F("rate", "float", required=True, description="Units of currency per 1 EUR."),
     ),
-    rules=(Rule("rate is positive", "rate > 0"),),
 ))
 
 LINEAGE_COLUMNS = (

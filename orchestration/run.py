@@ -23,6 +23,7 @@ class RunOutcome:
     failed_checks: list[dict] = field(default_factory=list)
     warned_checks: list[dict] = field(default_factory=list)
     failed_steps: list[dict] = field(default_factory=list)
+    not_run: list[str] = field(default_factory=list)
     checks_passed: int = 0
     models_built: int = 0
     published_counts: dict[str, int] = field(default_factory=dict)
@@ -43,6 +44,8 @@ class RunOutcome:
             lines.append(f"  FAILED check {c['check']} on {c['asset']}: {c.get('detail') or ''}".rstrip())
         for s in self.failed_steps:
             lines.append(f"  FAILED step {s['step']}: {s['error']}")
+        if self.not_run:
+            lines.append(f"  not run (an upstream step failed): {', '.join(self.not_run)}")
         if self.published:
             lines.append(f"PUBLISHED {self.serving_db} ({len(self.published_counts)} tables)")
             for t, n in sorted(self.published_counts.items()):
@@ -102,7 +105,15 @@ def run_job(*, landing: Path, warehouse: Path, as_of: date, instance: dg.Dagster
             err = data.error
             msg = (err.message if err else "unknown error").strip().splitlines()
             out.failed_steps.append({"step": ev.step_key, "error": " ".join(msg[:3])[:500]})
+    started = {ev.step_key for ev in result.all_events if ev.event_type_value == "STEP_START"}
+    out.not_run = [step for step in _step_keys(job) if step not in started]
     return out
+
+
+def _step_keys(job: dg.JobDefinition) -> list[str]:
+    """The job's steps in topological order (raw loads, dbt build, publish)."""
+    from dagster._core.execution.api import create_execution_plan
+    return [s.key for s in create_execution_plan(job).get_steps_to_execute_in_topo_order()]
 
 
 def _check_detail(meta: dict) -> str:

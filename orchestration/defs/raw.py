@@ -7,6 +7,7 @@ dbt and publish — so a refused batch can never reach the serving database."""
 
 import dagster as dg
 
+from orchestration.check.expectations import KNOWN_IDS, suite_parameters
 from orchestration.contract import SOURCES, Source
 from orchestration.defs.resources import WarehouseResource
 from orchestration.load.loader import connect, load_source
@@ -18,6 +19,11 @@ def raw_asset_key(source: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", source])
 
 
+def registries_referenced(source: str) -> list[str]:
+    """Registries whose ids the source's expectations check against: they load first."""
+    return sorted({KNOWN_IDS[p][0] for p in suite_parameters(source) if p in KNOWN_IDS} - {source})
+
+
 def _raw_asset(src: Source) -> dg.AssetsDefinition:
     key = raw_asset_key(src.name)
 
@@ -26,10 +32,17 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
         group_name=RAW_GROUP,
         description=f"raw.{src.name}: {src.description} Loaded from {src.name}/ in the landing zone.",
         kinds={"duckdb", "python"},
-        check_specs=[dg.AssetCheckSpec(
-            "batches_accepted", asset=key, blocking=True,
-            description="No landing file of this source was refused (format, header, encoding, "
-                        "or more bad records than the allowed share).")],
+        deps=[raw_asset_key(r) for r in registries_referenced(src.name)],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "batches_accepted", asset=key, blocking=True,
+                description="No landing file of this source was refused (format, header, encoding, "
+                            "or more bad records than the allowed share)."),
+            dg.AssetCheckSpec(
+                "expectations", asset=key,
+                description=f"Great Expectations suite expectations/{src.name}.json on the incoming "
+                            "records; failing records are quarantined (warns when there were any)."),
+        ],
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
     )
     def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -48,6 +61,16 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
                     f"quarantined {f.rows_quarantined} + duplicates {f.rows_duplicate}"
                     + (f" — {f.message}" if f.message else ""))
         yield dg.MaterializeResult(metadata={**summary, "raw_rows_total": total})
+        failing = {f"{o.expectation}({o.column})": o.unexpected for o in result.expectations if o.unexpected}
+        yield dg.AssetCheckResult(
+            check_name="expectations",
+            passed=not failing,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"expectations_run": len(result.expectations),
+                      "unexpected_records": dg.MetadataValue.json(failing)},
+            description=("records quarantined by " + ", ".join(f"{k}: {v}" for k, v in failing.items()))
+            if failing else None,
+        )
         refused = result.refused
         yield dg.AssetCheckResult(
             check_name="batches_accepted",

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from orchestration.check import expectations
 from orchestration.contract import SOURCES, Source
 from orchestration.load import readers
 from orchestration.load.schema import ensure_raw_schema
@@ -45,6 +46,7 @@ class FileResult:
 class SourceResult:
     source: str
     files: list[FileResult] = field(default_factory=list)
+    expectations: list = field(default_factory=list)  # ExpectationOutcome per expectation
 
     def _sum(self, attr: str) -> int:
         return sum(getattr(f, attr) for f in self.files)
@@ -100,27 +102,54 @@ def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
-                max_bad_share: float = 0.05, run_id: str | None = None) -> SourceResult:
+                max_bad_share: float = 0.05, run_id: str | None = None,
+                expectations: bool = True) -> SourceResult:
+    """Load every new file of `source`. Phase 1 reads and type-checks each new file (a file
+    that is not the stated format is refused here); phase 2 validates all new records at once
+    with the source's Great Expectations suite; phase 3 classifies and appends file by file, each
+    in its own transaction."""
     src = SOURCES[source]
     ensure_raw_schema(con)
     result = SourceResult(source)
     landing = Path(landing)
+    con.execute("DROP TABLE IF EXISTS _checked")
+    pending: list[tuple[str, str]] = []
+    next_row = 0
     for path in discover(landing, src):
         rel = path.relative_to(landing).as_posix()
         digest = file_sha256(path)
-        size = path.stat().st_size
         con.execute(
             "INSERT INTO raw._files_seen VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [source, rel, digest, size, _now()])
-        if con.execute("SELECT 1 FROM raw._loaded_files WHERE file_hash = ?", [digest]).fetchone():
+            [source, rel, digest, path.stat().st_size, _now()])
+        if (any(d == digest for _, d in pending) or
+                con.execute("SELECT 1 FROM raw._loaded_files WHERE file_hash = ?", [digest]).fetchone()):
             result.files.append(FileResult(rel, digest, "skipped"))
             continue
+        try:
+            next_row = _read_and_check(con, src, path, rel, digest, next_row)
+        except readers.BatchRefused as e:
+            fr = FileResult(rel, digest, "refused", message=str(e))
+            _audit(con, src, fr, run_id, _now())
+            result.files.append(fr)
+            log.warning("%s %s: refused — %s", source, rel, e)
+            continue
+        pending.append((rel, digest))
+    if pending and expectations:
+        result.expectations = _apply_expectations(con, src)
+    for rel, digest in pending:
         t0 = time.perf_counter()
-        fr = _load_file(con, src, path, rel, digest, max_bad_share, run_id)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            fr = _classify_and_append(con, src, rel, digest, max_bad_share, run_id, _now())
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
         result.files.append(fr)
         log.info("%s %s: %s read=%d loaded=%d quarantined=%d duplicate=%d (%.1fs)%s", source, rel,
                  fr.status, fr.rows_read, fr.rows_loaded, fr.rows_quarantined, fr.rows_duplicate,
                  time.perf_counter() - t0, f" — {fr.message}" if fr.message else "")
+    con.execute("DROP TABLE IF EXISTS _checked")
     return result
 
 
@@ -133,36 +162,45 @@ def _read(src: Source, path: Path):
         yield readers.read_ecb(path)
 
 
-def _load_file(con, src: Source, path: Path, rel: str, digest: str,
-               max_bad_share: float, run_id: str | None) -> FileResult:
-    now = _now()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DROP TABLE IF EXISTS _checked")
-        try:
-            first = True
-            for chunk in _read(src, path):
-                con.register("_reader_chunk", chunk)
-                sql = validation_sql(src, "_reader_chunk", rel)
-                if first:
-                    con.execute(f"CREATE TEMP TABLE _checked AS {sql}")
-                    first = False
-                else:
-                    con.execute(f"INSERT INTO _checked {sql}")
-                con.unregister("_reader_chunk")
-        except readers.BatchRefused as e:
-            fr = FileResult(rel, digest, "refused", message=str(e))
-            _audit(con, src, fr, run_id, now)
-            con.execute("COMMIT")
-            return fr
-        fr = _classify_and_append(con, src, rel, digest, max_bad_share, run_id, now)
-        con.execute("COMMIT")
-        return fr
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.execute("DROP TABLE IF EXISTS _checked")
+def _read_and_check(con, src: Source, path: Path, rel: str, digest: str, first_row: int) -> int:
+    """Append the file's records, typed and with their structural rule, to the temp table
+    `_checked` (with _file_hash and a batch-wide row id _row). Returns the next free _row."""
+    next_row = first_row
+    for chunk in _read(src, path):
+        con.register("_reader_chunk", chunk)
+        sql = (f"SELECT *, CAST(? AS VARCHAR) AS _file_hash, ? + row_number() OVER () - 1 AS _row "
+               f"FROM ({validation_sql(src, '_reader_chunk', rel)})")
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_checked'").fetchone()[0]
+        if exists:
+            con.execute(f"INSERT INTO _checked {sql}", [digest, next_row])
+        else:
+            con.execute(f"CREATE TEMP TABLE _checked AS {sql}", [digest, next_row])
+        con.unregister("_reader_chunk")
+        next_row += chunk.num_rows
+    return next_row
+
+
+def _apply_expectations(con, src: Source) -> list:
+    """Run the GX suite on the structurally good records (one representative per key and
+    content, so that identical re-sends stay duplicates) and give every record an expectation
+    fails the expectation as its rule."""
+    keys = ", ".join(src.key)
+    rows_sql = (f"SELECT _row, {', '.join(src.columns)} FROM _checked WHERE _rule IS NULL AND _row IN "
+                f"(SELECT min(_row) FROM _checked WHERE _rule IS NULL GROUP BY {keys}, _record_hash)")
+    validation = expectations.validate_batch(con, src.name, "_checked", rows_sql)
+    if validation.failures:
+        failed = pa.table({"_row": pa.array(list(validation.failures), pa.int64()),
+                           "rule": pa.array(list(validation.failures.values()), pa.string())})
+        con.register("_gx_failed", failed)
+        match = " AND ".join(f"c.{k} = f.{k}" for k in src.key)
+        con.execute(f"""
+            UPDATE _checked AS c SET _rule = f.rule
+            FROM (SELECT {', '.join('x.' + k for k in src.key)}, x._record_hash, g.rule
+                  FROM _gx_failed g JOIN _checked x USING (_row)) AS f
+            WHERE {match} AND c._record_hash = f._record_hash AND c._rule IS NULL""")
+        con.unregister("_gx_failed")
+    return validation.outcomes
 
 
 def _key_match(src: Source, left: str, right: str) -> str:
@@ -172,11 +210,12 @@ def _key_match(src: Source, left: str, right: str) -> str:
 def _classify_and_append(con, src: Source, rel: str, digest: str, max_bad_share: float,
                          run_id: str | None, now: datetime) -> FileResult:
     keys = ", ".join(src.key)
+    con.execute("CREATE OR REPLACE TEMP TABLE _file_checked AS SELECT * FROM _checked WHERE _file_hash = ?", [digest])
     # One outcome per record (line): a record's rule is its first broken rule on any of its rows.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _outcome AS
         WITH ruled AS (
-            SELECT *, max(_rule) OVER (PARTITION BY _line) AS _line_rule FROM _checked
+            SELECT *, max(_rule) OVER (PARTITION BY _line) AS _line_rule FROM _file_checked
         ),
         good AS (
             SELECT *,
@@ -199,7 +238,7 @@ def _classify_and_append(con, src: Source, rel: str, digest: str, max_bad_share:
     """)
     rows_read, bad_lines = con.execute(
         "SELECT count(DISTINCT _line), count(DISTINCT _line) FILTER (WHERE _line_rule IS NOT NULL) "
-        "FROM (SELECT _line, max(_rule) OVER (PARTITION BY _line) AS _line_rule FROM _checked)").fetchone()
+        "FROM (SELECT _line, max(_rule) OVER (PARTITION BY _line) AS _line_rule FROM _file_checked)").fetchone()
     # Per record (line): a conflict if any of its rows conflicts, a duplicate if all of them are.
     conflict_lines, dup_lines = con.execute("""
         SELECT count(*) FILTER (WHERE conflict), count(*) FILTER (WHERE NOT conflict AND duplicate)
@@ -209,7 +248,7 @@ def _classify_and_append(con, src: Source, rel: str, digest: str, max_bad_share:
     if rows_read and quarantined / rows_read > max_bad_share:
         top = con.execute("""
             SELECT rule, count(*) AS n, min(_line) AS first_line FROM (
-                SELECT DISTINCT _line, max(_rule) OVER (PARTITION BY _line) AS rule FROM _checked
+                SELECT DISTINCT _line, max(_rule) OVER (PARTITION BY _line) AS rule FROM _file_checked
                 UNION
                 SELECT DISTINCT _line, _conflict FROM _outcome
             ) WHERE rule IS NOT NULL GROUP BY rule ORDER BY n DESC, rule LIMIT 3""").fetchall()
@@ -224,7 +263,7 @@ def _classify_and_append(con, src: Source, rel: str, digest: str, max_bad_share:
     con.execute("""
         INSERT INTO raw._quarantine
         SELECT DISTINCT ?, ?, ?, _line, rule, _raw, ? FROM (
-            SELECT _line, _raw, max(_rule) OVER (PARTITION BY _line) AS rule FROM _checked
+            SELECT _line, _raw, max(_rule) OVER (PARTITION BY _line) AS rule FROM _file_checked
         ) WHERE rule IS NOT NULL""", [src.name, rel, digest, now])
     con.execute("""
         INSERT INTO raw._quarantine
@@ -254,6 +293,7 @@ def _classify_and_append(con, src: Source, rel: str, digest: str, max_bad_share:
     _audit(con, src, fr, run_id, now)
     con.execute("INSERT INTO raw._loaded_files VALUES (?, ?, ?, ?)", [digest, src.name, rel, now])
     con.execute("DROP TABLE IF EXISTS _outcome")
+    con.execute("DROP TABLE IF EXISTS _file_checked")
     return fr
 
 

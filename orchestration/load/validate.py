@@ -2,11 +2,24 @@
 the first structural rule a record breaks (`_rule`, NULL = good).
 
 Rule order: encoding → record shape (JSON object / field count / OCPP-J frame) → required
-fields → types → enums → the contract's row rules → OCPP 1.6 payload schema."""
+fields → types → enums → OCPP 1.6 action and payload schema."""
 
 from __future__ import annotations
 
-from orchestration.contract import Field, Rule, Source, ocpp16_actions, ocpp16_schema
+from dataclasses import dataclass
+
+from orchestration.contract import Field, Source, ocpp16_actions, ocpp16_schema
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A structural row rule checked in SQL: `sql` is a boolean expression over the typed columns
+    that must not be FALSE (NULL passes). Only OCPP-J frames and OCPP 1.6 payload schemas need
+    them; semantic rules (ranges, ordering, ISO sets, references) are the Great Expectations
+    suites in expectations/<source>.json (orchestration/check/expectations.py)."""
+
+    name: str
+    sql: str
 
 
 def sql_str(value: str) -> str:
@@ -138,7 +151,7 @@ def validation_sql(src: Source, input_relation: str, file: str) -> str:
             values = ", ".join(sql_str(v) for v in f.enum)
             checks.append((f"{f.name} NOT IN ({values})",
                            f"{f.name} not one of {', '.join(f.enum)}"))
-    rules = list(src.rules) + (ocpp_payload_rules() if src.name == "ocpp" else [])
+    rules = ocpp_payload_rules() if src.name == "ocpp" else []
     for r in rules:
         checks.append((f"NOT coalesce({r.sql}, true)", r.name))
 

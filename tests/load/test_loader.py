@@ -31,15 +31,28 @@ def write_jsonl(path: Path, records: list) -> Path:
 
 @pytest.fixture
 def con(tmp_path):
+    """A build database whose registries know charge point cp1 (sessions reference it)."""
     c = connect(tmp_path / "wh" / "build.duckdb")
+    registry = tmp_path / "registry"
+    for source, text in {
+        "operators": "operator_id,name,parent_operator_id,country_code,currency,updated_at\n"
+                     "op1,Nordic Charge,,DK,DKK,2024-01-01T00:00:00Z\n",
+        "sites": "site_id,operator_id,team_id,name,address,city,postal_code,country_code,latitude,longitude,"
+                 "time_zone,created_at,updated_at\nsite1,op1,t1,Harbour,Kaj 1,Aarhus,8000,DK,56.15,10.21,"
+                 "Europe/Copenhagen,2024-01-01T00:00:00Z,2024-01-01T00:00:00Z\n",
+        "charge_points": CP_HEADER + "\n" + cp_row(1) + "\n",
+    }.items():
+        (registry / source).mkdir(parents=True)
+        (registry / source / f"{source}.csv").write_text(text)
+        assert load_source(c, source, registry).files[0].rows_loaded == 1, source
     yield c
     c.close()
 
 
-def audit(con):
+def audit(con, source="sessions"):
     return con.execute(
         "SELECT file, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, message "
-        "FROM raw._load_audit ORDER BY loaded_at, file").fetchall()
+        "FROM raw._load_audit WHERE source = ? ORDER BY loaded_at, file", [source]).fetchall()
 
 
 def test_file_loaded_once_by_content_under_any_name(con, tmp_path):
@@ -55,7 +68,7 @@ def test_file_loaded_once_by_content_under_any_name(con, tmp_path):
     renamed = load_source(con, "sessions", landing)
     assert renamed.summary()["files_skipped"] == 2 and renamed.summary()["files_loaded"] == 0
     assert con.execute("SELECT count(*) FROM raw.sessions").fetchone()[0] == 50
-    assert con.execute("SELECT count(*) FROM raw._loaded_files").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM raw._loaded_files WHERE source = 'sessions'").fetchone()[0] == 1
 
 
 def test_bad_records_quarantined_with_rule_line_and_text(con, tmp_path):
@@ -76,8 +89,8 @@ def test_bad_records_quarantined_with_rule_line_and_text(con, tmp_path):
     assert [(line, rule) for line, rule, _ in q] == [
         (101, "not valid JSON"),
         (102, "state not one of in_progress, completed, failed"),
-        (103, "unplugged_at not before plugged_in_at"),
-        (104, "kwh in [0, 1000]"),
+        (103, "expect_column_pair_values_a_to_be_greater_than_b(unplugged_at,plugged_in_at): unplug after plug-in"),
+        (104, "expect_column_values_to_be_between(kwh): plausible energy of one session (kWh)"),
         (105, "missing required field plugged_in_at"),
     ]
     assert q[0][2] == bad[0]
@@ -94,7 +107,7 @@ def test_too_many_bad_records_refuses_the_whole_file(con, tmp_path):
     assert "10 of 100 records bad" in f.message and "kwh is not a number" in f.message
     assert con.execute("SELECT count(*) FROM raw.sessions").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM raw._quarantine").fetchone()[0] == 0
-    assert con.execute("SELECT count(*) FROM raw._loaded_files").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM raw._loaded_files WHERE source = 'sessions'").fetchone()[0] == 0
     # still refused on the next run: the file is not marked as loaded
     assert load_source(con, "sessions", landing).files[0].status == "refused"
 
@@ -149,11 +162,11 @@ def test_csv_extra_columns_kept_and_wrong_delimiter_refused(con, tmp_path):
     landing = tmp_path / "landing"
     d = landing / "charge_points"
     d.mkdir(parents=True)
-    (d / "a.csv").write_text(CP_HEADER + ",colour\n" + "\n".join(cp_row(i) + ",blue" for i in range(30)) + "\n")
+    (d / "a.csv").write_text(CP_HEADER + ",colour\n" + "\n".join(cp_row(i) + ",blue" for i in range(2, 32)) + "\n")
     (d / "b.csv").write_text(CP_HEADER.replace(",", ";") + "\n" + cp_row(99).replace(",", ";") + "\n")
     res = {f.file: f for f in load_source(con, "charge_points", landing).files}
     assert res["charge_points/a.csv"].rows_loaded == 30
-    assert json.loads(con.execute("SELECT _extra FROM raw.charge_points LIMIT 1").fetchone()[0]) == {"colour": "blue"}
+    assert json.loads(con.execute("SELECT _extra FROM raw.charge_points WHERE charge_point_id = 'cp2'").fetchone()[0]) == {"colour": "blue"}
     b = res["charge_points/b.csv"]
     assert b.status == "refused" and "missing required column" in b.message and "';'-delimited" in b.message
 
