@@ -1,0 +1,32 @@
+{#- Small metric building blocks of the network domain (DESIGN.md section 5), each defined here
+    once and reused by the intermediate models and marts. -#}
+
+{#- Active charge point on local day `day`: commissioned on or before it and not decommissioned
+    on or before it (local dates of commissioned_at / decommissioned_at). -#}
+{% macro is_active_on(commissioned_date, decommissioned_date, day) -%}
+    (
+        {{ commissioned_date }} <= {{ day }}
+        and ({{ decommissioned_date }} is null or {{ decommissioned_date }} > {{ day }})
+    )
+{%- endmacro %}
+
+{#- A finished session: completed or failed (in_progress counts in no metric). -#}
+{% macro is_finished_state(state) -%}
+    ({{ state }} in ('completed', 'failed'))
+{%- endmacro %}
+
+{#- numerator / denominator x 100 as DOUBLE, NULL when the denominator is 0 or NULL. Not rounded. -#}
+{% macro percentage(numerator, denominator) -%}
+    case
+        when {{ denominator }} > 0
+            then cast(100.0 * {{ numerator }} / {{ denominator }} as double)
+    end
+{%- endmacro %}
+
+{#- numerator / denominator as DOUBLE, NULL when the denominator is 0 or NULL. -#}
+{% macro ratio(numerator, denominator) -%}
+    case
+        when {{ denominator }} > 0
+            then cast(1.0 * {{ numerator }} / {{ denominator }} as double)
+    end
+{%- endmacro %}

@@ -1,0 +1,75 @@
+-- Finished sessions split across the local days their occupied interval [plugged_in_at,
+-- unplugged_at) overlaps: occupied hours by overlap with each local day, and kWh spread evenly
+-- over the interval (kWh x overlap / interval length). A session with an empty interval
+-- (unplugged_at = plugged_in_at) puts all its kWh on its plug-in day with zero occupied hours.
+-- Only the days a session actually spans are generated.
+-- Grain: one row per session_id, date (local date of the charge point's site).
+
+with finished_sessions as (
+
+    select
+        session_id,
+        charge_point_id,
+        time_zone,
+        plugged_in_at,
+        unplugged_at,
+        plugged_in_date,
+        unplugged_date,
+        coalesce(kwh, 0) as kwh
+    from {{ ref('int_sessions') }}
+    where is_finished
+        and unplugged_at is not null
+        and unplugged_date >= plugged_in_date
+
+),
+
+local_days as (
+
+    select * from {{ ref('int_local_days') }}
+
+),
+
+session_days as (
+
+    select
+        *,
+        {{ date_series('plugged_in_date', 'unplugged_date') }} as date
+    from finished_sessions
+
+),
+
+session_day_bounds as (
+
+    select
+        session_days.session_id,
+        session_days.charge_point_id,
+        session_days.date,
+        session_days.kwh,
+        {{ seconds_between('session_days.plugged_in_at', 'session_days.unplugged_at') }} as session_seconds,
+        {{ overlap_seconds('session_days.plugged_in_at', 'session_days.unplugged_at', 'local_days.day_start_utc', 'local_days.day_end_utc') }} as overlap_seconds
+    from session_days
+    inner join local_days
+        on session_days.time_zone = local_days.time_zone
+        and session_days.date = local_days.date
+
+),
+
+split as (
+
+    select
+        session_id,
+        charge_point_id,
+        date,
+        overlap_seconds / 3600.0 as occupied_hours,
+        case
+            when session_seconds > 0 then kwh * overlap_seconds / session_seconds
+            else kwh
+        end as kwh
+    from session_day_bounds
+    -- A non-empty interval ending exactly at local midnight spans the next date with no overlap.
+    where overlap_seconds > 0
+        or session_seconds = 0
+
+)
+
+select * from split

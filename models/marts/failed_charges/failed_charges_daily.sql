@@ -1,0 +1,51 @@
+-- Finished sessions and failures per site and local plug-in date.
+-- % failed = failed / finished x 100. Operator and team are the site's.
+-- Grain: one row per site_id, date (days with at least one finished session).
+
+with sessions as (
+
+    select * from {{ ref('int_sessions') }}
+
+),
+
+sites as (
+
+    select * from {{ ref('stg_platform__sites') }}
+
+),
+
+site_daily as (
+
+    select
+        site_id,
+        plugged_in_date as date,
+        count(*) as total_sessions,
+        sum(case when is_completed then 1 else 0 end) as completed_sessions,
+        sum(case when is_failed then 1 else 0 end) as failed_sessions
+    from sessions
+    where is_finished
+        and site_id is not null
+    group by site_id, plugged_in_date
+
+),
+
+final as (
+
+    select
+        site_daily.date,
+        {{ month_start('site_daily.date') }} as month,
+        sites.operator_id,
+        sites.team_id,
+        site_daily.site_id,
+        sites.name as site_name,
+        cast(site_daily.total_sessions as bigint) as total_sessions,
+        cast(site_daily.completed_sessions as bigint) as completed_sessions,
+        cast(site_daily.failed_sessions as bigint) as failed_sessions,
+        {{ percentage('site_daily.failed_sessions', 'site_daily.total_sessions') }} as failed_pct
+    from site_daily
+    left join sites
+        on site_daily.site_id = sites.site_id
+
+)
+
+select * from final

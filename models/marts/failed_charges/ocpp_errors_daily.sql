@@ -1,0 +1,65 @@
+-- OCPP errors reported by charge points: StatusNotification messages whose errorCode is not
+-- NoError, dated by the payload's timestamp when present, else by received_at, on the site's
+-- local calendar. Messages from charge points missing from the registry are dated in UTC and
+-- have no site.
+-- Grain: one row per date, charge_point_id, error_code.
+
+with messages as (
+
+    select * from {{ ref('stg_ocpp__messages') }}
+
+),
+
+charge_points as (
+
+    select * from {{ ref('int_charge_points') }}
+
+),
+
+errors as (
+
+    select
+        messages.charge_point_id,
+        messages.error_code,
+        coalesce(messages.payload_timestamp, messages.received_at) as errored_at,
+        coalesce(charge_points.time_zone, 'UTC') as time_zone
+    from messages
+    left join charge_points
+        on messages.charge_point_id = charge_points.charge_point_id
+    where messages.action = 'StatusNotification'
+        and messages.error_code <> 'NoError'
+
+),
+
+daily as (
+
+    select
+        {{ local_date('errored_at', 'time_zone') }} as date,
+        charge_point_id,
+        error_code,
+        count(*) as error_count
+    from errors
+    group by {{ local_date('errored_at', 'time_zone') }}, charge_point_id, error_code
+
+),
+
+final as (
+
+    select
+        daily.date,
+        {{ month_start('daily.date') }} as month,
+        charge_points.operator_id,
+        charge_points.team_id,
+        charge_points.site_id,
+        daily.charge_point_id,
+        charge_points.charging_type,
+        charge_points.access,
+        daily.error_code,
+        cast(daily.error_count as bigint) as error_count
+    from daily
+    left join charge_points
+        on daily.charge_point_id = charge_points.charge_point_id
+
+)
+
+select * from final

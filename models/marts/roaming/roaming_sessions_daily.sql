@@ -1,0 +1,53 @@
+-- Roaming sessions per site and local plug-in date: finished sessions started through a roaming
+-- partner (is_roaming), the successful (completed) ones and the success rate. Operator and team
+-- are the site's.
+-- Grain: one row per date, site_id (days with at least one finished roaming session).
+
+with sessions as (
+
+    select * from {{ ref('int_sessions') }}
+
+),
+
+sites as (
+
+    select * from {{ ref('stg_platform__sites') }}
+
+),
+
+site_daily as (
+
+    select
+        site_id,
+        plugged_in_date as date,
+        count(*) as roaming_sessions,
+        sum(case when is_completed then 1 else 0 end) as successful_sessions,
+        sum(case when is_failed then 1 else 0 end) as failed_sessions
+    from sessions
+    where is_finished
+        and is_roaming
+        and site_id is not null
+    group by site_id, plugged_in_date
+
+),
+
+final as (
+
+    select
+        site_daily.date,
+        {{ month_start('site_daily.date') }} as month,
+        sites.operator_id,
+        sites.team_id,
+        site_daily.site_id,
+        sites.name as site_name,
+        cast(site_daily.roaming_sessions as bigint) as roaming_sessions,
+        cast(site_daily.successful_sessions as bigint) as successful_sessions,
+        cast(site_daily.failed_sessions as bigint) as failed_sessions,
+        {{ percentage('site_daily.successful_sessions', 'site_daily.roaming_sessions') }} as success_pct
+    from site_daily
+    left join sites
+        on site_daily.site_id = sites.site_id
+
+)
+
+select * from final
