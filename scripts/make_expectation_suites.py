@@ -30,9 +30,10 @@ def not_null(col):
 
 
 def unique(*cols):
-    return e("expect_compound_columns_to_be_unique",
-             "one record per key and version (identical re-sends are skipped before this check)",
-             column_list=list(cols))
+    why = "one record per key and version (identical re-sends are skipped before this check)"
+    if len(cols) == 1:
+        return e("expect_column_values_to_be_unique", why, column=cols[0])
+    return e("expect_compound_columns_to_be_unique", why, column_list=list(cols))
 
 
 def in_set(col, values, why, **kw):

@@ -1,0 +1,35 @@
+with
+
+ledger_entries as (
+
+    select * from {{ ref('int_ledger_entries') }}
+
+),
+
+final as (
+
+    select
+        entry_id,
+        operator_id,
+        team_id,
+        plan_id,
+        kind,
+        currency,
+        cast(amount as decimal(18, 4)) as amount,
+        booked_at,
+        booked_date,
+        booked_month,
+        fx_rate_date,
+        fx_rate,
+        cast(revenue_eur as decimal(18, 4)) as revenue_eur,
+        session_id,
+        charge_point_id,
+        site_id,
+        charging_type,
+        access,
+        invoice_id
+    from ledger_entries
+
+)
+
+select * from final
