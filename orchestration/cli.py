@@ -124,4 +124,5 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("dagster").propagate = False  # Dagster prints its own run log
     return args.func(args)

@@ -52,11 +52,13 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     name="dbt_build",
 )
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """`dbt build` (models, seeds, snapshots, data and unit tests) on the build database, with the
-    run's logical date passed as the var `as_of_date`."""
+    """`dbt build` (models, seeds, snapshots and data tests) on the build database, with the run's
+    logical date passed as the var `as_of_date`. dbt unit tests check the SQL, not the data: they
+    run in the test suite (tests/dbt), not in every production run."""
     warehouse.export_env()
     dbt_vars = {"as_of_date": warehouse.as_of.isoformat()}
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    args = ["build", "--vars", json.dumps(dbt_vars), "--exclude-resource-type", "unit_test"]
+    yield from dbt.cli(args, context=context).stream()
 
 
 # The dbt next to this interpreter (the project's venv), whether or not the venv is on PATH.
