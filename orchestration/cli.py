@@ -1,7 +1,9 @@
 """Command line: `python -m orchestration <command>`.
 
     run        run the whole Dagster job (load → dbt build → publish) on a landing zone
+    backfill   run it for a range of daily partitions
     generate   write a realistic demo landing zone
+    import     turn a session export from another platform into a landing zone
 """
 
 from __future__ import annotations
@@ -85,8 +87,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     ensure_dbt_manifest()
 
+    days = None
+    try:
+        if getattr(args, "partition", None):
+            days = (date.fromisoformat(args.partition),) * 2
+        elif getattr(args, "start", None):
+            days = (date.fromisoformat(args.start), date.fromisoformat(args.end))
+    except ValueError as e:
+        _print(f"error: {e}")
+        return 2
+    if days and days[0] > days[1]:
+        _print(f"error: --start {days[0]} is after --end {days[1]}")
+        return 2
+
     from orchestration.run import run_job  # imports Dagster and the code location
-    outcome = run_job(landing=landing, warehouse=warehouse, as_of=as_of)
+    outcome = run_job(landing=landing, warehouse=warehouse, as_of=days[1] if days else as_of, days=days)
     for line in outcome.report_lines():
         _print(line)
     _print(f"total {time.perf_counter() - t0:.1f}s")
@@ -103,6 +118,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from orchestration.importer import ExportError, MappingError, import_export
+    try:
+        summary = import_export(args.mapping, args.input, args.out, overwrite=args.overwrite)
+    except (MappingError, ExportError) as e:
+        _print(f"error: {e}")
+        return 1
+    _print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -112,7 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--landing", help="landing zone (default $WAREHOUSE_LANDING_DIR or data/landing)")
     run.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
     run.add_argument("--as-of", dest="as_of", help="logical date YYYY-MM-DD (default $WAREHOUSE_AS_OF or today UTC)")
+    run.add_argument("--partition", help="run one daily partition YYYY-MM-DD: that day's event files, "
+                                         "dbt window = that day, as-of = that day")
     run.set_defaults(func=cmd_run)
+
+    backfill = sub.add_parser("backfill", help="run the daily partitions --start..--end as one run")
+    for a in ("--landing", "--warehouse"):
+        backfill.add_argument(a)
+    backfill.add_argument("--start", required=True, help="first day YYYY-MM-DD")
+    backfill.add_argument("--end", required=True, help="last day YYYY-MM-DD (also the as-of date)")
+    backfill.set_defaults(func=cmd_run, as_of=None)
 
     gen = sub.add_parser("generate", help="write a realistic demo landing zone")
     gen.add_argument("--out", required=True, help="landing directory to write")
@@ -121,6 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--start", help="first day YYYY-MM-DD (default end - 364 days)")
     gen.add_argument("--end", help="last day YYYY-MM-DD (default today UTC)")
     gen.set_defaults(func=cmd_generate)
+
+    imp = sub.add_parser("import", help="turn a session export (CSV, XLSX, JSON) into a landing zone")
+    imp.add_argument("--mapping", required=True, help="YAML mapping of the export format (see mappings/)")
+    imp.add_argument("--input", required=True, help="the export file")
+    imp.add_argument("--out", required=True, help="landing directory to write into")
+    imp.add_argument("--overwrite", action="store_true",
+                     help="replace landing files of an earlier import of the same export")
+    imp.set_defaults(func=cmd_import)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

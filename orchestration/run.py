@@ -60,7 +60,9 @@ def _meta_value(v):
 
 
 def run_job(*, landing: Path, warehouse: Path, as_of: date, instance: dg.DagsterInstance | None = None,
-            log_level: str = "INFO") -> RunOutcome:
+            log_level: str = "INFO", days: tuple[date, date] | None = None) -> RunOutcome:
+    """Run the warehouse job. `days` = (first, last) runs the daily partitions first..last as one
+    run (a single day is a daily partition run; a range is a backfill); as_of is then `last`."""
     job = defs.resolve_job_def(JOB_NAME)
     run_config = {
         "resources": {"warehouse": {"config": {
@@ -70,9 +72,16 @@ def run_job(*, landing: Path, warehouse: Path, as_of: date, instance: dg.Dagster
     }
     owns_instance = instance is None
     instance = instance or dg.DagsterInstance.get()
+    tags = {"as_of_date": (days[1] if days else as_of).isoformat()}
+    partition_key = None
+    if days and days[0] == days[1]:
+        partition_key = days[0].isoformat()
+    elif days:
+        tags.update({"dagster/asset_partition_range_start": days[0].isoformat(),
+                     "dagster/asset_partition_range_end": days[1].isoformat()})
     try:
         result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False,
-                                        tags={"as_of_date": as_of.isoformat()})
+                                        tags=tags, partition_key=partition_key)
     finally:
         if owns_instance:
             instance.dispose()

@@ -13,6 +13,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration import config
+from orchestration.defs.partitions import daily, window
 from orchestration.defs.raw import raw_asset_key
 from orchestration.defs.resources import WarehouseResource
 
@@ -50,13 +51,20 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     project=DBT_PROJECT,
     dagster_dbt_translator=WarehouseDbtTranslator(),
     name="dbt_build",
+    partitions_def=daily,
+    backfill_policy=dg.BackfillPolicy.single_run(),  # a backfill range is one dbt build
 )
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """`dbt build` (models, seeds, snapshots and data tests) on the build database, with the run's
-    logical date passed as the var `as_of_date`. dbt unit tests check the SQL, not the data: they
+    logical date passed as the var `as_of_date` (and for a partitioned run the window as
+    `min_date`/`max_date`, which the incremental models rebuild). dbt unit tests check the SQL, not the data: they
     run in the test suite (tests/dbt), not in every production run."""
     warehouse.export_env()
-    dbt_vars = {"as_of_date": warehouse.as_of.isoformat()}
+    win = window(context)
+    if win is None:
+        dbt_vars = {"as_of_date": warehouse.as_of.isoformat()}
+    else:  # a partition or a backfill range: the window, and its last day as the logical date
+        dbt_vars = {"as_of_date": win[1].isoformat(), "min_date": win[0].isoformat(), "max_date": win[1].isoformat()}
     args = ["build", "--vars", json.dumps(dbt_vars), "--exclude-resource-type", "unit_test"]
     yield from dbt.cli(args, context=context).stream()
 

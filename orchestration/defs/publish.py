@@ -5,6 +5,7 @@
 import dagster as dg
 
 from orchestration.defs.dbt import dbt_build
+from orchestration.defs.partitions import run_logical_date
 from orchestration.defs.resources import WarehouseResource
 from orchestration.publish import publish
 
@@ -19,7 +20,8 @@ SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])
     description="serving.duckdb: the audited marts, atomically replaced; what BI tools read.",
 )
 def serving_duckdb(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    counts = publish(warehouse.build_db, warehouse.serving_db, run_id=context.run_id, as_of=warehouse.as_of)
+    as_of = run_logical_date(context, warehouse.as_of)
+    counts = publish(warehouse.build_db, warehouse.serving_db, run_id=context.run_id, as_of=as_of)
     context.log.info(f"published {len(counts)} tables to {warehouse.serving_db}")
     return dg.MaterializeResult(metadata={
         "path": str(warehouse.serving_db),

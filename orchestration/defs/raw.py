@@ -9,10 +9,12 @@ import dagster as dg
 
 from orchestration.check.expectations import KNOWN_IDS, suite_parameters
 from orchestration.contract import SOURCES, Source
+from orchestration.defs.partitions import daily, file_in_window, window
 from orchestration.defs.resources import WarehouseResource
 from orchestration.load.loader import connect, load_source
 
 RAW_GROUP = "raw"
+EVENT_SOURCES = ("sessions", "cdrs", "ocpp", "ledger")  # daily-partitioned
 
 
 def raw_asset_key(source: str) -> dg.AssetKey:
@@ -33,6 +35,7 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
         description=f"raw.{src.name}: {src.description} Loaded from {src.name}/ in the landing zone.",
         kinds={"duckdb", "python"},
         deps=[raw_asset_key(r) for r in registries_referenced(src.name)],
+        partitions_def=daily if src.name in EVENT_SOURCES else None,
         check_specs=[
             dg.AssetCheckSpec(
                 "batches_accepted", asset=key, blocking=True,
@@ -46,10 +49,12 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
     )
     def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        win = window(context) if src.name in EVENT_SOURCES else None
         con = connect(warehouse.build_db)
         try:
             result = load_source(con, src.name, warehouse.landing,
-                                 max_bad_share=warehouse.bad_share, run_id=context.run_id)
+                                 max_bad_share=warehouse.bad_share, run_id=context.run_id,
+                                 include=lambda rel: file_in_window(rel, win))
             total = con.execute(f"SELECT count(*) FROM raw.{src.name}").fetchone()[0]
         finally:
             con.close()

@@ -103,11 +103,11 @@ def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
 
 def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
                 max_bad_share: float = 0.05, run_id: str | None = None,
-                expectations: bool = True) -> SourceResult:
+                expectations: bool = True, include=None) -> SourceResult:
     """Load every new file of `source`. Phase 1 reads and type-checks each new file (a file
     that is not the stated format is refused here); phase 2 validates all new records at once
     with the source's Great Expectations suite; phase 3 classifies and appends file by file, each
-    in its own transaction."""
+    in its own transaction. `include(relative_path)` limits the run to some files (a partition)."""
     src = SOURCES[source]
     ensure_raw_schema(con)
     result = SourceResult(source)
@@ -117,6 +117,8 @@ def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
     next_row = 0
     for path in discover(landing, src):
         rel = path.relative_to(landing).as_posix()
+        if include is not None and not include(rel):
+            continue
         digest = file_sha256(path)
         con.execute(
             "INSERT INTO raw._files_seen VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
