@@ -87,21 +87,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     ensure_dbt_manifest()
 
-    days = None
-    try:
-        if getattr(args, "partition", None):
-            days = (date.fromisoformat(args.partition),) * 2
-        elif getattr(args, "start", None):
+    days = (as_of, as_of)  # the daily partition of the logical date
+    if getattr(args, "start", None):
+        try:
             days = (date.fromisoformat(args.start), date.fromisoformat(args.end))
-    except ValueError as e:
-        _print(f"error: {e}")
-        return 2
-    if days and days[0] > days[1]:
-        _print(f"error: --start {days[0]} is after --end {days[1]}")
+        except ValueError as e:
+            _print(f"error: {e}")
+            return 2
+        if days[0] > days[1]:
+            _print(f"error: --start {days[0]} is after --end {days[1]}")
+            return 2
+    from orchestration.defs.partitions import daily
+    first = daily.get_first_partition_key()
+    if days[0].isoformat() < first:
+        _print(f"error: {days[0]} is before the first daily partition {first} (set WAREHOUSE_PARTITIONS_START)")
         return 2
 
     from orchestration.run import run_job  # imports Dagster and the code location
-    outcome = run_job(landing=landing, warehouse=warehouse, as_of=days[1] if days else as_of, days=days)
+    outcome = run_job(landing=landing, warehouse=warehouse, as_of=days[1], days=days)
     for line in outcome.report_lines():
         _print(line)
     _print(f"total {time.perf_counter() - t0:.1f}s")
@@ -138,11 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--landing", help="landing zone (default $WAREHOUSE_LANDING_DIR or data/landing)")
     run.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
     run.add_argument("--as-of", dest="as_of", help="logical date YYYY-MM-DD (default $WAREHOUSE_AS_OF or today UTC)")
-    run.add_argument("--partition", help="run one daily partition YYYY-MM-DD: that day's event files, "
-                                         "dbt window = that day, as-of = that day")
     run.set_defaults(func=cmd_run)
 
-    backfill = sub.add_parser("backfill", help="run the daily partitions --start..--end as one run")
+    backfill = sub.add_parser("backfill", help="rebuild the daily partitions --start..--end, as one run")
     for a in ("--landing", "--warehouse"):
         backfill.add_argument(a)
     backfill.add_argument("--start", required=True, help="first day YYYY-MM-DD")

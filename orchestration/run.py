@@ -61,8 +61,9 @@ def _meta_value(v):
 
 def run_job(*, landing: Path, warehouse: Path, as_of: date, instance: dg.DagsterInstance | None = None,
             log_level: str = "INFO", days: tuple[date, date] | None = None) -> RunOutcome:
-    """Run the warehouse job. `days` = (first, last) runs the daily partitions first..last as one
-    run (a single day is a daily partition run; a range is a backfill); as_of is then `last`."""
+    """Run the warehouse job for the daily partition `as_of`, or with `days` = (first, last) for
+    the partitions first..last as one run (a backfill; as_of is then `last`)."""
+    days = days or (as_of, as_of)
     job = defs.resolve_job_def(JOB_NAME)
     run_config = {
         "resources": {"warehouse": {"config": {
@@ -72,11 +73,11 @@ def run_job(*, landing: Path, warehouse: Path, as_of: date, instance: dg.Dagster
     }
     owns_instance = instance is None
     instance = instance or dg.DagsterInstance.get()
-    tags = {"as_of_date": (days[1] if days else as_of).isoformat()}
+    tags = {"as_of_date": days[1].isoformat()}
     partition_key = None
-    if days and days[0] == days[1]:
+    if days[0] == days[1]:
         partition_key = days[0].isoformat()
-    elif days:
+    else:
         tags.update({"dagster/asset_partition_range_start": days[0].isoformat(),
                      "dagster/asset_partition_range_end": days[1].isoformat()})
     try:

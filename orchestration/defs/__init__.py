@@ -21,8 +21,8 @@ warehouse_job = dg.define_asset_job(
     JOB_NAME,
     selection=dg.AssetSelection.all(),
     partitions_def=daily,
-    description="Load new landing files, build and test every dbt model, publish serving.duckdb. "
-                "Run unpartitioned (everything new), for a day, or for a range of days (backfill).",
+    description="Load new landing files, build and test every dbt model, publish serving.duckdb; "
+                "for a day (its daily partition) or a range of days (a backfill).",
     # Steps touching the build database must never run at the same time (DuckDB allows one
     # writer): the in-process executor runs them one after another.
     executor_def=dg.in_process_executor,
@@ -56,7 +56,8 @@ def new_landing_files(context: dg.SensorEvaluationContext):
     if fingerprint == context.cursor:
         return dg.SkipReason("no new files in the landing zone")
     context.update_cursor(fingerprint)
-    return dg.RunRequest(run_key=f"landing-{fingerprint[:16]}")
+    today = config.today_utc().isoformat()  # the daily partition of today (UTC)
+    return dg.RunRequest(run_key=f"landing-{fingerprint[:16]}", partition_key=today)
 
 
 defs = dg.Definitions(

@@ -1,10 +1,12 @@
 """Daily partitions (UTC) for the event sources and the dbt models.
 
-A partitioned run for day D (or a backfill for days A..B, run as one run) loads the event files
-of those days — event-source files carry their UTC date in their name, e.g.
-sessions/sessions_2025-03-01.jsonl — and passes the window to dbt as the vars min_date/max_date,
-with as_of_date = the window's last day. An unpartitioned run (the CLI's `run`, the sensor)
-loads every new file and lets the incremental models work out what changed."""
+Every run of the warehouse job is for a daily partition D (its logical date) or, as a backfill,
+for a range of days A..D run as one run. It loads the new event files dated up to D — event
+files carry their UTC date in their name, e.g. sessions/sessions_2025-03-01.jsonl; files
+without a date in their name are always loaded — and passes the window to dbt as the vars
+min_date/max_date, with as_of_date = D. Incremental models rebuild the window plus whatever
+the newly loaded records touch (late updates), so a daily run is small and a backfill redoes
+exactly the days asked for."""
 
 import os
 import re
@@ -13,7 +15,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 daily = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("WAREHOUSE_PARTITIONS_START", "2024-01-01"),
+    start_date=os.environ.get("WAREHOUSE_PARTITIONS_START", "2010-01-01"),
     timezone="UTC",
     end_offset=1,  # today's partition exists (a run on day D may refresh D so far)
 )
@@ -29,9 +31,9 @@ def window(context) -> tuple[date, date] | None:
     return tw.start.date(), (tw.end - timedelta(days=1)).date()
 
 
-def file_in_window(name: str, win: tuple[date, date] | None) -> bool:
-    """A file belongs to a window when the date in its name falls inside it; files without a
-    date in their name belong to every run."""
+def file_due(name: str, win: tuple[date, date] | None) -> bool:
+    """A file is due in a run when the date in its name is not after the run's last day; files
+    without a date in their name are due in every run."""
     if win is None:
         return True
     m = DATE_TOKEN.search(name)
@@ -41,7 +43,7 @@ def file_in_window(name: str, win: tuple[date, date] | None) -> bool:
         day = date.fromisoformat(m.group(1))
     except ValueError:
         return True
-    return win[0] <= day <= win[1]
+    return day <= win[1]
 
 
 def run_logical_date(context, default: date) -> date:

@@ -9,7 +9,7 @@ import dagster as dg
 
 from orchestration.check.expectations import KNOWN_IDS, suite_parameters
 from orchestration.contract import SOURCES, Source
-from orchestration.defs.partitions import daily, file_in_window, window
+from orchestration.defs.partitions import daily, file_due, window
 from orchestration.defs.resources import WarehouseResource
 from orchestration.load.loader import connect, load_source
 
@@ -54,7 +54,7 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
         try:
             result = load_source(con, src.name, warehouse.landing,
                                  max_bad_share=warehouse.bad_share, run_id=context.run_id,
-                                 include=lambda rel: file_in_window(rel, win))
+                                 include=lambda rel: file_due(rel, win))
             total = con.execute(f"SELECT count(*) FROM raw.{src.name}").fetchone()[0]
         finally:
             con.close()
