@@ -123,9 +123,9 @@ def write_landing(root: Path) -> None:
         _cdr("c1", "S6", "2025-03-15T10:00:00Z", "2025-03-15T11:00:00Z", 33.0, 11.0),
         _cdr("c2", "S7", "2025-03-16T10:00:00Z", "2025-03-16T11:00:00Z", 27.0, 9.0),
     ])
-    _jsonl(root / "cdrs" / "hubject" / "cdrs_2025-04-02.jsonl", [
+    _jsonl(root / "cdrs" / "hubject" / "cdrs_2025-03-30.jsonl", [  # two weeks later: the credit
         _cdr("c3", "S7", "2025-03-16T10:00:00Z", "2025-03-16T11:00:00Z", -27.0, -9.0, credit=True, ref="c2",
-             updated="2025-04-02T00:00:00Z"),
+             updated="2025-03-30T00:00:00Z"),
     ])
     _jsonl(root / "ocpp" / "ocpp_2025-03-31.jsonl", [
         {"charge_point_id": "cp2", "received_at": "2025-03-12T10:01:30Z",
