@@ -37,7 +37,7 @@ $(OLD_DUCKDB)/.installed: $(STAMP)
 	touch $@
 
 generate: $(STAMP)
-	$(PY) -m orchestration generate --out "$(LANDING)"
+	$(PY) -m orchestration generate --out "$(LANDING)" --overwrite
 
 parse: $(STAMP)
 	$(VENV)/bin/dbt parse --quiet

@@ -116,7 +116,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     summary = generate(
         Path(args.out), seed=args.seed, sessions=args.sessions,
         start=date.fromisoformat(args.start) if args.start else None,
-        end=date.fromisoformat(args.end) if args.end else None, progress=True)
+        end=date.fromisoformat(args.end) if args.end else None, progress=True, overwrite=args.overwrite)
     _print(json.dumps(summary, indent=2, default=str))
     return 0
 
@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--sessions", type=int, default=50_000)
     gen.add_argument("--start", help="first day YYYY-MM-DD (default end - 364 days)")
     gen.add_argument("--end", help="last day YYYY-MM-DD (default today UTC)")
+    gen.add_argument("--overwrite", action="store_true", help="replace an existing generated landing zone")
     gen.set_defaults(func=cmd_generate)
 
     imp = sub.add_parser("import", help="turn a session export (CSV, XLSX, JSON) into a landing zone")

@@ -14,7 +14,10 @@ from pathlib import Path
 import pycountry
 
 OUT = Path(__file__).resolve().parents[1] / "expectations"
-CURRENCIES = sorted(c.alpha_3 for c in pycountry.currencies)
+# Current ISO 4217 codes, plus withdrawn ones that still appear in the ECB's history file
+# (a landing FX file is the whole ECB history, so its columns include retired currencies).
+ECB_WITHDRAWN = ["BGN", "CYP", "EEK", "HRK", "LTL", "LVL", "MTL", "ROL", "SIT", "SKK", "TRL"]
+CURRENCIES = sorted({c.alpha_3 for c in pycountry.currencies} | set(ECB_WITHDRAWN))
 COUNTRIES2 = sorted(c.alpha_2 for c in pycountry.countries)
 COUNTRIES3 = sorted(c.alpha_3 for c in pycountry.countries)
 OCPP_STOP_REASONS = ["DeAuthorized", "EmergencyStop", "EVDisconnected", "HardReset", "Local", "Other",
