@@ -122,7 +122,7 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: str, table: str, rows
                                          ",".join(e["kwargs"].get("column_list") or [e["kwargs"].get("column_A", ""), e["kwargs"].get("column_B", "")]),
                                          e["meta"].get("why", "")) for name, e in spec.items()}
     result = BatchValidation(outcomes=list(outcomes.values()))
-    total = con.execute(f"SELECT count(*) FROM ({rows_sql})").fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM ({rows_sql})").fetchall()[0][0]
     for offset in range(0, total, CHUNK_ROWS):
         df = con.execute(f"SELECT * FROM ({rows_sql}) ORDER BY _row LIMIT {CHUNK_ROWS} OFFSET {offset}").df()
         res = bd.get_batch(batch_parameters={"dataframe": df}).validate(

@@ -55,7 +55,7 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
             result = load_source(con, src.name, warehouse.landing,
                                  max_bad_share=warehouse.bad_share, run_id=context.run_id,
                                  include=lambda rel: file_due(rel, win))
-            total = con.execute(f"SELECT count(*) FROM raw.{src.name}").fetchone()[0]
+            total = con.execute(f"SELECT count(*) FROM raw.{src.name}").fetchall()[0][0]
         finally:
             con.close()
         summary = result.summary()

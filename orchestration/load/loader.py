@@ -104,17 +104,20 @@ def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
 def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
                 max_bad_share: float = 0.05, run_id: str | None = None,
                 expectations: bool = True, include=None) -> SourceResult:
-    """Load every new file of `source`. Phase 1 reads and type-checks each new file (a file
-    that is not the stated format is refused here); phase 2 validates all new records at once
-    with the source's Great Expectations suite; phase 3 classifies and appends file by file, each
-    in its own transaction. `include(relative_path)` limits the run to some files (a partition)."""
+    """Load every new file of `source`, in three phases:
+    1. read and type-check each new file (a file that is not the stated format is refused here);
+    2. validate all new records at once with the source's Great Expectations suite;
+    3. classify every record of the batch (loaded / quarantined / duplicate), refuse the files
+       with too many bad records, and append the rest — one transaction for the whole batch.
+    `include(relative_path)` limits the run to some files (a partition's files)."""
     src = SOURCES[source]
     ensure_raw_schema(con)
     result = SourceResult(source)
     landing = Path(landing)
     con.execute("DROP TABLE IF EXISTS _checked")
-    pending: list[tuple[str, str]] = []
-    next_row = 0
+    pending: list[tuple[str, str]] = []  # (relative path, sha256) in load order
+    now = _now()
+    batch = _Batch(con, src)
     for path in discover(landing, src):
         rel = path.relative_to(landing).as_posix()
         if include is not None and not include(rel):
@@ -122,36 +125,40 @@ def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
         digest = file_sha256(path)
         con.execute(
             "INSERT INTO raw._files_seen VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [source, rel, digest, path.stat().st_size, _now()])
+            [source, rel, digest, path.stat().st_size, now])
         if (any(d == digest for _, d in pending) or
-                con.execute("SELECT 1 FROM raw._loaded_files WHERE file_hash = ?", [digest]).fetchone()):
+                con.execute("SELECT 1 FROM raw._loaded_files WHERE file_hash = ?", [digest]).fetchall()):
             result.files.append(FileResult(rel, digest, "skipped"))
             continue
         try:
-            next_row = _read_and_check(con, src, path, rel, digest, next_row)
+            batch.add_file(path, rel, digest)
         except readers.BatchRefused as e:
             fr = FileResult(rel, digest, "refused", message=str(e))
-            _audit(con, src, fr, run_id, _now())
+            _audit(con, src, [fr], run_id, now)
             result.files.append(fr)
             log.warning("%s %s: refused — %s", source, rel, e)
             continue
         pending.append((rel, digest))
-    if pending and expectations:
-        result.expectations = _apply_expectations(con, src)
-    for rel, digest in pending:
+    batch.flush()
+    if pending:
+        if expectations:
+            result.expectations = _apply_expectations(con, src)
         t0 = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
         try:
-            fr = _classify_and_append(con, src, rel, digest, max_bad_share, run_id, _now())
+            files = _classify_and_append(con, src, pending, max_bad_share, run_id, now)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
-        result.files.append(fr)
-        log.info("%s %s: %s read=%d loaded=%d quarantined=%d duplicate=%d (%.1fs)%s", source, rel,
-                 fr.status, fr.rows_read, fr.rows_loaded, fr.rows_quarantined, fr.rows_duplicate,
-                 time.perf_counter() - t0, f" — {fr.message}" if fr.message else "")
+        result.files.extend(files)
+        for fr in files:
+            log.info("%s %s: %s read=%d loaded=%d quarantined=%d duplicate=%d%s", source, fr.file,
+                     fr.status, fr.rows_read, fr.rows_loaded, fr.rows_quarantined, fr.rows_duplicate,
+                     f" — {fr.message}" if fr.message else "")
+        log.info("%s: %d files classified and appended in %.1fs", source, len(files), time.perf_counter() - t0)
     con.execute("DROP TABLE IF EXISTS _checked")
+    con.execute("DROP TABLE IF EXISTS _outcome")
     return result
 
 
@@ -164,23 +171,50 @@ def _read(src: Source, path: Path):
         yield readers.read_ecb(path)
 
 
-def _read_and_check(con, src: Source, path: Path, rel: str, digest: str, first_row: int) -> int:
-    """Append the file's records, typed and with their structural rule, to the temp table
-    `_checked` (with _file_hash and a batch-wide row id _row). Returns the next free _row."""
-    next_row = first_row
-    for chunk in _read(src, path):
-        con.register("_reader_chunk", chunk)
-        sql = (f"SELECT *, CAST(? AS VARCHAR) AS _file_hash, ? + row_number() OVER () - 1 AS _row "
-               f"FROM ({validation_sql(src, '_reader_chunk', rel)})")
-        exists = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_checked'").fetchone()[0]
-        if exists:
-            con.execute(f"INSERT INTO _checked {sql}", [digest, next_row])
+class _Batch:
+    """Collects the records of many files (readers' Arrow tables, with _file and _file_hash) and
+    types/checks them in few large SQL passes into the temp table `_checked` (with a batch-wide
+    row id _row): one SQL pass per file would cost more than the records when files are small."""
+
+    FLUSH_ROWS = 500_000
+
+    def __init__(self, con, src: Source):
+        self.con, self.src = con, src
+        self.tables: list[pa.Table] = []
+        self.rows = 0
+        self.next_row = 0
+        self.created = False
+
+    def add_file(self, path: Path, rel: str, digest: str) -> None:
+        chunks = []
+        for chunk in _read(self.src, path):  # may raise BatchRefused: nothing of the file is kept
+            chunks.append(chunk)
+        provider = rel.split("/")[1] if self.src.provider_folders and rel.count("/") >= 2 else ""
+        for chunk in chunks:
+            n = chunk.num_rows
+            chunk = (chunk.append_column("_file", pa.array([rel] * n, pa.string()))
+                          .append_column("_file_hash", pa.array([digest] * n, pa.string()))
+                          .append_column("_provider", pa.array([provider] * n, pa.string())))
+            self.tables.append(chunk)
+            self.rows += n
+            if self.rows >= self.FLUSH_ROWS:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.tables:
+            return
+        data = pa.concat_tables(self.tables)
+        self.tables, self.rows = [], 0
+        self.con.register("_reader_chunk", data)
+        sql = (f"SELECT *, ? + row_number() OVER () - 1 AS _row "
+               f"FROM ({validation_sql(self.src, '_reader_chunk')})")
+        if self.created:
+            self.con.execute(f"INSERT INTO _checked {sql}", [self.next_row])
         else:
-            con.execute(f"CREATE TEMP TABLE _checked AS {sql}", [digest, next_row])
-        con.unregister("_reader_chunk")
-        next_row += chunk.num_rows
-    return next_row
+            self.con.execute(f"CREATE TEMP TABLE _checked AS {sql}", [self.next_row])
+            self.created = True
+        self.con.unregister("_reader_chunk")
+        self.next_row += data.num_rows
 
 
 def _apply_expectations(con, src: Source) -> list:
@@ -209,101 +243,138 @@ def _key_match(src: Source, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{k} = {right}.{k}" for k in src.key)
 
 
-def _classify_and_append(con, src: Source, rel: str, digest: str, max_bad_share: float,
-                         run_id: str | None, now: datetime) -> FileResult:
+def _outcome(con, src: Source, refused: list[str]) -> None:
+    """(Re)build `_outcome`: the structurally and GX-good records of the batch's accepted files,
+    each marked as a conflict (versions of one key that differ — within the batch, or from the
+    version already loaded) or a duplicate (identical to a record loaded earlier, or to an
+    earlier record of the batch in file order)."""
     keys = ", ".join(src.key)
-    con.execute("CREATE OR REPLACE TEMP TABLE _file_checked AS SELECT * FROM _checked WHERE _file_hash = ?", [digest])
-    # One outcome per record (line): a record's rule is its first broken rule on any of its rows.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _outcome AS
-        WITH ruled AS (
-            SELECT *, max(_rule) OVER (PARTITION BY _line) AS _line_rule FROM _file_checked
+        WITH good AS (
+            SELECT * FROM _checked
+            WHERE _file_hash NOT IN (SELECT unnest(?::VARCHAR[]))
+              AND (_file_hash, _line) NOT IN (SELECT _file_hash, _line FROM _checked WHERE _rule IS NOT NULL)
         ),
-        good AS (
+        marked AS (
             SELECT *,
-                min(_record_hash) OVER (PARTITION BY {keys}) <> max(_record_hash) OVER (PARTITION BY {keys}) AS _conflict_in_file,
-                _line <> min(_line) OVER (PARTITION BY {keys}, _record_hash) AS _dup_in_file
-            FROM ruled WHERE _line_rule IS NULL
+                min(_record_hash) OVER (PARTITION BY {keys}) <> max(_record_hash) OVER (PARTITION BY {keys})
+                    AS _conflict_in_batch,
+                row_number() OVER (PARTITION BY {keys}, _record_hash ORDER BY _row) > 1 AS _dup_in_batch
+            FROM good
         ),
         existing AS (
-            SELECT DISTINCT {', '.join('g.' + k for k in src.key)}, r._record_hash AS _old_hash
-            FROM good g JOIN raw.{src.name} r ON {_key_match(src, 'g', 'r')}
+            SELECT DISTINCT {', '.join('m.' + k for k in src.key)}, r._record_hash AS _old_hash
+            FROM marked m JOIN raw.{src.name} r ON {_key_match(src, 'm', 'r')}
         )
-        SELECT g.*,
+        SELECT m.*,
             CASE
-                WHEN g._conflict_in_file THEN 'conflict: versions of one key differ within the file'
-                WHEN e._old_hash IS NOT NULL AND e._old_hash <> g._record_hash
+                WHEN m._conflict_in_batch THEN 'conflict: versions of one key differ within the batch'
+                WHEN e._old_hash IS NOT NULL AND e._old_hash <> m._record_hash
                     THEN 'conflict: differs from a version of this key loaded earlier'
             END AS _conflict,
-            coalesce(g._dup_in_file OR e._old_hash = g._record_hash, false) AS _duplicate
-        FROM good g LEFT JOIN existing e ON {_key_match(src, 'g', 'e')}
-    """)
-    rows_read, bad_lines = con.execute(
-        "SELECT count(DISTINCT _line), count(DISTINCT _line) FILTER (WHERE _line_rule IS NOT NULL) "
-        "FROM (SELECT _line, max(_rule) OVER (PARTITION BY _line) AS _line_rule FROM _file_checked)").fetchone()
-    # Per record (line): a conflict if any of its rows conflicts, a duplicate if all of them are.
-    conflict_lines, dup_lines = con.execute("""
-        SELECT count(*) FILTER (WHERE conflict), count(*) FILTER (WHERE NOT conflict AND duplicate)
-        FROM (SELECT _line, bool_or(_conflict IS NOT NULL) AS conflict, bool_and(_duplicate) AS duplicate
-              FROM _outcome GROUP BY _line)""").fetchone()
-    quarantined = bad_lines + conflict_lines
-    if rows_read and quarantined / rows_read > max_bad_share:
-        top = con.execute("""
-            SELECT rule, count(*) AS n, min(_line) AS first_line FROM (
-                SELECT DISTINCT _line, max(_rule) OVER (PARTITION BY _line) AS rule FROM _file_checked
-                UNION
-                SELECT DISTINCT _line, _conflict FROM _outcome
-            ) WHERE rule IS NOT NULL GROUP BY rule ORDER BY n DESC, rule LIMIT 3""").fetchall()
-        reasons = "; ".join(f"{r} ({n}, first at line {ln})" for r, n, ln in top)
-        fr = FileResult(rel, digest, "refused", rows_read, 0, quarantined, 0,
-                        f"{quarantined} of {rows_read} records bad ({quarantined / rows_read:.1%} > "
-                        f"{max_bad_share:.0%} allowed): {reasons}")
-        _audit(con, src, fr, run_id, now)
-        return fr
+            coalesce(m._dup_in_batch OR e._old_hash = m._record_hash, false) AS _duplicate
+        FROM marked m LEFT JOIN existing e ON {_key_match(src, 'm', 'e')}
+    """, [refused])
+
+
+def _line_counts(con, refused: list[str]) -> dict[str, tuple[int, int, int, int]]:
+    """Per file: (records read, rule breakers, conflicts, duplicates) — counted per record (line)."""
+    rows = con.execute("""
+        WITH lines AS (
+            SELECT _file_hash, _line, bool_or(_rule IS NOT NULL) AS bad FROM _checked GROUP BY ALL
+        ),
+        outcome AS (
+            SELECT _file_hash, _line, bool_or(_conflict IS NOT NULL) AS conflict, bool_and(_duplicate) AS duplicate
+            FROM _outcome GROUP BY ALL
+        )
+        SELECT l._file_hash, count(*), count(*) FILTER (WHERE l.bad),
+               count(*) FILTER (WHERE o.conflict), count(*) FILTER (WHERE NOT o.conflict AND o.duplicate)
+        FROM lines l LEFT JOIN outcome o USING (_file_hash, _line)
+        WHERE l._file_hash NOT IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY ALL""", [refused]).fetchall()
+    return {h: (n, bad, conflict, dup) for h, n, bad, conflict, dup in rows}
+
+
+def _classify_and_append(con, src: Source, files: list[tuple[str, str]], max_bad_share: float,
+                         run_id: str | None, now: datetime) -> list[FileResult]:
+    # Pass 1: which files have too many bad records (rule breakers + conflicts)?
+    _outcome(con, src, [])
+    counts = _line_counts(con, [])
+    refused: dict[str, FileResult] = {}
+    for rel, digest in files:
+        read, bad, conflict, _ = counts.get(digest, (0, 0, 0, 0))
+        if read and (bad + conflict) / read > max_bad_share:
+            top = con.execute("""
+                SELECT rule, count(*) AS n, min(_line) FROM (
+                    SELECT DISTINCT _line, max(_rule) OVER (PARTITION BY _line) AS rule FROM _checked WHERE _file_hash = ?
+                    UNION
+                    SELECT DISTINCT _line, _conflict FROM _outcome WHERE _file_hash = ?
+                ) WHERE rule IS NOT NULL GROUP BY rule ORDER BY n DESC, rule LIMIT 3""", [digest, digest]).fetchall()
+            reasons = "; ".join(f"{r} ({n}, first at line {ln})" for r, n, ln in top)
+            refused[digest] = FileResult(
+                rel, digest, "refused", read, 0, bad + conflict, 0,
+                f"{bad + conflict} of {read} records bad ({(bad + conflict) / read:.1%} > {max_bad_share:.0%} "
+                f"allowed): {reasons}")
+    # Pass 2: the accepted files alone (a refused file's records must not make others' duplicates).
+    if refused:
+        _outcome(con, src, list(refused))
+        counts = _line_counts(con, list(refused))
+    accepted = [(rel, d) for rel, d in files if d not in refused]
 
     # Quarantine: rule breakers and conflicts (the new versions, and the old ones they clash with).
     con.execute("""
         INSERT INTO raw._quarantine
-        SELECT DISTINCT ?, ?, ?, _line, rule, _raw, ? FROM (
-            SELECT _line, _raw, max(_rule) OVER (PARTITION BY _line) AS rule FROM _file_checked
-        ) WHERE rule IS NOT NULL""", [src.name, rel, digest, now])
+        SELECT DISTINCT ?, _file, _file_hash, _line, rule, _raw, ? FROM (
+            SELECT _file, _file_hash, _line, _raw,
+                   max(_rule) OVER (PARTITION BY _file_hash, _line) AS rule FROM _checked
+            WHERE _file_hash NOT IN (SELECT unnest(?::VARCHAR[]))
+        ) WHERE rule IS NOT NULL""", [src.name, now, list(refused)])
     con.execute("""
         INSERT INTO raw._quarantine
-        SELECT DISTINCT ?, ?, ?, _line, _conflict, _raw, ? FROM _outcome WHERE _conflict IS NOT NULL
-    """, [src.name, rel, digest, now])
-    clash = (f"SELECT DISTINCT r._file_hash, r._line FROM raw.{src.name} r JOIN _outcome o "
-             f"ON {_key_match(src, 'r', 'o')} WHERE o._conflict LIKE 'conflict: differs%'")
+        SELECT DISTINCT ?, _file, _file_hash, _line, _conflict, _raw, ? FROM _outcome WHERE _conflict IS NOT NULL
+    """, [src.name, now])
+    clash = (f"SELECT DISTINCT r._file_hash, r._line, first(o._file) AS later_file FROM raw.{src.name} r "
+             f"JOIN _outcome o ON {_key_match(src, 'r', 'o')} "
+             f"WHERE o._conflict LIKE 'conflict: differs%' GROUP BY ALL")
     con.execute(f"""
         INSERT INTO raw._quarantine
         SELECT DISTINCT ?, r._file, r._file_hash, r._line,
-            'conflict: a later file (' || ? || ') has a different version of this key',
+            'conflict: a later file (' || c.later_file || ') has a different version of this key',
             CAST(to_json(r) AS VARCHAR), ?
-        FROM raw.{src.name} r WHERE (r._file_hash, r._line) IN ({clash})
-    """, [src.name, rel, now])
-    con.execute(f"DELETE FROM raw.{src.name} WHERE (_file_hash, _line) IN ({clash})")
+        FROM raw.{src.name} r JOIN ({clash}) c USING (_file_hash, _line)
+    """, [src.name, now])
+    con.execute(f"DELETE FROM raw.{src.name} WHERE (_file_hash, _line) IN (SELECT _file_hash, _line FROM ({clash}))")
 
     extra_cols = (["provider"] if src.provider_folders else []) + (["cdr"] if src.name == "cdrs" else [])
     cols = src.columns + extra_cols
     cell_filter = " AND _cell_ok" if src.format == "ecb_csv" else ""
     con.execute(f"""
         INSERT INTO raw.{src.name} BY NAME
-        SELECT {', '.join(cols)}, ? AS _file, _line, ? AS _file_hash, _record_hash, _extra, ? AS _loaded_at
+        SELECT {', '.join(cols)}, _file, _line, _file_hash, _record_hash, _extra, ? AS _loaded_at
         FROM _outcome WHERE _conflict IS NULL AND NOT _duplicate{cell_filter}
-    """, [rel, digest, now])
-    loaded = rows_read - quarantined - dup_lines
-    fr = FileResult(rel, digest, "loaded", rows_read, loaded, quarantined, dup_lines)
-    _audit(con, src, fr, run_id, now)
-    con.execute("INSERT INTO raw._loaded_files VALUES (?, ?, ?, ?)", [digest, src.name, rel, now])
-    con.execute("DROP TABLE IF EXISTS _outcome")
-    con.execute("DROP TABLE IF EXISTS _file_checked")
-    return fr
+        ORDER BY _row
+    """, [now])
+
+    results = []
+    for rel, digest in files:
+        if digest in refused:
+            results.append(refused[digest])
+            continue
+        read, bad, conflict, dup = counts.get(digest, (0, 0, 0, 0))
+        results.append(FileResult(rel, digest, "loaded", read, read - bad - conflict - dup, bad + conflict, dup))
+    _audit(con, src, results, run_id, now)
+    if accepted:
+        con.executemany("INSERT INTO raw._loaded_files VALUES (?, ?, ?, ?)",
+                        [[d, src.name, rel, now] for rel, d in accepted])
+    return results
 
 
-def _audit(con, src: Source, fr: FileResult, run_id: str | None, now: datetime) -> None:
-    con.execute(
+def _audit(con, src: Source, files: list[FileResult], run_id: str | None, now: datetime) -> None:
+    con.executemany(
         "INSERT INTO raw._load_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [src.name, fr.file, fr.file_hash, fr.status, fr.rows_read, fr.rows_loaded,
-         fr.rows_quarantined, fr.rows_duplicate, fr.message, run_id, now])
+        [[src.name, fr.file, fr.file_hash, fr.status, fr.rows_read, fr.rows_loaded, fr.rows_quarantined,
+          fr.rows_duplicate, fr.message, run_id, now] for fr in files])
 
 
 def load_all(db_path: Path, landing: Path, **kw) -> dict[str, SourceResult]:

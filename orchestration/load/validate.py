@@ -107,9 +107,9 @@ def ocpp_payload_rules() -> list[Rule]:
     return rules
 
 
-def validation_sql(src: Source, input_relation: str, file: str) -> str:
-    """SELECT over `input_relation` (a reader's output) returning typed contract columns plus
-    _line, _raw, _extra, _record_hash, _rule. `file` (relative path) gives cdrs their provider."""
+def validation_sql(src: Source, input_relation: str) -> str:
+    """SELECT over `input_relation` (readers' output with _file, _file_hash and _provider) returning
+    typed contract columns plus _file, _file_hash, _line, _raw, _extra, _record_hash, _rule."""
     text_cols = []
     typed_cols = []
     checks: list[tuple[str, str | None]] = []  # (condition TRUE when broken, rule text)
@@ -161,9 +161,8 @@ def validation_sql(src: Source, input_relation: str, file: str) -> str:
     extra_select = []
     hash_parts = [f"coalesce(CAST({f.name} AS VARCHAR), chr(0))" for f in src.fields]
     if src.provider_folders:
-        provider = file.split("/")[1] if file.count("/") >= 2 else ""
-        extra_select.append(f"{sql_str(provider)} AS provider")
-        hash_parts.append(sql_str(provider))
+        extra_select.append("_provider AS provider")
+        hash_parts.append("_provider")
     if src.name == "cdrs":
         extra_select.append("_j AS cdr")
         hash_parts.append("coalesce(CAST(_j AS VARCHAR), chr(0))")
@@ -179,7 +178,7 @@ def validation_sql(src: Source, input_relation: str, file: str) -> str:
     if src.format == "ecb_csv":
         # A record is a line (a date): its hash covers all of that line's rates.
         record_hash = ("md5(string_agg(coalesce(currency, '') || '=' || coalesce(CAST(rate AS VARCHAR), ''), ',' "
-                       "ORDER BY currency) OVER (PARTITION BY _line))")
+                       "ORDER BY currency) OVER (PARTITION BY _file_hash, _line))")
         keep = ", _cell_ok"
     else:
         record_hash = "md5(concat_ws(chr(31), " + ", ".join(hash_parts) + "))"
@@ -190,7 +189,7 @@ def validation_sql(src: Source, input_relation: str, file: str) -> str:
 WITH base AS ({base}),
 texts AS (SELECT *, {', '.join(text_cols)} FROM base),
 typed AS (SELECT *, {', '.join(typed_cols)} FROM texts)
-SELECT _line, _raw, {cols}{''.join(', ' + e for e in extra_select)}, {extra_expr} AS _extra{keep},
+SELECT _file, _file_hash, _line, _raw, {cols}{''.join(', ' + e for e in extra_select)}, {extra_expr} AS _extra{keep},
     {record_hash} AS _record_hash,
     {rule_case} AS _rule
 FROM typed
