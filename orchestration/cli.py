@@ -40,7 +40,7 @@ def _latest_mtime(root: Path) -> float:
 def ensure_dbt_manifest() -> Path:
     """`dbt parse` when target/manifest.json is missing or older than the dbt project (the Dagster
     code location loads the manifest at import time). Serialised with a file lock."""
-    project = config.PROJECT_DIR
+    project = config.dbt_project_dir()
     target = project / "target"
     target.mkdir(exist_ok=True)
     manifest = target / "manifest.json"

@@ -5,6 +5,7 @@
     WAREHOUSE_AS_OF         the run's logical date YYYY-MM-DD (default: today in UTC)
     WAREHOUSE_MAX_BAD_SHARE share of bad records that refuses a file (default 0.05)
     WAREHOUSE_THREADS, WAREHOUSE_MEMORY_LIMIT   DuckDB limits for dbt (profiles/profiles.yml)
+    WAREHOUSE_DBT_PROJECT_DIR   the dbt project (default: this repository)
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROFILES_DIR = PROJECT_DIR / "profiles"
+
+
+def dbt_project_dir() -> Path:
+    """The dbt project (this repository's root unless WAREHOUSE_DBT_PROJECT_DIR points elsewhere,
+    e.g. at a copy with extra tests)."""
+    return Path(os.environ.get("WAREHOUSE_DBT_PROJECT_DIR") or PROJECT_DIR).resolve()
 
 
 def landing_dir() -> Path:

@@ -31,32 +31,38 @@ warehouse_job = dg.define_asset_job(
 
 SCHEDULE_HOUR = int(os.environ.get("WAREHOUSE_SCHEDULE_HOUR", "6"))
 
-# Every day at WAREHOUSE_SCHEDULE_HOUR (UTC, default 06:00), for the previous day's partition.
+# Every day at WAREHOUSE_SCHEDULE_HOUR (UTC, default 06:00), for that day's partition: the same
+# logical date the CLI defaults to (today, UTC); the previous days' files are all due by then.
 daily_refresh = dg.build_schedule_from_partitioned_job(
     warehouse_job, name="daily_refresh", hour_of_day=SCHEDULE_HOUR,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
 
-def landing_fingerprint(landing: Path) -> str:
-    """Changes whenever a file is added, removed or rewritten in the landing zone."""
+def landing_fingerprint(landing: Path) -> str | None:
+    """Changes whenever a file is added, removed or rewritten in the landing zone; None when the
+    landing zone holds no file at all."""
     h = hashlib.sha256()
+    files = 0
     if landing.is_dir():
         for p in sorted(landing.rglob("*")):
             if p.is_file():
                 st = p.stat()
                 h.update(f"{p.relative_to(landing)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+                files += 1
+    return h.hexdigest() if files else None
 
 
 @dg.sensor(job=warehouse_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def new_landing_files(context: dg.SensorEvaluationContext):
-    """Starts a run when files land (or change) in the landing zone."""
+    """Starts a run (today's partition) when files land, or change, in the landing zone."""
     fingerprint = landing_fingerprint(config.landing_dir())
+    if fingerprint is None:
+        return dg.SkipReason(f"the landing zone {config.landing_dir()} holds no files")
     if fingerprint == context.cursor:
         return dg.SkipReason("no new files in the landing zone")
     context.update_cursor(fingerprint)
-    today = config.today_utc().isoformat()  # the daily partition of today (UTC)
+    today = config.today_utc().isoformat()
     return dg.RunRequest(run_key=f"landing-{fingerprint[:16]}", partition_key=today)
 
 

@@ -17,7 +17,7 @@ from orchestration.defs.partitions import daily, window
 from orchestration.defs.raw import raw_asset_key
 from orchestration.defs.resources import WarehouseResource
 
-DBT_PROJECT = DbtProject(project_dir=config.PROJECT_DIR, profiles_dir=config.PROFILES_DIR)
+DBT_PROJECT = DbtProject(project_dir=config.dbt_project_dir(), profiles_dir=config.PROFILES_DIR)
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
