@@ -9,7 +9,7 @@ LANDING   ?= $(or $(WAREHOUSE_LANDING_DIR),data/landing)
 WAREHOUSE ?= $(or $(WAREHOUSE_DIR),warehouse)
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: run test venv generate parse dev clean
+.PHONY: run test venv generate parse dev docs clean
 
 venv: $(STAMP)
 
@@ -47,6 +47,10 @@ dev: $(STAMP) parse
 	WAREHOUSE_LANDING_DIR="$(LANDING)" WAREHOUSE_DIR="$(WAREHOUSE)" \
 	DAGSTER_HOME="$${DAGSTER_HOME:-$(abspath $(WAREHOUSE))/dagster_home}" \
 	$(VENV)/bin/dagster dev -m orchestration.defs -h 127.0.0.1 -p 3000
+
+## make docs: dbt docs and GX Data Docs into $(WAREHOUSE)/docs/ (open docs/dbt/index.html, docs/gx/...)
+docs: $(STAMP)
+	$(PY) -m orchestration docs --warehouse "$(WAREHOUSE)"
 
 clean:
 	rm -rf $(WAREHOUSE) target logs

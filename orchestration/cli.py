@@ -4,6 +4,7 @@
     backfill   run it for a range of daily partitions
     generate   write a realistic demo landing zone
     import     turn a session export from another platform into a landing zone
+    docs       build dbt docs and Great Expectations Data Docs
 """
 
 from __future__ import annotations
@@ -132,6 +133,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    warehouse = Path(args.warehouse).resolve() if args.warehouse else config.warehouse_dir()
+    os.environ["WAREHOUSE_DIR"] = str(warehouse)
+    from orchestration.docs import build_docs
+    for page in build_docs(warehouse):
+        _print(f"wrote {page}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -166,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--overwrite", action="store_true",
                      help="replace landing files of an earlier import of the same export")
     imp.set_defaults(func=cmd_import)
+
+    docs = sub.add_parser("docs", help="build dbt docs and GX Data Docs into WAREHOUSE/docs/")
+    docs.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
+    docs.set_defaults(func=cmd_docs)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -98,7 +98,9 @@ def _suite_and_batch_definition(source: str):
     return suite, bd
 
 
-def _parameter_values(con: duckdb.DuckDBPyConnection, source: str, table: str, key_column: str) -> dict:
+def parameter_values(con: duckdb.DuckDBPyConnection, source: str, table: str | None) -> dict:
+    """The suite parameters of `source`: ids known to the build database (plus, for a registry,
+    the good records of `table`, the batch being loaded) and the engine's time zones."""
     values: dict[str, list] = {}
     for name in suite_parameters(source):
         if name == "iana_time_zones":
@@ -106,7 +108,7 @@ def _parameter_values(con: duckdb.DuckDBPyConnection, source: str, table: str, k
             continue
         reg, col = KNOWN_IDS[name]
         sql = f"SELECT DISTINCT {col} FROM raw.{reg} WHERE {col} IS NOT NULL"
-        if reg == source:  # ids arriving in this same batch count as known
+        if reg == source and table:  # ids arriving in this same batch count as known
             sql += f" UNION SELECT DISTINCT {col} FROM {table} WHERE {col} IS NOT NULL AND _rule IS NULL"
         values[name] = [r[0] for r in con.execute(sql).fetchall()]
     return values
@@ -116,7 +118,7 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: str, table: str, rows
     """Validate the rows `rows_sql` selects (must include `_row` and the contract columns) with the
     source's suite. Returns the failing `_row`s with their rule, and a per-expectation summary."""
     suite, bd = _suite_and_batch_definition(source)
-    params = _parameter_values(con, source, table, "_row")
+    params = parameter_values(con, source, table)
     spec = {rule_text(e): e for e in suite_json(source)["expectations"]}
     outcomes = {name: ExpectationOutcome(e["type"], e["kwargs"].get("column") or
                                          ",".join(e["kwargs"].get("column_list") or [e["kwargs"].get("column_A", ""), e["kwargs"].get("column_B", "")]),
