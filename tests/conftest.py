@@ -54,7 +54,7 @@ def table_fingerprints(path: Path) -> dict[str, str]:
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name <> '_publish_info' "
             "ORDER BY 1").fetchall()]
         return {t: con.execute(
-            f'SELECT count(*) || \':\' || coalesce(sum(hash(t.*)), 0) FROM marts."{t}" AS t').fetchone()[0]
+            f'SELECT count(*) || \':\' || coalesce(sum(hash(t)), 0) FROM marts."{t}" AS t').fetchone()[0]
             for t in tables}
     finally:
         con.close()

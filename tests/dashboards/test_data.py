@@ -1,0 +1,115 @@
+"""dashboards.data: where it reads, how it follows a publish, and that filter values never reach
+the SQL text."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dashboards import data
+from tests.dashboards.conftest import PROJECT
+from tests.dashboards.warehouse_fixture import build_serving, build_tables
+
+
+def test_serving_path_precedence(monkeypatch, tmp_path):
+    monkeypatch.delenv("SERVING_DB", raising=False)
+    monkeypatch.delenv("WAREHOUSE_DIR", raising=False)
+    monkeypatch.setattr("sys.argv", ["app.py"])
+    monkeypatch.chdir(tmp_path)
+    assert data.serving_path() == tmp_path / "warehouse" / "serving.duckdb"
+    monkeypatch.setenv("WAREHOUSE_DIR", "/srv/wh")
+    assert data.serving_path() == Path("/srv/wh/serving.duckdb")
+    monkeypatch.setenv("SERVING_DB", "/data/x.duckdb")
+    assert data.serving_path() == Path("/data/x.duckdb")
+    monkeypatch.setattr("sys.argv", ["app.py", "--serving-db", "/cli/y.duckdb"])
+    assert data.serving_path() == Path("/cli/y.duckdb")
+
+
+def test_a_new_publish_is_seen_by_the_next_query(monkeypatch, tmp_path):
+    path = tmp_path / "serving.duckdb"
+    build_serving(path, run_id="run-one")
+    monkeypatch.setenv("SERVING_DB", str(path))
+    assert data.publish_info()["run_id"] == "run-one"  # the connection to it stays open
+    tables = build_tables()
+    tables["invoices"] = tables["invoices"].iloc[:2]
+    build_serving(path, tables=tables, run_id="run-two")  # os.replace onto the open file
+    assert data.publish_info()["run_id"] == "run-two"
+    assert len(data.invoices_table(data.Filters())) == 2
+    data.close()
+
+
+def test_publishing_is_never_blocked_by_the_dashboards(monkeypatch, tmp_path):
+    """The pipeline's own publish (orchestration.publish) replaces serving.duckdb while the
+    dashboards hold it open read-only; their next query reads the new run."""
+    from orchestration.publish import publish
+
+    serving = tmp_path / "warehouse" / "serving.duckdb"
+    build_serving(serving, run_id="first")
+    monkeypatch.setenv("SERVING_DB", str(serving))
+    assert data.publish_info()["run_id"] == "first"
+    other_reader = duckdb.connect(str(serving), read_only=True)  # e.g. a second BI tool
+    try:
+        build = tmp_path / "build.duckdb"
+        shutil.copy(serving, build)
+        con = duckdb.connect(str(build))
+        con.execute("DROP TABLE marts._publish_info")
+        con.execute("DELETE FROM marts.invoices WHERE status = 'paid'")
+        con.close()
+        publish(build, serving, run_id="second")
+        assert data.publish_info()["run_id"] == "second"
+        assert set(data.invoices_table(data.Filters())["status"]) == {"settled", "unpaid"}
+    finally:
+        other_reader.close()
+        data.close()
+
+
+def test_filter_values_are_bound_never_spliced(monkeypatch, serving):
+    seen = []
+    real = data.query
+
+    def spy(sql, params=None):
+        seen.append((sql, params or {}))
+        return real(sql, params)
+    monkeypatch.setattr(data, "query", spy)
+    evil = "x' OR '1'='1"
+    f = data.Filters(operators=(evil,), teams=(evil,), sites=(evil,), charging_types=(evil,),
+                     access=(evil,), plans=(evil,), currency=evil)
+    assert data.invoices_table(f).empty
+    assert data.revenue_operators_table(f).empty
+    assert data.roaming_kpis(f)["sessions"] == 0
+    assert data.failed_kpis(f)["total_sessions"] == 0
+    assert data.utilization_by_site(f).empty
+    assert data.cp_sites_table(f).empty
+    assert seen and all(evil not in sql for sql, _ in seen)
+    assert any(evil in str(params.values()) for _, params in seen)
+
+
+def test_all_sql_lives_in_the_data_module():
+    """Pages and helpers call dashboards.data; only data.py talks to DuckDB or writes SQL."""
+    db_use = re.compile(r"^\s*(import duckdb|from duckdb)|duckdb\.connect|\.execute\(")
+    sql_text = re.compile(r"\bSELECT\b.*\bFROM\b", re.IGNORECASE)
+    for py in (PROJECT / "dashboards").rglob("*.py"):
+        if py.name == "data.py":
+            continue
+        hits = [line for line in py.read_text().splitlines() if db_use.search(line) or sql_text.search(line)]
+        assert not hits, f"{py.relative_to(PROJECT)}: {hits}"
+    src = (PROJECT / "dashboards" / "data.py").read_text()
+    assert "(READ_ONLY)" in src
+    assert not re.search(r"\b(INSERT|UPDATE|DELETE|CREATE|DROP|COPY)\b", src)
+
+
+def test_only_published_marts_are_read(serving):
+    """Every table the data module names is in schema marts of the serving file."""
+    src = (PROJECT / "dashboards" / "data.py").read_text()
+    named = set(re.findall(r"marts\.(\w+)", src))
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        published = {t for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
+    finally:
+        con.close()
+    assert named and named <= published, named - published
