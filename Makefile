@@ -9,7 +9,7 @@ LANDING   ?= $(or $(WAREHOUSE_LANDING_DIR),data/landing)
 WAREHOUSE ?= $(or $(WAREHOUSE_DIR),warehouse)
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: run test venv generate parse dev docs clean
+.PHONY: run test venv generate parse dev docs dashboards clean
 
 venv: $(STAMP)
 
@@ -47,6 +47,11 @@ dev: $(STAMP) parse
 	WAREHOUSE_LANDING_DIR="$(LANDING)" WAREHOUSE_DIR="$(WAREHOUSE)" \
 	DAGSTER_HOME="$${DAGSTER_HOME:-$(abspath $(WAREHOUSE))/dagster_home}" \
 	$(VENV)/bin/dagster dev -m orchestration.defs -h 127.0.0.1 -p 3000
+
+## make dashboards: the seven operator dashboards on http://127.0.0.1:8501 (reads serving.duckdb, read-only)
+dashboards: $(STAMP)
+	WAREHOUSE_DIR="$(WAREHOUSE)" STREAMLIT_CLIENT_TOOLBAR_MODE=viewer $(VENV)/bin/streamlit run dashboards/app.py \
+		--server.address 127.0.0.1 --server.port 8501 --server.headless true --browser.gatherUsageStats false
 
 ## make docs: dbt docs and GX Data Docs into $(WAREHOUSE)/docs/ (open docs/dbt/index.html, docs/gx/...)
 docs: $(STAMP)

@@ -1,0 +1,1 @@
+"""Streamlit operator dashboards over the published marts (see docs/dashboards.md)."""
