@@ -13,10 +13,11 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dbt_manifest():
+def pytest_configure(config):
+    """Parse the dbt project before any test module is imported: the Dagster definitions load
+    target/manifest.json at import time (a fresh clone has none). Serialised by a file lock."""
     from orchestration.cli import ensure_dbt_manifest
-    return ensure_dbt_manifest()
+    ensure_dbt_manifest()
 
 
 @dataclass
@@ -47,14 +48,21 @@ def read_serving(path: Path, sql: str, params=None) -> list[tuple]:
 
 
 def table_fingerprints(path: Path) -> dict[str, str]:
-    """A content hash of every published table (order-independent), for replay comparisons."""
+    """A content hash of every published table (order-independent), for replay comparisons.
+    DOUBLE columns are rounded to 9 decimals first: a parallel sum of doubles may differ in its
+    last bits from one run to the next (kWh, hours and percentages are DOUBLE in the marts)."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         tables = [t for (t,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name <> '_publish_info' "
             "ORDER BY 1").fetchall()]
-        return {t: con.execute(
-            f'SELECT count(*) || \':\' || coalesce(sum(hash(t)), 0) FROM marts."{t}" AS t').fetchone()[0]
-            for t in tables}
+        out = {}
+        for t in tables:
+            cols = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts' "
+                               "AND table_name = ? ORDER BY column_index", [t]).fetchall()
+            exprs = ", ".join(f'round("{c}", 9)' if d in ("DOUBLE", "FLOAT") else f'"{c}"' for c, d in cols)
+            out[t] = con.execute(
+                f'SELECT count(*) || \':\' || coalesce(sum(hash({exprs})), 0) FROM marts."{t}"').fetchall()[0][0]
+        return out
     finally:
         con.close()
