@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +41,9 @@ class FileResult:
     rows_quarantined: int = 0
     rows_duplicate: int = 0
     message: str | None = None
+    # A refused file loads nothing and quarantines nothing: all its records are refused (the
+    # message says how many were bad). read = loaded + quarantined + duplicate + refused.
+    rows_refused: int = 0
 
 
 @dataclass
@@ -65,6 +69,7 @@ class SourceResult:
             "rows_loaded": self._sum("rows_loaded"),
             "rows_quarantined": self._sum("rows_quarantined"),
             "rows_duplicate": self._sum("rows_duplicate"),
+            "rows_refused": self._sum("rows_refused"),
         }
 
 
@@ -77,16 +82,19 @@ def file_sha256(path: Path) -> str:
 
 
 def discover(landing: Path, src: Source) -> list[Path]:
+    """The source's files: <source>/*.<ext>, for provider sources <source>/<provider>/*.<ext> —
+    and also <source>/*.<ext> there, so that a file put beside the provider folders is refused
+    with a message instead of being silently never read."""
     folder = landing / src.name
     if not folder.is_dir():
         return []
-    pattern_root = folder.glob("*/") if src.provider_folders else [folder]
+    roots = [folder, *sorted(folder.glob("*/"))] if src.provider_folders else [folder]
     found: set[Path] = set()
-    for d in pattern_root:
-        if not d.is_dir():
+    for d in roots:
+        if not d.is_dir() or d.name.startswith("."):
             continue
         for pat in FILE_PATTERNS[src.format]:
-            found.update(p for p in d.glob(pat) if p.is_file())
+            found.update(p for p in d.glob(pat) if p.is_file() and not p.name.startswith("."))
     return sorted(found)
 
 
@@ -95,9 +103,14 @@ def _now() -> datetime:
 
 
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """The build database, with the same memory ceiling and spill directory as dbt's profile
+    (WAREHOUSE_MEMORY_LIMIT, default 6GB): a big landing file spills to disk instead of growing
+    the loader's memory with the file."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET memory_limit = ?", [os.environ.get("WAREHOUSE_MEMORY_LIMIT") or "6GB"])
+    con.execute("SET temp_directory = ?", [str(db_path.parent / "duckdb_tmp")])
     return con
 
 
@@ -176,7 +189,7 @@ class _Batch:
     types/checks them in few large SQL passes into the temp table `_checked` (with a batch-wide
     row id _row): one SQL pass per file would cost more than the records when files are small."""
 
-    FLUSH_ROWS = 500_000
+    FLUSH_ROWS = 250_000
 
     def __init__(self, con, src: Source):
         self.con, self.src = con, src
@@ -186,19 +199,33 @@ class _Batch:
         self.created = False
 
     def add_file(self, path: Path, rel: str, digest: str) -> None:
-        chunks = []
-        for chunk in _read(self.src, path):  # may raise BatchRefused: nothing of the file is kept
-            chunks.append(chunk)
+        """Read the file chunk by chunk into the batch (a big file never sits whole in memory).
+        On BatchRefused nothing of the file stays in the batch."""
         provider = rel.split("/")[1] if self.src.provider_folders and rel.count("/") >= 2 else ""
-        for chunk in chunks:
-            n = chunk.num_rows
-            chunk = (chunk.append_column("_file", pa.array([rel] * n, pa.string()))
-                          .append_column("_file_hash", pa.array([digest] * n, pa.string()))
-                          .append_column("_provider", pa.array([provider] * n, pa.string())))
-            self.tables.append(chunk)
-            self.rows += n
-            if self.rows >= self.FLUSH_ROWS:
-                self.flush()
+        if self.src.provider_folders and not provider:
+            raise readers.BatchRefused(
+                f"not in a provider folder: {self.src.name} files belong in {self.src.name}/<provider>/ "
+                f"(the roaming connection they came through, e.g. {self.src.name}/hubject/)")
+        kept = len(self.tables)
+        flushed = False
+        try:
+            for chunk in _read(self.src, path):
+                n = chunk.num_rows
+                chunk = (chunk.append_column("_file", pa.array([rel] * n, pa.string()))
+                              .append_column("_file_hash", pa.array([digest] * n, pa.string()))
+                              .append_column("_provider", pa.array([provider] * n, pa.string())))
+                self.tables.append(chunk)
+                self.rows += n
+                if self.rows >= self.FLUSH_ROWS:
+                    self.flush()
+                    kept, flushed = 0, True
+        except readers.BatchRefused:
+            dropped = self.tables[kept:]
+            del self.tables[kept:]
+            self.rows -= sum(t.num_rows for t in dropped)
+            if flushed:
+                self.con.execute("DELETE FROM _checked WHERE _file_hash = ?", [digest])
+            raise
 
     def flush(self) -> None:
         if not self.tables:
@@ -206,7 +233,8 @@ class _Batch:
         data = pa.concat_tables(self.tables)
         self.tables, self.rows = [], 0
         self.con.register("_reader_chunk", data)
-        sql = (f"SELECT *, ? + row_number() OVER () - 1 AS _row "
+        # _struct_ok: the record passed the contract's structural rules (before the suite runs)
+        sql = (f"SELECT *, ? + row_number() OVER () - 1 AS _row, _rule IS NULL AS _struct_ok "
                f"FROM ({validation_sql(self.src, '_reader_chunk')})")
         if self.created:
             self.con.execute(f"INSERT INTO _checked {sql}", [self.next_row])
@@ -243,18 +271,32 @@ def _key_match(src: Source, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{k} = {right}.{k}" for k in src.key)
 
 
+def _key_hash(src: Source, alias: str = "") -> str:
+    """MD5 of a record's key (its typed values as text): how raw._conflicts remembers keys."""
+    prefix = f"{alias}." if alias else ""
+    return "md5(concat_ws(chr(31), " + ", ".join(
+        f"coalesce(CAST({prefix}{k} AS VARCHAR), chr(0))" for k in src.key) + "))"
+
+
 def _outcome(con, src: Source, refused: list[str]) -> None:
     """(Re)build `_outcome`: the structurally and GX-good records of the batch's accepted files,
     each marked as a conflict (versions of one key that differ — within the batch, or from the
     version already loaded) or a duplicate (identical to a record loaded earlier, or to an
     earlier record of the batch in file order)."""
     keys = ", ".join(src.key)
+    # Only what classification needs (row id, key, content hash, lineage): the records' text and
+    # typed values stay in _checked and are joined back by _row when appended.
+    narrow = (f"_row, {keys}, {_key_hash(src)} AS _key_hash, _record_hash, _file, _file_hash, _line"
+              + (", _cell_ok" if src.format == "ecb_csv" else ""))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _outcome AS
-        WITH good AS (
-            SELECT * FROM _checked
+        WITH bad_lines AS (
+            SELECT DISTINCT _file_hash, _line FROM _checked WHERE _rule IS NOT NULL
+        ),
+        good AS (
+            SELECT {narrow} FROM _checked
+            ANTI JOIN bad_lines USING (_file_hash, _line)
             WHERE _file_hash NOT IN (SELECT unnest(?::VARCHAR[]))
-              AND (_file_hash, _line) NOT IN (SELECT _file_hash, _line FROM _checked WHERE _rule IS NOT NULL)
         ),
         marked AS (
             SELECT *,
@@ -266,16 +308,22 @@ def _outcome(con, src: Source, refused: list[str]) -> None:
         existing AS (
             SELECT DISTINCT {', '.join('m.' + k for k in src.key)}, r._record_hash AS _old_hash
             FROM marked m JOIN raw.{src.name} r ON {_key_match(src, 'm', 'r')}
+        ),
+        known_conflicts AS (
+            SELECT DISTINCT key_hash AS _key_hash FROM raw._conflicts WHERE source = ?
         )
         SELECT m.*,
             CASE
                 WHEN m._conflict_in_batch THEN 'conflict: versions of one key differ within the batch'
+                WHEN k._key_hash IS NOT NULL
+                    THEN 'conflict: this key had conflicting versions before (see raw._conflicts)'
                 WHEN e._old_hash IS NOT NULL AND e._old_hash <> m._record_hash
                     THEN 'conflict: differs from a version of this key loaded earlier'
             END AS _conflict,
             coalesce(m._dup_in_batch OR e._old_hash = m._record_hash, false) AS _duplicate
         FROM marked m LEFT JOIN existing e ON {_key_match(src, 'm', 'e')}
-    """, [refused])
+        LEFT JOIN known_conflicts k USING (_key_hash)
+    """, [refused, src.name])
 
 
 def _line_counts(con, refused: list[str]) -> dict[str, tuple[int, int, int, int]]:
@@ -313,9 +361,9 @@ def _classify_and_append(con, src: Source, files: list[tuple[str, str]], max_bad
                 ) WHERE rule IS NOT NULL GROUP BY rule ORDER BY n DESC, rule LIMIT 3""", [digest, digest]).fetchall()
             reasons = "; ".join(f"{r} ({n}, first at line {ln})" for r, n, ln in top)
             refused[digest] = FileResult(
-                rel, digest, "refused", read, 0, bad + conflict, 0,
+                rel, digest, "refused", read, 0, 0, 0,
                 f"{bad + conflict} of {read} records bad ({(bad + conflict) / read:.1%} > {max_bad_share:.0%} "
-                f"allowed): {reasons}")
+                f"allowed): {reasons}", rows_refused=read)
     # Pass 2: the accepted files alone (a refused file's records must not make others' duplicates).
     if refused:
         _outcome(con, src, list(refused))
@@ -325,15 +373,35 @@ def _classify_and_append(con, src: Source, files: list[tuple[str, str]], max_bad
     # Quarantine: rule breakers and conflicts (the new versions, and the old ones they clash with).
     con.execute("""
         INSERT INTO raw._quarantine
-        SELECT DISTINCT ?, _file, _file_hash, _line, rule, _raw, ? FROM (
-            SELECT _file, _file_hash, _line, _raw,
-                   max(_rule) OVER (PARTITION BY _file_hash, _line) AS rule FROM _checked
-            WHERE _file_hash NOT IN (SELECT unnest(?::VARCHAR[]))
-        ) WHERE rule IS NOT NULL""", [src.name, now, list(refused)])
+        WITH bad AS (
+            SELECT _file_hash, _line, max(_rule) AS rule FROM _checked
+            WHERE _rule IS NOT NULL AND _file_hash NOT IN (SELECT unnest(?::VARCHAR[]))
+            GROUP BY ALL
+        )
+        SELECT DISTINCT ?, c._file, c._file_hash, c._line, b.rule, c._raw, ?
+        FROM _checked c JOIN bad b USING (_file_hash, _line)""", [list(refused), src.name, now])
     con.execute("""
         INSERT INTO raw._quarantine
-        SELECT DISTINCT ?, _file, _file_hash, _line, _conflict, _raw, ? FROM _outcome WHERE _conflict IS NOT NULL
+        SELECT DISTINCT ?, o._file, o._file_hash, o._line, o._conflict, c._raw, ?
+        FROM _outcome o JOIN _checked c USING (_row) WHERE o._conflict IS NOT NULL
     """, [src.name, now])
+    # Remember every key that had conflicting versions — caught by the loader, or within the batch
+    # by the suite's key-uniqueness expectation (versions of structurally good records of accepted
+    # files) — so that a third version arriving later is a conflict too, whatever the order in
+    # which the files came (replays in another order publish the same tables).
+    con.execute(f"""
+        INSERT INTO raw._conflicts
+        WITH versions AS (
+            SELECT {_key_hash(src)} AS key_hash, _record_hash, _file_hash, _line FROM _checked
+            WHERE _struct_ok AND _file_hash NOT IN (SELECT unnest(?::VARCHAR[]))
+        ),
+        clashing AS (
+            SELECT key_hash FROM versions GROUP BY key_hash HAVING count(DISTINCT _record_hash) > 1
+        )
+        SELECT DISTINCT ?, key_hash, _file_hash, _line, ? FROM versions JOIN clashing USING (key_hash)
+        UNION
+        SELECT DISTINCT ?, _key_hash, _file_hash, _line, ? FROM _outcome WHERE _conflict IS NOT NULL
+    """, [list(refused), src.name, now, src.name, now])
     clash = (f"SELECT DISTINCT r._file_hash, r._line, first(o._file) AS later_file FROM raw.{src.name} r "
              f"JOIN _outcome o ON {_key_match(src, 'r', 'o')} "
              f"WHERE o._conflict LIKE 'conflict: differs%' GROUP BY ALL")
@@ -348,11 +416,13 @@ def _classify_and_append(con, src: Source, files: list[tuple[str, str]], max_bad
 
     extra_cols = (["provider"] if src.provider_folders else []) + (["cdr"] if src.name == "cdrs" else [])
     cols = src.columns + extra_cols
-    cell_filter = " AND _cell_ok" if src.format == "ecb_csv" else ""
+    cell_filter = " AND o._cell_ok" if src.format == "ecb_csv" else ""
     con.execute(f"""
         INSERT INTO raw.{src.name} BY NAME
-        SELECT {', '.join(cols)}, _file, _line, _file_hash, _record_hash, _extra, ? AS _loaded_at
-        FROM _outcome WHERE _conflict IS NULL AND NOT _duplicate{cell_filter}
+        SELECT {', '.join('c.' + c for c in cols)}, c._file, c._line, c._file_hash, c._record_hash, c._extra,
+               ? AS _loaded_at
+        FROM _outcome o JOIN _checked c USING (_row)
+        WHERE o._conflict IS NULL AND NOT o._duplicate{cell_filter}
         ORDER BY _row
     """, [now])
 
@@ -372,9 +442,10 @@ def _classify_and_append(con, src: Source, files: list[tuple[str, str]], max_bad
 
 def _audit(con, src: Source, files: list[FileResult], run_id: str | None, now: datetime) -> None:
     con.executemany(
-        "INSERT INTO raw._load_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO raw._load_audit (source, file, file_hash, status, rows_read, rows_loaded, rows_quarantined, "
+        "rows_duplicate, rows_refused, message, run_id, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [[src.name, fr.file, fr.file_hash, fr.status, fr.rows_read, fr.rows_loaded, fr.rows_quarantined,
-          fr.rows_duplicate, fr.message, run_id, now] for fr in files])
+          fr.rows_duplicate, fr.rows_refused, fr.message, run_id, now] for fr in files])
 
 
 def load_all(db_path: Path, landing: Path, **kw) -> dict[str, SourceResult]:

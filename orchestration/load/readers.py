@@ -64,9 +64,37 @@ def _text_table(lines: list[int], raws: list[str], oks: list[bool]) -> pa.Table:
 def _read_text(path: Path) -> str:
     data = path.read_bytes()
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise BatchRefused(f"not UTF-8 text (byte {e.start}: {data[e.start:e.start + 8]!r})") from None
+    if "\r" in text and "\n" not in text:
+        text = text.replace("\r", "\n")  # classic Mac line endings (CR only)
+    return text
+
+
+# A registry field may be long (an address, a JSON blob in an extra column); csv's default limit
+# of 128 KiB would otherwise end the whole file with an exception instead of a clear refusal.
+csv.field_size_limit(64 * 1024 * 1024)
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """(first line index (0-based), line index after the record, fields) per CSV record. Quoting
+    is parsed strictly: a quote left open swallows the rest of the file into one field, so a
+    quoting error refuses the file (naming the line) rather than silently merging records."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    start = 0
+    try:
+        for row in reader:
+            yield start, reader.line_num, row
+            start = reader.line_num
+    except csv.Error as e:
+        raise BatchRefused(f"not parseable as CSV: the record starting at line {start + 1}: {e}") from None
+
+
+def _physical_lines(text: str) -> list[str]:
+    """The lines exactly as the csv module counts them (split at \\n only: str.splitlines would
+    also split at \\x0b, \\x1c, \\u2028 … inside a field and misplace every later record's text)."""
+    return io.StringIO(text).readlines()
 
 
 def _sniff_delimiter(header_line: str) -> str | None:
@@ -82,9 +110,9 @@ def read_csv(path: Path, src: Source) -> pa.Table:
     text = _read_text(path)
     if not text.strip():
         raise BatchRefused("empty file: no header row")
-    lines = text.splitlines(keepends=True)
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader)
+    lines = _physical_lines(text)
+    records = _csv_records(text)
+    _, _, header = next(records)
     header = [h.strip() for h in header]
     known = set(src.landing_columns)
     missing = [c for c in src.required_columns if c in known and c not in header]
@@ -107,10 +135,7 @@ def read_csv(path: Path, src: Source) -> pa.Table:
     ncols_ok: list[bool] = []
     cols: dict[str, list[str | None]] = {c: [] for c in src.landing_columns}
     extras: list[str | None] = []
-    prev_line = reader.line_num
-    for row in reader:
-        start, end = prev_line, reader.line_num  # 0-based index of the record's first line
-        prev_line = reader.line_num
+    for start, end, row in records:  # start: 0-based index of the record's first line
         raw = "".join(lines[start:end]).rstrip("\r\n")
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank line
@@ -140,28 +165,37 @@ def read_csv(path: Path, src: Source) -> pa.Table:
 
 def read_ecb(path: Path) -> pa.Table:
     """The ECB wide file (Date, then one column per currency, `N/A` = no rate, a trailing comma).
-    Returns one row per (line, currency) cell that is not N/A: (_line, _raw, _utf8_ok,
-    _c_rate_date, _c_currency, _c_rate, _cell_ok); a line with no rates gives one row with currency NULL
-    so that it is still counted."""
+    Returns one row per (line, currency) cell that is not N/A: (_line, _raw, _utf8_ok, _ncols_ok,
+    _c_rate_date, _c_currency, _c_rate, _cell_ok); a line with no rates, or with more cells than
+    the header (its rates cannot be trusted), gives one row with currency NULL so that it is
+    still counted."""
     text = _read_text(path)
     if not text.strip():
         raise BatchRefused("empty file: no header row")
-    lines = text.splitlines()
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip() for h in next(reader)]
+    lines = _physical_lines(text)
+    records = _csv_records(text)
+    header = [h.strip() for h in next(records)[2]]
     if not header or header[0] != "Date":
         hint = ""
         if _sniff_delimiter(lines[0]):
             hint = f"; the header looks {_sniff_delimiter(lines[0])!r}-delimited, the ECB file is comma-delimited"
         raise BatchRefused(f"not the ECB eurofxref-hist format: first column is {header[0]!r}, expected 'Date'{hint}")
     currencies = [(i, h) for i, h in enumerate(header) if i > 0 and h]
-    out: dict[str, list] = {k: [] for k in ("_line", "_raw", "rate_date", "currency", "rate", "_cell_ok")}
-    for n, row in enumerate(reader, start=2):
+    dupes = sorted({h for _, h in currencies if sum(1 for _, g in currencies if g == h) > 1})
+    if dupes:
+        raise BatchRefused(f"duplicate currency column(s) in header: {', '.join(dupes)}")
+    width = len(_without_trailing_empty(header))
+    out: dict[str, list] = {k: [] for k in ("_line", "_raw", "rate_date", "currency", "rate", "_cell_ok", "_ncols_ok")}
+    for start, end, row in records:
+        n = start + 1  # the record's first line (1-based)
         if not row or not "".join(row).strip():
             continue
-        raw = lines[n - 1] if n - 1 < len(lines) else ",".join(row)
+        raw = "".join(lines[start:end]).rstrip("\r\n")
+        # More cells than the header has columns: a decimal comma or a stray delimiter shifted
+        # the values — every rate of the line would be wrong, so the line is quarantined.
+        ncols_ok = len(_without_trailing_empty(row)) <= width
         cells = []
-        for i, cur in currencies:
+        for i, cur in currencies if ncols_ok else ():
             v = row[i].strip() if i < len(row) else ""
             if v in ("", "N/A"):
                 continue
@@ -175,12 +209,22 @@ def read_ecb(path: Path) -> pa.Table:
             out["currency"].append(cur)
             out["rate"].append(v)
             out["_cell_ok"].append(cur is not None)
+            out["_ncols_ok"].append(ncols_ok)
     return pa.table({
         "_line": pa.array(out["_line"], pa.int64()),
         "_raw": pa.array(out["_raw"], pa.string()),
         "_utf8_ok": pa.array([True] * len(out["_line"]), pa.bool_()),
+        "_ncols_ok": pa.array(out["_ncols_ok"], pa.bool_()),
         "_c_rate_date": pa.array(out["rate_date"], pa.string()),
         "_c_currency": pa.array(out["currency"], pa.string()),
         "_c_rate": pa.array(out["rate"], pa.string()),
         "_cell_ok": pa.array(out["_cell_ok"], pa.bool_()),
     })
+
+
+def _without_trailing_empty(cells: list[str]) -> list[str]:
+    """The ECB file ends every line with a comma: trailing empty cells are not columns."""
+    end = len(cells)
+    while end and not cells[end - 1].strip():
+        end -= 1
+    return cells[:end]

@@ -36,6 +36,13 @@ BOOKKEEPING_DDL = [
         file VARCHAR NOT NULL,          -- the path it was first loaded from
         loaded_at TIMESTAMP NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS raw._conflicts (
+        source VARCHAR NOT NULL,
+        key_hash VARCHAR NOT NULL,      -- MD5 of the key of a record that had conflicting versions
+        file_hash VARCHAR NOT NULL,     -- a file and line holding one of the versions
+        line BIGINT,
+        conflicted_at TIMESTAMP NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS raw._files_seen (
         source VARCHAR NOT NULL,
         file VARCHAR NOT NULL,
@@ -47,9 +54,18 @@ BOOKKEEPING_DDL = [
 ]
 
 
+# Columns added after the first release: added in place to existing build databases.
+MIGRATIONS = [
+    # records of a refused file (read = loaded + quarantined + duplicate + refused, every row)
+    "ALTER TABLE raw._load_audit ADD COLUMN IF NOT EXISTS rows_refused BIGINT DEFAULT 0",
+]
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for ddl in BOOKKEEPING_DDL:
+        con.execute(ddl)
+    for ddl in MIGRATIONS:
         con.execute(ddl)
     for src in SOURCES.values():
         con.execute(raw_table_ddl(src))

@@ -27,13 +27,24 @@ def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _json_paths(src: Source) -> str:
+    return "[" + ", ".join(sql_str(f.json_path) for f in src.fields) + "]"
+
+
+def _json_object_paths(src: Source) -> str:
+    return "[" + ", ".join(sql_str(f.json_path) for f in src.fields if f.type == "json") + "]"
+
+
 def _text_expr(src: Source, f: Field) -> str:
+    """The field's text. JSON lines: taken from lists extracted with one parse of the record
+    (`_jvals` = every field as text, `_jtypes` = every field's JSON type, `_jobjs` = the
+    JSON-typed fields as JSON) — parsing each record once per field made big files slow."""
     if src.format == "jsonl":
-        path = sql_str(f.json_path)
+        i = src.fields.index(f) + 1
         if f.type == "json":
-            return (f"CASE WHEN json_type(_j, {path}) NOT IN ('NULL') "
-                    f"THEN json_extract(_j, {path}) END")
-        return f"nullif(trim(json_extract_string(_j, {path})), '')"
+            k = [g for g in src.fields if g.type == "json"].index(f) + 1
+            return f"CASE WHEN _jtypes[{i}] NOT IN ('NULL') THEN _jobjs[{k}] END"
+        return f"nullif(trim(_jvals[{i}]), '')"
     return f"_c_{f.name}"  # CSV / ECB readers already give trimmed text, empty = NULL
 
 
@@ -115,18 +126,24 @@ def validation_sql(src: Source, input_relation: str) -> str:
     checks: list[tuple[str, str | None]] = []  # (condition TRUE when broken, rule text)
 
     if src.format == "jsonl":
-        base = (f"SELECT *, CASE WHEN _utf8_ok AND json_valid(_raw) AND json_type(_raw) = 'OBJECT' "
-                f"THEN json(_raw) END AS _j FROM {input_relation}")
+        # Parse each record once: validity, the object, then every field in one extraction.
+        valid = (f"SELECT *, _utf8_ok AND json_valid(_raw) AS _json_ok FROM {input_relation}")
+        obj = ("SELECT *, CASE WHEN _json_ok AND json_type(_raw) = 'OBJECT' THEN json(_raw) END AS _j "
+               f"FROM ({valid})")
+        has_json = any(f.type == "json" for f in src.fields)
+        base = (f"SELECT *, json_extract_string(_j, {_json_paths(src)}) AS _jvals, "
+                f"json_type(_j, {_json_paths(src)}) AS _jtypes"
+                + (f", json_extract(_j, {_json_object_paths(src)}) AS _jobjs" if has_json else "")
+                + f" FROM ({obj})")
         checks.append(("NOT _utf8_ok", "not valid UTF-8"))
-        checks.append(("NOT json_valid(_raw)", "not valid JSON"))
+        checks.append(("NOT _json_ok", "not valid JSON"))
         checks.append(("_j IS NULL", "not a JSON object"))
     else:
         base = f"SELECT * FROM {input_relation}"
+        checks.append(("NOT _utf8_ok", "not valid UTF-8"))
+        checks.append(("NOT _ncols_ok", "wrong number of fields (a delimiter or quoting problem)"))
         if src.format == "ecb_csv":
             checks.append(("NOT _cell_ok", None))  # a date whose every rate is N/A: no rate, not bad
-        checks.append(("NOT _utf8_ok", "not valid UTF-8"))
-        if src.format == "csv":
-            checks.append(("NOT _ncols_ok", "wrong number of fields (a delimiter or quoting problem)"))
 
     for f in src.fields:
         t = f"_t_{f.name}"
@@ -141,7 +158,7 @@ def validation_sql(src: Source, input_relation: str) -> str:
             checks.append((f"_t_{f.name} IS NULL", f"missing required field {f.name}"))
     for f in src.fields:
         if f.type in ("str",) and src.format == "jsonl":
-            checks.append((f"json_type(_j, {sql_str(f.json_path)}) IN ('OBJECT', 'ARRAY')",
+            checks.append((f"_jtypes[{src.fields.index(f) + 1}] IN ('OBJECT', 'ARRAY')",
                            f"{f.name} is not {TYPE_WORDS[f.type]}"))
         elif f.type not in ("str", "json"):
             checks.append((f"_t_{f.name} IS NOT NULL AND {f.name} IS NULL",
