@@ -30,3 +30,12 @@
             then cast(1.0 * {{ numerator }} / {{ denominator }} as double)
     end
 {%- endmacro %}
+
+{#- Sum of a DOUBLE expression whose result does not depend on the order rows are added in (a
+    plain floating-point sum does, in its last bits: parallel aggregation and incremental
+    rebuilds add the same values in different orders). Each value is rounded to 1e-15 and the
+    values are added exactly as DECIMAL(38, 15); the total is returned as DOUBLE. Use for every
+    DOUBLE measure summed into a table, so that a rebuild gives bit-identical values. -#}
+{% macro exact_sum(expression) -%}
+    cast(sum(cast({{ expression }} as decimal(38, 15))) as double)
+{%- endmacro %}

@@ -1,14 +1,44 @@
+-- Ledger entries with their UTC booking date and month, the EUR amount at the ECB rate of the
+-- booking date (or the latest earlier one), and for charge entries the charge point, site,
+-- charging type and access their session had at plug-in. Grain: one row per entry_id.
+-- Incremental by entry_id (the `ledger` plan): entries loaded since the last build, entries of
+-- sessions with a new version or on a charge point with registry changes, entries booked from the
+-- first date of newly loaded ECB rates on.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    unique_key='entry_id',
+    meta={'incremental': {'plan': 'ledger'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
+
 with
 
 ledger_entries as (
 
     select * from {{ ref('stg_platform__ledger_entries') }}
+    {%- if plan.partial %}
+    where entry_id in (
+        {{ incremental_ledger_keys_sql(plan) }}
+    )
+    {%- endif %}
 
 ),
 
 sessions as (
 
+    {%- if plan.partial %}
+
+    {{ current_session_versions('select session_id from ledger_entries') }}
+
+    {%- else %}
+
     select * from {{ ref('stg_platform__sessions') }}
+
+    {%- endif %}
 
 ),
 

@@ -1,3 +1,20 @@
+-- OCPI CDRs (credits netted: a credit CDR is attributed to the CDR it cancels) with the site's
+-- operator and team, the charge point's type and access at the session start, and EUR revenue.
+-- Grain: one row per CDR (cpo_country_code, cpo_party_id, cdr_id).
+-- Incremental by CDR (the `roaming` plan): CDRs loaded since the last build with their credit
+-- partners, CDRs from the first date of newly loaded ECB rates on, CDRs of charge points with
+-- registry changes and of sites whose attribution changed.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    unique_key=['cpo_country_code', 'cpo_party_id', 'cdr_id'],
+    meta={'incremental': {'plan': 'roaming', 'site_attributes': ['operator_id', 'team_id']}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
+
 with
 
 cdrs as (
@@ -33,6 +50,27 @@ flagged as (
     from cdrs
 
 ),
+
+{%- if plan.partial %}
+
+affected_keys as (
+
+    {{ incremental_roaming_keys_sql(plan) }}
+
+),
+
+affected as (
+
+    select flagged.*
+    from flagged
+    inner join affected_keys
+        on affected_keys.cpo_country_code = flagged.cpo_country_code
+        and affected_keys.cpo_party_id = flagged.cpo_party_id
+        and affected_keys.cdr_id = flagged.cdr_id
+
+),
+
+{%- endif %}
 
 originals as (
 
@@ -91,7 +129,7 @@ attributed as (
             else flagged.total_cost_incl_vat
         end as revenue_incl_vat,
         flagged.last_updated
-    from flagged
+    from {{ 'affected' if plan.partial else 'flagged' }} as flagged
     left join originals
         on flagged.is_credit
         and originals.cpo_country_code = flagged.cpo_country_code

@@ -3,6 +3,19 @@
 -- time zone (the later of as_of_date and its last local day with session activity), with the
 -- day's real length in hours.
 -- Grain: one row per charge_point_id, date.
+-- Incremental by date and charge point: a run replaces the affected local dates (see the
+-- `network_dates` plan: every date from the day before the earlier of the previous and the
+-- current as_of_date on, where the calendar end moves) and charge points with registry changes.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
 
 with charge_points as (
 
@@ -46,6 +59,53 @@ service_ranges as (
 
 ),
 
+{%- if plan.partial %}
+
+-- only the affected dates of each service range are generated
+plan_ranges as (
+
+    {{ incremental_ranges_sql(plan) }}
+
+),
+
+clipped_service_ranges as (
+
+    select
+        service_ranges.charge_point_id,
+        service_ranges.time_zone,
+        service_ranges.commissioned_date,
+        service_ranges.decommissioned_date,
+        case
+            when service_ranges.first_date > plan_ranges.range_start then service_ranges.first_date
+            else plan_ranges.range_start
+        end as first_date,
+        case
+            when service_ranges.last_date < plan_ranges.range_end then service_ranges.last_date
+            else plan_ranges.range_end
+        end as last_date
+    from service_ranges
+    cross join plan_ranges
+    {%- if plan.charge_points %}
+    where not {{ incremental_key_terms(plan, charge_point_column='service_ranges.charge_point_id') | first }}
+
+    union all
+
+    -- charge points with registry changes: every day of their service
+    select
+        charge_point_id,
+        time_zone,
+        commissioned_date,
+        decommissioned_date,
+        first_date,
+        last_date
+    from service_ranges
+    where {{ incremental_key_terms(plan, charge_point_column='charge_point_id') | first }}
+    {%- endif %}
+
+),
+
+{%- endif %}
+
 service_days as (
 
     select
@@ -54,7 +114,7 @@ service_days as (
         commissioned_date,
         decommissioned_date,
         {{ date_series('first_date', 'last_date') }} as date
-    from service_ranges
+    from {{ 'clipped_service_ranges' if plan.partial else 'service_ranges' }}
     where last_date >= first_date
 
 ),
@@ -70,6 +130,7 @@ active_days as (
         on service_days.time_zone = local_days.time_zone
         and service_days.date = local_days.date
     where {{ is_active_on('service_days.commissioned_date', 'service_days.decommissioned_date', 'service_days.date') }}
+        and {{ incremental_date_filter('service_days.date', plan, charge_point_column='service_days.charge_point_id') }}
 
 )
 

@@ -3,34 +3,52 @@
 -- sessions plugged in that day. A row exists for every active day (up to the calendar end) and for
 -- every other day with session activity (e.g. the morning of a decommissioning day).
 -- Grain: one row per charge_point_id, date.
+-- Incremental by date and charge point: a run replaces the affected local dates and charge points
+-- (see the `network_dates` plan), combining their rows from the (already updated) upstream models.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
 
 with sessions as (
 
     select * from {{ ref('int_sessions') }}
+    -- the sessions plugged in on, or occupying, an affected date
+    where {{ incremental_overlap_filter('plugged_in_date', 'coalesce(unplugged_date, plugged_in_date)', plan, charge_point_column='charge_point_id') }}
 
 ),
 
 active_days as (
 
     select * from {{ ref('int_charge_point_active_days') }}
+    where {{ incremental_date_filter('date', plan, charge_point_column='charge_point_id') }}
 
 ),
 
 session_day_splits as (
 
     select * from {{ ref('int_session_day_splits') }}
+    where {{ incremental_date_filter('date', plan, charge_point_column='charge_point_id') }}
 
 ),
 
 occupied_days as (
 
     select * from {{ ref('int_charge_point_occupied_days') }}
+    where {{ incremental_date_filter('date', plan, charge_point_column='charge_point_id') }}
 
 ),
 
 local_days as (
 
     select * from {{ ref('int_local_days') }}
+    where {{ incremental_calendar_filter('date', plan) }}
 
 ),
 
@@ -101,6 +119,7 @@ activity as (
         case when is_roaming then 1 else 0 end as roaming_sessions
     from sessions
     where is_finished
+        and {{ incremental_date_filter('plugged_in_date', plan, charge_point_column='charge_point_id') }}
 
 ),
 
@@ -110,8 +129,8 @@ daily as (
         charge_point_id,
         date,
         max(cp_days) as cp_days,
-        sum(kwh) as kwh,
-        sum(occupied_hours) as occupied_hours,
+        {{ exact_sum('kwh') }} as kwh,
+        {{ exact_sum('occupied_hours') }} as occupied_hours,
         sum(sessions) as sessions,
         sum(completed_sessions) as completed_sessions,
         sum(failed_sessions) as failed_sessions,

@@ -4,6 +4,19 @@
 -- plug-in; a session starts a new island when it begins after every earlier session has ended.
 -- Islands are then split across the local days they overlap.
 -- Grain: one row per charge_point_id, date (only days with occupied time > 0).
+-- Incremental by date and charge point: a run replaces the affected local dates and charge points
+-- (see the `network_dates` plan). The union within a day only involves the sessions that touch
+-- that day, so islands are built from those sessions alone and only affected days are kept.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
 
 with intervals as (
 
@@ -16,12 +29,14 @@ with intervals as (
     from {{ ref('int_sessions') }}
     where is_finished
         and unplugged_at > plugged_in_at
+        and {{ incremental_overlap_filter('plugged_in_date', 'unplugged_date', plan, charge_point_column='charge_point_id') }}
 
 ),
 
 local_days as (
 
     select * from {{ ref('int_local_days') }}
+    where {{ incremental_calendar_filter('date', plan) }}
 
 ),
 
@@ -95,6 +110,7 @@ island_day_overlaps as (
     inner join local_days
         on island_days.time_zone = local_days.time_zone
         and island_days.date = local_days.date
+    where {{ incremental_date_filter('island_days.date', plan, charge_point_column='island_days.charge_point_id') }}
 
 ),
 
@@ -103,10 +119,10 @@ final as (
     select
         charge_point_id,
         date,
-        sum(overlap_seconds) / 3600.0 as occupied_hours
+        {{ exact_sum('overlap_seconds') }} / 3600.0 as occupied_hours
     from island_day_overlaps
     group by charge_point_id, date
-    having sum(overlap_seconds) > 0
+    having {{ exact_sum('overlap_seconds') }} > 0
 
 )
 

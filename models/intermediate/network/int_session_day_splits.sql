@@ -4,6 +4,18 @@
 -- (unplugged_at = plugged_in_at) puts all its kWh on its plug-in day with zero occupied hours.
 -- Only the days a session actually spans are generated.
 -- Grain: one row per session_id, date (local date of the charge point's site).
+-- Incremental by date and charge point: a run replaces the affected local dates and charge points
+-- (see the `network_dates` plan), rebuilt from every session whose occupied interval touches them.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
 
 with finished_sessions as (
 
@@ -20,12 +32,14 @@ with finished_sessions as (
     where is_finished
         and unplugged_at is not null
         and unplugged_date >= plugged_in_date
+        and {{ incremental_overlap_filter('plugged_in_date', 'unplugged_date', plan, charge_point_column='charge_point_id') }}
 
 ),
 
 local_days as (
 
     select * from {{ ref('int_local_days') }}
+    where {{ incremental_calendar_filter('date', plan) }}
 
 ),
 
@@ -67,8 +81,8 @@ split as (
         end as kwh
     from session_day_bounds
     -- A non-empty interval ending exactly at local midnight spans the next date with no overlap.
-    where overlap_seconds > 0
-        or session_seconds = 0
+    where (overlap_seconds > 0 or session_seconds = 0)
+        and {{ incremental_date_filter('date', plan, charge_point_column='charge_point_id') }}
 
 )
 

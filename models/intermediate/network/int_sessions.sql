@@ -1,10 +1,31 @@
 -- Current sessions with their charge point's current site / operator / team / type / access and
 -- time zone, the hardware (brand, model, firmware) valid at plug-in, local dates and state flags.
 -- Grain: one row per session_id (all states; filter is_finished for metrics).
+-- Incremental by session_id: a run rebuilds the sessions with a version loaded since the last
+-- build, those plugged in within the run's window and those on charge points with registry changes.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    unique_key='session_id',
+    meta={'incremental': {'plan': 'sessions'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
 
 with sessions as (
 
+    {%- if plan.partial %}
+
+    {{ current_session_versions(incremental_session_keys_sql(plan)) }}
+
+    {%- else %}
+
     select * from {{ ref('stg_platform__sessions') }}
+
+    {%- endif %}
 
 ),
 

@@ -31,7 +31,7 @@ segment_activity as (
         sum(charge_point_daily.sessions) as sessions,
         sum(charge_point_daily.completed_sessions) as completed_sessions,
         sum(charge_point_daily.failed_sessions) as failed_sessions,
-        sum(charge_point_daily.kwh) as kwh
+        {{ exact_sum('charge_point_daily.kwh') }} as kwh
     from charge_point_daily
     left join charge_points
         on charge_point_daily.charge_point_id = charge_points.charge_point_id
@@ -110,7 +110,7 @@ monthly as (
         sum(sessions) as sessions,
         sum(completed_sessions) as completed_sessions,
         sum(failed_sessions) as failed_sessions,
-        sum(kwh) as kwh
+        {{ exact_sum('kwh') }} as kwh
     from month_rows
     group by month, operator_id, team_id, site_id, charging_type, access
 
@@ -139,7 +139,7 @@ final as (
             order by month
             rows between unbounded preceding and current row
         ) as bigint) as running_completed_sessions,
-        cast(sum(kwh) over (
+        cast(sum(cast(kwh as decimal(38, 15))) over (
             partition by operator_id, team_id, site_id, charging_type, access
             order by month
             rows between unbounded preceding and current row

@@ -2,10 +2,26 @@
 -- current site / operator / team / type / access, the hardware valid at plug-in, the site-local
 -- plug-in date and month, state flags, energy, occupied time and prices.
 -- Grain: one row per session_id.
+-- Incremental by session_id (the `sessions` plan).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    unique_key='session_id',
+    meta={'incremental': {'plan': 'sessions'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
 
 with sessions as (
 
     select * from {{ ref('int_sessions') }}
+    {%- if plan.partial %}
+    where session_id in (
+        {{ incremental_session_keys_sql(plan) }}
+    )
+    {%- endif %}
 
 ),
 

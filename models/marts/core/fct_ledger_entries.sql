@@ -1,8 +1,25 @@
+-- Incremental by entry_id (the `ledger` plan).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    unique_key='entry_id',
+    meta={'incremental': {'plan': 'ledger'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
+
 with
 
 ledger_entries as (
 
     select * from {{ ref('int_ledger_entries') }}
+    {%- if plan.partial %}
+    where entry_id in (
+        {{ incremental_ledger_keys_sql(plan) }}
+    )
+    {%- endif %}
 
 ),
 

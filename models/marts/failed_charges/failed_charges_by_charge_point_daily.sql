@@ -5,9 +5,21 @@
 -- charge point's.
 -- Grain: one row per charge_point_id, date, brand, model, firmware_version.
 
+-- Incremental by local plug-in date and charge point (the `network_dates` plan).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
+
 with sessions as (
 
     select * from {{ ref('int_sessions') }}
+    where {{ incremental_date_filter('plugged_in_date', plan, charge_point_column='charge_point_id') }}
 
 ),
 

@@ -2,9 +2,21 @@
 -- % failed = failed / finished x 100. Operator and team are the site's.
 -- Grain: one row per site_id, date (days with at least one finished session).
 
+-- Incremental by local plug-in date and site (the `network_dates` plan).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'site_column': 'site_id'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
+
 with sessions as (
 
     select * from {{ ref('int_sessions') }}
+    where {{ incremental_date_filter('plugged_in_date', plan, site_column='site_id') }}
 
 ),
 

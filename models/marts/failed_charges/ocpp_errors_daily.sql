@@ -3,6 +3,16 @@
 -- local calendar. Messages from charge points missing from the registry are dated in UTC and
 -- have no site.
 -- Grain: one row per date, charge_point_id, error_code.
+-- Incremental by local date and charge point (the `ocpp_dates` plan).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    meta={'incremental': {'plan': 'ocpp_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
 
 with messages as (
 
@@ -31,6 +41,16 @@ errors as (
 
 ),
 
+{%- if plan.partial %}
+
+errors_in_plan as (
+
+    select * from errors
+    where {{ incremental_date_filter(local_date('errored_at', 'time_zone'), plan, charge_point_column='charge_point_id') }}
+
+),
+{%- endif %}
+
 daily as (
 
     select
@@ -38,7 +58,7 @@ daily as (
         charge_point_id,
         error_code,
         count(*) as error_count
-    from errors
+    from {{ 'errors_in_plan' if plan.partial else 'errors' }}
     group by {{ local_date('errored_at', 'time_zone') }}, charge_point_id, error_code
 
 ),

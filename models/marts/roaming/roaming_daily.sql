@@ -1,8 +1,22 @@
+-- Incremental by UTC reporting date, site and charge point (the `roaming_dates` plan): the
+-- reporting dates of CDRs loaded since the last build and of their credit partners, dates from
+-- the first newly loaded ECB rate on, and every date of a site whose attribution changed.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    meta={'incremental': {'plan': 'roaming_dates', 'partition_by': 'date', 'site_column': 'site_id', 'site_attributes': ['site_name', 'operator_id', 'team_id', 'latitude', 'longitude']}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
+
 with
 
 roaming_cdrs as (
 
     select * from {{ ref('int_roaming_cdrs') }}
+    where {{ incremental_date_filter('reporting_date', plan, site_column='site_id') }}
 
 ),
 
@@ -22,7 +36,7 @@ daily as (
         currency,
         sum(cdr_sign) as cdrs,
         sum(case when is_credit then 1 else 0 end) as credit_cdrs,
-        sum(kwh) as kwh,
+        {{ exact_sum('kwh') }} as kwh,
         sum(revenue) as revenue,
         sum(revenue_incl_vat) as revenue_incl_vat,
         sum(revenue_eur) as revenue_eur

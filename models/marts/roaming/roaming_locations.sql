@@ -19,7 +19,7 @@ site_totals as (
         currency,
         sum(cdr_sign) as cdrs,
         count(distinct case when not is_credit then charge_point_id end) as charge_points,
-        sum(kwh) as kwh,
+        {{ exact_sum('kwh') }} as kwh,
         sum(revenue) as revenue,
         sum(revenue_eur) as revenue_eur,
         min(reporting_date) as first_cdr_date,

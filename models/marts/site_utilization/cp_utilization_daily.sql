@@ -3,10 +3,21 @@
 -- sum(kwh) / sum(cp_days); % time utilised = sum(occupied_hours) / sum(available_hours) x 100
 -- (occupied_hours counts only on active days, as in the site marts; kwh counts on every day).
 -- Grain: one row per charge_point_id, date (every active day, and other days with activity).
+-- Incremental by date and charge point (the `network_dates` plan).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
 
 with charge_point_daily as (
 
     select * from {{ ref('int_charge_point_daily') }}
+    where {{ incremental_date_filter('date', plan, charge_point_column='charge_point_id') }}
 
 ),
 

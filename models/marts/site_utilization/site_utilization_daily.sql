@@ -1,10 +1,28 @@
 -- Site utilization per local day: active charge points, kWh (split by local day), occupied time
 -- (union per charge point, within active days), kWh/CP/day and % time utilised.
 -- Grain: one row per site_id, date, for every day the site has at least one active charge point.
+-- Incremental by date and site (the `network_dates` plan).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_affected',
+    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'site_column': 'site_id'}},
+    post_hook="{{ record_incremental_state() }}"
+) }}
+
+{%- set plan = incremental_plan() %}
+{{ incremental_plan_comment(plan) }}
 
 with charge_point_daily as (
 
     select * from {{ ref('int_charge_point_daily') }}
+    where {{ incremental_date_filter('date', plan) }}
+    {%- if plan.partial and plan.sites %}
+        -- every day of the affected sites: all their (current) charge points
+        or charge_point_id in (
+            select charge_point_id from {{ ref('int_charge_points') }}
+            where {{ incremental_key_terms(plan, site_column='site_id') | first }}
+        )
+    {%- endif %}
 
 ),
 
@@ -26,9 +44,9 @@ site_daily as (
         charge_points.site_id,
         charge_point_daily.date,
         sum(charge_point_daily.cp_days) as active_charge_points,
-        sum(charge_point_daily.available_hours) as available_hours,
-        sum(charge_point_daily.kwh) as kwh,
-        sum(charge_point_daily.utilised_hours) as occupied_hours,
+        {{ exact_sum('charge_point_daily.available_hours') }} as available_hours,
+        {{ exact_sum('charge_point_daily.kwh') }} as kwh,
+        {{ exact_sum('charge_point_daily.utilised_hours') }} as occupied_hours,
         sum(charge_point_daily.sessions) as sessions
     from charge_point_daily
     inner join charge_points
@@ -57,6 +75,7 @@ final as (
     from site_daily
     left join sites
         on site_daily.site_id = sites.site_id
+    where {{ incremental_date_filter('site_daily.date', plan, site_column='site_daily.site_id') }}
 
 )
 

@@ -33,9 +33,9 @@ site_monthly as (
         charge_points.site_id,
         {{ month_start('charge_point_daily.date') }} as month,
         sum(charge_point_daily.cp_days) as cp_days,
-        sum(charge_point_daily.available_hours) as available_hours,
-        sum(charge_point_daily.kwh) as kwh,
-        sum(charge_point_daily.utilised_hours) as occupied_hours,
+        {{ exact_sum('charge_point_daily.available_hours') }} as available_hours,
+        {{ exact_sum('charge_point_daily.kwh') }} as kwh,
+        {{ exact_sum('charge_point_daily.utilised_hours') }} as occupied_hours,
         sum(charge_point_daily.sessions) as sessions
     from charge_point_daily
     inner join charge_points
