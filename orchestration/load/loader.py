@@ -81,6 +81,47 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# A remembered digest is trusted only for a file whose last change (mtime and ctime) is this much
+# older than the moment it was hashed: a file rewritten within the timestamp resolution of its
+# file system right after being hashed is hashed again (git's "racy clean" rule).
+RACY_NS = 2_000_000_000
+
+
+class FileDigests:
+    """SHA-256 of landing files, remembered in raw._file_digests by path and identity on disk
+    (size, mtime, ctime, inode). A file whose identity is unchanged since it was hashed is not
+    read again; any change (a rewrite, a copy over it, a touch) means it is hashed again. ctime
+    cannot be set by a user, so a rewrite that restores the old mtime is still seen."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, files: list[str]):
+        self.con = con
+        self.known: dict[str, tuple] = {}
+        self.new: list[tuple] = []
+        if files:
+            rows = con.execute("""
+                SELECT file, size_bytes, mtime_ns, ctime_ns, inode, file_hash, hashed_at_ns
+                FROM raw._file_digests WHERE file IN (SELECT unnest(?::VARCHAR[]))
+                QUALIFY row_number() OVER (PARTITION BY file ORDER BY hashed_at_ns DESC) = 1""",
+                               [files]).fetchall()
+            self.known = {r[0]: r[1:] for r in rows}
+
+    def digest(self, rel: str, path: Path) -> str:
+        st = path.stat()
+        ident = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        known = self.known.get(rel)
+        if known is not None and known[:4] == ident and max(st.st_mtime_ns, st.st_ctime_ns) < known[5] - RACY_NS:
+            return known[4]
+        hashed_at = time.time_ns()
+        digest = file_sha256(path)
+        self.new.append((rel, *ident, digest, hashed_at))
+        return digest
+
+    def save(self) -> None:
+        if self.new:
+            self.con.executemany("INSERT INTO raw._file_digests VALUES (?, ?, ?, ?, ?, ?, ?)", self.new)
+            self.new = []
+
+
 def discover(landing: Path, src: Source) -> list[Path]:
     """The source's files: <source>/*.<ext>, for provider sources <source>/<provider>/*.<ext> —
     and also <source>/*.<ext> there, so that a file put beside the provider folders is refused
@@ -104,12 +145,12 @@ def _now() -> datetime:
 
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     """The build database, with the same memory ceiling and spill directory as dbt's profile
-    (WAREHOUSE_MEMORY_LIMIT, default 6GB): a big landing file spills to disk instead of growing
+    (WAREHOUSE_MEMORY_LIMIT, default 4GB): a big landing file spills to disk instead of growing
     the loader's memory with the file."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET memory_limit = ?", [os.environ.get("WAREHOUSE_MEMORY_LIMIT") or "6GB"])
+    con.execute("SET memory_limit = ?", [os.environ.get("WAREHOUSE_MEMORY_LIMIT") or "4GB"])
     con.execute("SET temp_directory = ?", [str(db_path.parent / "duckdb_tmp")])
     return con
 
@@ -131,11 +172,11 @@ def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
     pending: list[tuple[str, str]] = []  # (relative path, sha256) in load order
     now = _now()
     batch = _Batch(con, src)
-    for path in discover(landing, src):
-        rel = path.relative_to(landing).as_posix()
-        if include is not None and not include(rel):
-            continue
-        digest = file_sha256(path)
+    paths = [(p.relative_to(landing).as_posix(), p) for p in discover(landing, src)]
+    paths = [(rel, p) for rel, p in paths if include is None or include(rel)]
+    digests = FileDigests(con, [rel for rel, _ in paths])
+    for rel, path in paths:
+        digest = digests.digest(rel, path)
         con.execute(
             "INSERT INTO raw._files_seen VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [source, rel, digest, path.stat().st_size, now])
@@ -152,6 +193,7 @@ def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
             log.warning("%s %s: refused — %s", source, rel, e)
             continue
         pending.append((rel, digest))
+    digests.save()
     batch.flush()
     if pending:
         if expectations:

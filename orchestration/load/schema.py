@@ -51,6 +51,18 @@ BOOKKEEPING_DDL = [
         first_seen_at TIMESTAMP NOT NULL,
         PRIMARY KEY (file, file_hash)
     )""",
+    # The SHA-256 of a landing file, remembered with the file's identity on disk, so that a run
+    # does not read every file of the landing zone again (gigabytes at tens of millions of
+    # sessions) just to find the few new ones. See loader.file_digests for when it is trusted.
+    """CREATE TABLE IF NOT EXISTS raw._file_digests (
+        file VARCHAR NOT NULL,          -- path relative to the landing dir
+        size_bytes BIGINT NOT NULL,
+        mtime_ns BIGINT NOT NULL,
+        ctime_ns BIGINT NOT NULL,
+        inode BIGINT NOT NULL,
+        file_hash VARCHAR NOT NULL,
+        hashed_at_ns BIGINT NOT NULL    -- wall clock when the content was read
+    )""",
 ]
 
 
