@@ -20,6 +20,8 @@ JOB_NAME = "warehouse_job"
 warehouse_job = dg.define_asset_job(
     JOB_NAME,
     selection=dg.AssetSelection.all(),
+    # Daily partitions (Dagster would infer them from the event assets, but the schedule is built
+    # from the job and needs them at definition time).
     partitions_def=daily,
     description="Load new landing files, build and test every dbt model, publish serving.duckdb; "
                 "for a day (its daily partition) or a range of days (a backfill).",

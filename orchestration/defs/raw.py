@@ -5,6 +5,8 @@ refused (format, header, encoding, too many bad rows), which stops everything do
 dbt and publish — so a refused batch can never reach the serving database."""
 
 
+import warnings
+
 import dagster as dg
 
 from orchestration.check.expectations import KNOWN_IDS, suite_parameters
@@ -36,6 +38,8 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
         kinds={"duckdb", "python"},
         deps=[raw_asset_key(r) for r in registries_referenced(src.name)],
         partitions_def=daily if src.name in EVENT_SOURCES else None,
+        # a backfill of a range of days is one run (as for the dbt assets), not one run per day
+        backfill_policy=dg.BackfillPolicy.single_run() if src.name in EVENT_SOURCES else None,
         check_specs=[
             dg.AssetCheckSpec(
                 "batches_accepted", asset=key, blocking=True,
@@ -93,4 +97,7 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
     return _load
 
 
-raw_assets = [_raw_asset(src) for src in SOURCES.values()]
+with warnings.catch_warnings():
+    # `backfill_policy` on @asset is marked beta in dagster 1.13 (it is what @dbt_assets uses too)
+    warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
+    raw_assets = [_raw_asset(src) for src in SOURCES.values()]
