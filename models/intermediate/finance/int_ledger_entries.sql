@@ -30,15 +30,12 @@ ledger_entries as (
 
 sessions as (
 
-    {%- if plan.partial %}
-
-    {{ current_session_versions('select session_id from ledger_entries') }}
-
-    {%- else %}
-
-    select * from {{ ref('stg_platform__sessions') }}
-
-    {%- endif %}
+    -- the sessions as built for this run (a partial run has already rebuilt the changed ones)
+    select
+        session_id,
+        charge_point_id,
+        plugged_in_at
+    from {{ ref('int_sessions') }}
 
 ),
 

@@ -63,80 +63,59 @@ charge_point_time_zones as (
 
 ),
 
-activity as (
+split_totals as (
 
     select
         charge_point_id,
         date,
-        1 as cp_days,
-        0.0 as kwh,
-        0.0 as occupied_hours,
-        0 as sessions,
-        0 as completed_sessions,
-        0 as failed_sessions,
-        0 as roaming_sessions
-    from active_days
-
-    union all
-
-    select
-        charge_point_id,
-        date,
-        0 as cp_days,
-        kwh,
-        0.0 as occupied_hours,
-        0 as sessions,
-        0 as completed_sessions,
-        0 as failed_sessions,
-        0 as roaming_sessions
+        {{ exact_sum('kwh') }} as kwh
     from session_day_splits
+    group by charge_point_id, date
 
-    union all
+),
 
-    select
-        charge_point_id,
-        date,
-        0 as cp_days,
-        0.0 as kwh,
-        occupied_hours,
-        0 as sessions,
-        0 as completed_sessions,
-        0 as failed_sessions,
-        0 as roaming_sessions
-    from occupied_days
-
-    union all
+session_counts as (
 
     select
         charge_point_id,
         plugged_in_date as date,
-        0 as cp_days,
-        0.0 as kwh,
-        0.0 as occupied_hours,
-        1 as sessions,
-        case when is_completed then 1 else 0 end as completed_sessions,
-        case when is_failed then 1 else 0 end as failed_sessions,
-        case when is_roaming then 1 else 0 end as roaming_sessions
+        count(*) as sessions,
+        sum(case when is_completed then 1 else 0 end) as completed_sessions,
+        sum(case when is_failed then 1 else 0 end) as failed_sessions,
+        sum(case when is_roaming then 1 else 0 end) as roaming_sessions
     from sessions
     where is_finished
         and {{ incremental_date_filter('plugged_in_date', plan, charge_point_column='charge_point_id') }}
+    group by charge_point_id, plugged_in_date
 
 ),
 
+-- Active days, split kWh, occupied time and session counts are each at most one row per charge
+-- point and date: joined (full outer, any may be missing) instead of one big union and group by.
 daily as (
 
     select
-        charge_point_id,
-        date,
-        max(cp_days) as cp_days,
-        {{ exact_sum('kwh') }} as kwh,
-        {{ exact_sum('occupied_hours') }} as occupied_hours,
-        sum(sessions) as sessions,
-        sum(completed_sessions) as completed_sessions,
-        sum(failed_sessions) as failed_sessions,
-        sum(roaming_sessions) as roaming_sessions
-    from activity
-    group by charge_point_id, date
+        coalesce(active_days.charge_point_id, split_totals.charge_point_id, occupied_days.charge_point_id,
+                 session_counts.charge_point_id) as charge_point_id,
+        coalesce(active_days.date, split_totals.date, occupied_days.date, session_counts.date) as date,
+        case when active_days.charge_point_id is not null then 1 else 0 end as cp_days,
+        coalesce(split_totals.kwh, 0.0) as kwh,
+        coalesce(occupied_days.occupied_hours, 0.0) as occupied_hours,
+        coalesce(session_counts.sessions, 0) as sessions,
+        coalesce(session_counts.completed_sessions, 0) as completed_sessions,
+        coalesce(session_counts.failed_sessions, 0) as failed_sessions,
+        coalesce(session_counts.roaming_sessions, 0) as roaming_sessions
+    from active_days
+    full outer join split_totals
+        on split_totals.charge_point_id = active_days.charge_point_id
+        and split_totals.date = active_days.date
+    full outer join occupied_days
+        on occupied_days.charge_point_id = coalesce(active_days.charge_point_id, split_totals.charge_point_id)
+        and occupied_days.date = coalesce(active_days.date, split_totals.date)
+    full outer join session_counts
+        on session_counts.charge_point_id = coalesce(active_days.charge_point_id, split_totals.charge_point_id,
+                                                     occupied_days.charge_point_id)
+        and session_counts.date = coalesce(active_days.date, split_totals.date, occupied_days.date)
 
 ),
 

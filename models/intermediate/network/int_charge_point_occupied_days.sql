@@ -1,12 +1,12 @@
 -- Occupied time of each charge point per local day, as the union of its finished sessions'
 -- occupied intervals [plugged_in_at, unplugged_at): two connectors busy at once count once.
--- The union is built with window functions (gaps and islands, no self-join): sessions sorted by
--- plug-in; a session starts a new island when it begins after every earlier session has ended.
--- Islands are then split across the local days they overlap.
+-- The union is built with one window pass (no self-join): sessions sorted by plug-in, each is cut
+-- down to its part after the latest end of the earlier ones; those disjoint pieces are then split
+-- across the local days they overlap.
 -- Grain: one row per charge_point_id, date (only days with occupied time > 0).
 -- Incremental by date and charge point: a run replaces the affected local dates and charge points
 -- (see the `network_dates` plan). The union within a day only involves the sessions that touch
--- that day, so islands are built from those sessions alone and only affected days are kept.
+-- that day, so pieces are built from those sessions alone and only affected days are kept.
 
 {{ config(
     materialized='incremental',
@@ -18,18 +18,34 @@
 {%- set plan = incremental_plan() %}
 {{ incremental_plan_comment(plan) }}
 
-with intervals as (
+with sessions as (
 
     select
-        session_id,
         charge_point_id,
         time_zone,
-        plugged_in_at as start_at,
-        unplugged_at as end_at
+        plugged_in_at,
+        unplugged_at
     from {{ ref('int_sessions') }}
     where is_finished
         and unplugged_at > plugged_in_at
         and {{ incremental_overlap_filter('plugged_in_date', 'unplugged_date', plan, charge_point_column='charge_point_id') }}
+
+),
+
+-- only what the sort needs (the window sorts every interval with all its columns)
+intervals as (
+
+    select
+        charge_point_id,
+        plugged_in_at as start_at,
+        unplugged_at as end_at
+    from sessions
+
+),
+
+charge_point_time_zones as (
+
+    select distinct charge_point_id, time_zone from sessions
 
 ),
 
@@ -42,75 +58,71 @@ local_days as (
 
 running_end as (
 
+    -- the latest end of every earlier interval of the charge point (sorted by plug-in; the order
+    -- of identical intervals does not matter: one of them keeps the time, the others none)
     select
         *,
         max(end_at) over (
             partition by charge_point_id
-            order by start_at, end_at, session_id
+            order by start_at, end_at
             rows between unbounded preceding and 1 preceding
         ) as previous_max_end_at
     from intervals
 
 ),
 
-island_starts as (
+uncovered as (
 
+    -- each interval cut down to its part not covered by an earlier one: the pieces are disjoint
+    -- and together are exactly the union of the intervals
     select
-        *,
+        running_end.charge_point_id,
+        charge_point_time_zones.time_zone,
         case
-            when previous_max_end_at is null or start_at > previous_max_end_at then 1
-            else 0
-        end as starts_island
+            when running_end.previous_max_end_at is null or running_end.start_at > running_end.previous_max_end_at
+                then running_end.start_at
+            else running_end.previous_max_end_at
+        end as start_at,
+        running_end.end_at
     from running_end
+    inner join charge_point_time_zones
+        on charge_point_time_zones.charge_point_id = running_end.charge_point_id
+    where running_end.previous_max_end_at is null
+        or running_end.end_at > running_end.previous_max_end_at
 
 ),
 
-island_numbers as (
+pieces as (
 
     select
         *,
-        sum(starts_island) over (
-            partition by charge_point_id
-            order by start_at, end_at, session_id
-            rows between unbounded preceding and current row
-        ) as island_number
-    from island_starts
+        {{ local_date('start_at', 'time_zone') }} as start_date,
+        {{ local_date('end_at', 'time_zone') }} as end_date
+    from uncovered
 
 ),
 
-islands as (
+piece_days as (
 
-    select
-        charge_point_id,
-        time_zone,
-        island_number,
-        min(start_at) as start_at,
-        max(end_at) as end_at
-    from island_numbers
-    group by charge_point_id, time_zone, island_number
-
-),
-
-island_days as (
-
+    -- the local days each piece overlaps (one for almost every piece)
     select
         *,
-        {{ date_series(local_date('start_at', 'time_zone'), local_date('end_at', 'time_zone')) }} as date
-    from islands
+        {{ date_series('start_date', 'end_date') }} as date
+    from pieces
 
 ),
 
-island_day_overlaps as (
+day_overlaps as (
 
     select
-        island_days.charge_point_id,
-        island_days.date,
-        {{ overlap_seconds('island_days.start_at', 'island_days.end_at', 'local_days.day_start_utc', 'local_days.day_end_utc') }} as overlap_seconds
-    from island_days
+        piece_days.charge_point_id,
+        piece_days.date,
+        {{ overlap_seconds('piece_days.start_at', 'piece_days.end_at', 'local_days.day_start_utc', 'local_days.day_end_utc') }} as overlap_seconds
+    from piece_days
     inner join local_days
-        on island_days.time_zone = local_days.time_zone
-        and island_days.date = local_days.date
-    where {{ incremental_date_filter('island_days.date', plan, charge_point_column='island_days.charge_point_id') }}
+        on piece_days.time_zone = local_days.time_zone
+        and piece_days.date = local_days.date
+    where {{ incremental_date_filter('piece_days.date', plan, charge_point_column='piece_days.charge_point_id') }}
 
 ),
 
@@ -120,7 +132,7 @@ final as (
         charge_point_id,
         date,
         {{ exact_sum('overlap_seconds') }} / 3600.0 as occupied_hours
-    from island_day_overlaps
+    from day_overlaps
     group by charge_point_id, date
     having {{ exact_sum('overlap_seconds') }} > 0
 

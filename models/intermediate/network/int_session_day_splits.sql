@@ -2,7 +2,8 @@
 -- unplugged_at) overlaps: occupied hours by overlap with each local day, and kWh spread evenly
 -- over the interval (kWh x overlap / interval length). A session with an empty interval
 -- (unplugged_at = plugged_in_at) puts all its kWh on its plug-in day with zero occupied hours.
--- Only the days a session actually spans are generated.
+-- Only the days a session actually spans are generated; a session within one local day (almost
+-- all of them) is taken whole, without a split.
 -- Grain: one row per session_id, date (local date of the charge point's site).
 -- Incremental by date and charge point: a run replaces the affected local dates and charge points
 -- (see the `network_dates` plan), rebuilt from every session whose occupied interval touches them.
@@ -43,12 +44,29 @@ local_days as (
 
 ),
 
+single_day as (
+
+    -- almost every session lies within one local day: all its time and kWh are that day's
+    select
+        session_id,
+        charge_point_id,
+        plugged_in_date as date,
+        {{ seconds_between('plugged_in_at', 'unplugged_at') }} / 3600.0 as occupied_hours,
+        kwh
+    from finished_sessions
+    where unplugged_date = plugged_in_date
+        and {{ incremental_date_filter('plugged_in_date', plan, charge_point_column='charge_point_id') }}
+
+),
+
 session_days as (
 
+    -- the others are split across the local days they overlap (real day bounds: DST days)
     select
         *,
         {{ date_series('plugged_in_date', 'unplugged_date') }} as date
     from finished_sessions
+    where unplugged_date > plugged_in_date
 
 ),
 
@@ -84,6 +102,14 @@ split as (
     where (overlap_seconds > 0 or session_seconds = 0)
         and {{ incremental_date_filter('date', plan, charge_point_column='charge_point_id') }}
 
+),
+
+final as (
+
+    select * from single_day
+    union all
+    select * from split
+
 )
 
-select * from split
+select * from final

@@ -2,26 +2,17 @@
 -- current site / operator / team / type / access, the hardware valid at plug-in, the site-local
 -- plug-in date and month, state flags, energy, occupied time and prices.
 -- Grain: one row per session_id.
--- Incremental by session_id (the `sessions` plan).
+-- A view over int_sessions, row for row: the sessions are built (and incrementally maintained)
+-- once, in int_sessions; the publish step writes this view into serving.duckdb as a table, and a
+-- delta publish takes its changes from int_sessions' change log (meta.publish.changes_from).
 {{ config(
-    materialized='incremental',
-    incremental_strategy='replace_affected',
-    unique_key='session_id',
-    meta={'incremental': {'plan': 'sessions'}},
-    post_hook="{{ record_incremental_state() }}"
+    materialized='view',
+    meta={'publish': {'changes_from': 'int_sessions'}}
 ) }}
-
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
 
 with sessions as (
 
     select * from {{ ref('int_sessions') }}
-    {%- if plan.partial %}
-    where session_id in (
-        {{ incremental_session_keys_sql(plan) }}
-    )
-    {%- endif %}
 
 ),
 

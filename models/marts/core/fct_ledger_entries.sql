@@ -1,25 +1,17 @@
--- Incremental by entry_id (the `ledger` plan).
+-- Ledger entries (one row per entry_id) with booking date and month (UTC), EUR amount and, for
+-- charge entries, the session's charge point, site, charging type and access at plug-in.
+-- A view over int_ledger_entries, row for row (see fct_charge_sessions): built and maintained
+-- once, in int_ledger_entries; published as a table, its delta from int_ledger_entries' change log.
 {{ config(
-    materialized='incremental',
-    incremental_strategy='replace_affected',
-    unique_key='entry_id',
-    meta={'incremental': {'plan': 'ledger'}},
-    post_hook="{{ record_incremental_state() }}"
+    materialized='view',
+    meta={'publish': {'changes_from': 'int_ledger_entries'}}
 ) }}
-
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
 
 with
 
 ledger_entries as (
 
     select * from {{ ref('int_ledger_entries') }}
-    {%- if plan.partial %}
-    where entry_id in (
-        {{ incremental_ledger_keys_sql(plan) }}
-    )
-    {%- endif %}
 
 ),
 

@@ -1,14 +1,11 @@
--- Incremental by CDR (the `roaming` plan).
+-- OCPI CDRs (one row per CDR, credits netted against the CDR they cancel) with site attribution,
+-- charging type and access, kWh and revenue in the CDR currency and in EUR.
+-- A view over int_roaming_cdrs, row for row (see fct_charge_sessions): built and maintained
+-- once, in int_roaming_cdrs; published as a table, its delta from int_roaming_cdrs' change log.
 {{ config(
-    materialized='incremental',
-    incremental_strategy='replace_affected',
-    unique_key=['cpo_country_code', 'cpo_party_id', 'cdr_id'],
-    meta={'incremental': {'plan': 'roaming', 'site_attributes': ['operator_id', 'team_id']}},
-    post_hook="{{ record_incremental_state() }}"
+    materialized='view',
+    meta={'publish': {'changes_from': 'int_roaming_cdrs'}}
 ) }}
-
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
 
 with
 
@@ -17,27 +14,6 @@ roaming_cdrs as (
     select * from {{ ref('int_roaming_cdrs') }}
 
 ),
-
-{%- if plan.partial %}
-
-affected_keys as (
-
-    {{ incremental_roaming_keys_sql(plan) }}
-
-),
-
-affected_cdrs as (
-
-    select roaming_cdrs.*
-    from roaming_cdrs
-    inner join affected_keys
-        on affected_keys.cpo_country_code = roaming_cdrs.cpo_country_code
-        and affected_keys.cpo_party_id = roaming_cdrs.cpo_party_id
-        and affected_keys.cdr_id = roaming_cdrs.cdr_id
-
-),
-
-{%- endif %}
 
 final as (
 
@@ -72,7 +48,7 @@ final as (
         fx_rate,
         cast(revenue_eur as decimal(18, 4)) as revenue_eur,
         last_updated
-    from {{ 'affected_cdrs' if plan.partial else 'roaming_cdrs' }}
+    from roaming_cdrs
 
 )
 
