@@ -138,6 +138,10 @@
         {% if min_date %}cast('{{ min_date }}' as date){% else %}cast(null as date){% endif %},
         {% if max_date %}cast('{{ max_date }}' as date){% else %}cast(null as date){% endif %},
         {{ 'false' if is_incremental() and not should_full_refresh() else 'true' }},
-        current_timestamp
+        current_timestamp;
+    {%- if not is_incremental() or should_full_refresh() %}
+    {#- built from scratch (first build, --full-refresh): the publish step copies it whole -#}
+    {{ log_publish_change('full') }}
+    {%- endif %}
     {%- endif -%}
 {%- endmacro %}

@@ -28,9 +28,18 @@
     {%- if not plan.full and options.get('partition_by') -%}
         {%- set predicate = incremental_date_filter(options.get('partition_by'), plan, options.get('charge_point_column'), options.get('site_column')) -%}
     {%- endif -%}
-    {{ return(adapter.dispatch('replace_affected_sql', 'ev_warehouse')(
+    {%- set replace_sql = adapter.dispatch('replace_affected_sql', 'ev_warehouse')(
         arg_dict['target_relation'], arg_dict['temp_relation'], arg_dict['dest_columns'],
-        none if plan.full else arg_dict['unique_key'], predicate, plan.full)) }}
+        none if plan.full else arg_dict['unique_key'], predicate, plan.full) -%}
+    {#- what was replaced, for the publish step (publish_log.sql) -#}
+    {%- if plan.full -%}
+        {%- set change_sql = log_publish_change('full') -%}
+    {%- elif predicate is not none -%}
+        {%- set change_sql = log_publish_change('predicate', predicate=predicate) -%}
+    {%- else -%}
+        {%- set change_sql = log_publish_change('keys', source=arg_dict['temp_relation'], keys=arg_dict['unique_key']) -%}
+    {%- endif -%}
+    {{ return(replace_sql ~ ';\n' ~ change_sql) }}
 {%- endmacro %}
 
 {#- Replace the affected rows of `target` with the rows of `source`: all rows (`full`), the rows
