@@ -9,7 +9,7 @@ LANDING   ?= $(or $(WAREHOUSE_LANDING_DIR),data/landing)
 WAREHOUSE ?= $(or $(WAREHOUSE_DIR),warehouse)
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: run test venv generate parse dev docs dashboards clean
+.PHONY: run test venv generate parse dev docs dashboards bench clean
 
 venv: $(STAMP)
 
@@ -56,6 +56,12 @@ dashboards: $(STAMP)
 ## make docs: dbt docs and GX Data Docs into $(WAREHOUSE)/docs/ (open docs/dbt/index.html, docs/gx/...)
 docs: $(STAMP)
 	$(PY) -m orchestration docs --warehouse "$(WAREHOUSE)"
+
+## make bench [SESSIONS=N] [BENCH_ARGS=...]: the warehouse against a hand-written DuckDB script and pandas
+## (landing zone generated once per size under data/bench/; figures in data/bench/<N>-42-365d/results.json)
+SESSIONS ?= 1000000
+bench: $(STAMP)
+	$(PY) -m bench --sessions $(SESSIONS) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(WAREHOUSE) target logs

@@ -5,6 +5,7 @@
     generate   write a realistic demo landing zone
     import     turn a session export from another platform into a landing zone
     docs       build dbt docs and Great Expectations Data Docs
+    export     write the published marts to Parquet files (for tools that read files)
 """
 
 from __future__ import annotations
@@ -142,6 +143,19 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    warehouse = Path(args.warehouse).resolve() if args.warehouse else config.warehouse_dir()
+    from orchestration.export import export_parquet
+    try:
+        written = export_parquet(config.serving_db(warehouse), Path(args.out))
+    except FileNotFoundError as e:
+        _print(f"error: {e}")
+        return 1
+    for table, path in written.items():
+        _print(f"wrote {path} ({table})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -180,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     docs = sub.add_parser("docs", help="build dbt docs and GX Data Docs into WAREHOUSE/docs/")
     docs.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
     docs.set_defaults(func=cmd_docs)
+
+    export = sub.add_parser("export", help="write every published mart to Parquet (read-only on serving.duckdb)")
+    export.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
+    export.add_argument("--out", required=True, help="directory for <table>.parquet files")
+    export.set_defaults(func=cmd_export)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -68,3 +68,13 @@ def test_export_while_a_bi_tool_holds_the_file(serving, tmp_path):
         assert pq.read_table(files["revenue_monthly"]).num_rows == 12
     finally:
         reader.close()
+
+
+def test_export_from_the_command_line(serving, tmp_path, cli):
+    out = tmp_path / "cli-parquet"
+    run = cli("export", "--warehouse", str(serving.parent), "--out", str(out))
+    assert run.returncode == 0, run.output
+    assert "revenue_monthly.parquet" in run.output
+    assert pq.read_table(out / "revenue_monthly.parquet").num_rows == 12
+    missing = cli("export", "--warehouse", str(tmp_path / "nowhere"), "--out", str(out))
+    assert missing.returncode == 1 and "nothing has been published yet" in missing.output
