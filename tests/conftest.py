@@ -12,6 +12,10 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
 
+# The tests' warehouses are tiny: there dbt's time is its own per-node overhead, which four
+# threads overlap better than two (about 20 % less per dbt build). Production keeps the default.
+os.environ.setdefault("WAREHOUSE_THREADS", "4")
+
 
 def pytest_configure(config):
     """Parse the dbt project before any test module is imported: the Dagster definitions load

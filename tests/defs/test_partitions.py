@@ -20,7 +20,7 @@ from orchestration.config import PROJECT_DIR
 from orchestration.run import run_job
 from tests.conftest import read_serving, table_fingerprints
 
-FIRST, BACKFILL_LAST, LAST = date(2025, 3, 26), date(2025, 3, 28), date(2025, 3, 30)  # DST change on 03-30
+FIRST, BACKFILL_LAST, LAST = date(2025, 3, 27), date(2025, 3, 29), date(2025, 3, 30)  # DST change on 03-30
 
 
 @pytest.fixture(scope="module")
