@@ -118,7 +118,11 @@ class FileDigests:
 
     def save(self) -> None:
         if self.new:
-            self.con.executemany("INSERT INTO raw._file_digests VALUES (?, ?, ?, ?, ?, ?, ?)", self.new)
+            columns = list(zip(*self.new))
+            self.con.execute(
+                "INSERT INTO raw._file_digests SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), "
+                "unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[])",
+                [list(c) for c in columns])
             self.new = []
 
 
@@ -175,13 +179,18 @@ def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
     paths = [(p.relative_to(landing).as_posix(), p) for p in discover(landing, src)]
     paths = [(rel, p) for rel, p in paths if include is None or include(rel)]
     digests = FileDigests(con, [rel for rel, _ in paths])
-    for rel, path in paths:
-        digest = digests.digest(rel, path)
-        con.execute(
-            "INSERT INTO raw._files_seen VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [source, rel, digest, path.stat().st_size, now])
-        if (any(d == digest for _, d in pending) or
-                con.execute("SELECT 1 FROM raw._loaded_files WHERE file_hash = ?", [digest]).fetchall()):
+    found = [(rel, path, digests.digest(rel, path)) for rel, path in paths]
+    digests.save()
+    # Two statements for the whole source, not two per file (thousands of files per source).
+    con.execute(
+        "INSERT INTO raw._files_seen SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]), ? "
+        "ON CONFLICT DO NOTHING",
+        [source, [r for r, _, _ in found], [d for _, _, d in found], [p.stat().st_size for _, p, _ in found], now])
+    loaded = {h for (h,) in con.execute(
+        "SELECT file_hash FROM raw._loaded_files WHERE file_hash IN (SELECT unnest(?::VARCHAR[]))",
+        [[d for _, _, d in found]]).fetchall()}
+    for rel, path, digest in found:
+        if digest in loaded or any(d == digest for _, d in pending):
             result.files.append(FileResult(rel, digest, "skipped"))
             continue
         try:
@@ -193,7 +202,6 @@ def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
             log.warning("%s %s: refused — %s", source, rel, e)
             continue
         pending.append((rel, digest))
-    digests.save()
     batch.flush()
     if pending:
         if expectations:
