@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 SUITES_DIR = PROJECT_DIR / "expectations"
 # Records validated per pandas frame: bounds the loader's memory on a big batch (each frame is a
 # few hundred MB) while keeping GX's fixed cost per validation (~0.3 s) small.
-CHUNK_ROWS = 500_000
+CHUNK_ROWS = 250_000
 
 # parameter -> (registry source, id column): the ids loaded so far
 KNOWN_IDS = {
