@@ -73,8 +73,8 @@ def dbt_profile(run_results: Path, top: int = 12) -> dict:
     }
 
 
-def dagster_dbt_run_results(run_id: str) -> Path | None:
-    """run_results.json of the dbt invocation dagster-dbt made for a run (it writes each into
-    target/dbt_build-<run id prefix>-<random>/)."""
-    hits = sorted((config.PROJECT_DIR / "target").glob(f"dbt_build-{run_id[:7]}-*/run_results.json"))
+def dagster_dbt_run_results(warehouse: Path, run_id: str) -> Path | None:
+    """run_results.json of the dbt invocation a job run made (the dbt asset writes each into
+    <warehouse>/dbt_runs/<run id prefix>-<UTC time>/)."""
+    hits = sorted(config.dbt_runs_dir(warehouse).glob(f"{run_id[:8]}-*/run_results.json"))
     return hits[-1] if hits else None

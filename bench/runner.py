@@ -184,7 +184,7 @@ class Bench:
             timings["startup_and_teardown_s"] = round(m.wall_s - timings["run_span_s"], 3)
             timings["work_s"] = round(timings["load_steps_s"] + timings["dbt_step_s"] + timings["publish_step_s"], 3)
         self.results["dagster"][key] = timings
-        rr = dagster_dbt_run_results(timings.get("run_id", "")) if timings else None
+        rr = dagster_dbt_run_results(warehouse, timings.get("run_id", "")) if timings else None
         if rr:
             self.results["dbt_profiles"][key] = self._profile(rr, key)
         return m

@@ -53,5 +53,14 @@ def serving_db(warehouse: Path) -> Path:
     return warehouse / "serving.duckdb"
 
 
+def dbt_runs_dir(warehouse: Path) -> Path:
+    """Where the job's dbt invocations write their artifacts (one folder per run, the newest
+    DBT_RUNS_KEPT kept) and the parse state the next run reuses."""
+    return warehouse / "dbt_runs"
+
+
+DBT_RUNS_KEPT = 14
+
+
 def dagster_home(warehouse: Path) -> Path:
     return Path(os.environ.get("DAGSTER_HOME") or warehouse / "dagster_home").resolve()

@@ -101,8 +101,8 @@
 
 {#- The run's date window [min_date, max_date] (vars, inclusive) as ISO strings, or none. -#}
 {% macro incremental_window() -%}
-    {%- set min_date = var('min_date', none) -%}
-    {%- set max_date = var('max_date', none) -%}
+    {%- set min_date = run_var('min_date') -%}
+    {%- set max_date = run_var('max_date') -%}
     {%- if (min_date is none or min_date == '') and (max_date is none or max_date == '') -%}
         {{ return(none) }}
     {%- endif -%}
@@ -113,7 +113,7 @@
 
 {#- The run's as_of_date as an ISO string (the value as_of_date() renders). -#}
 {% macro as_of_date_iso() -%}
-    {%- set value = var('as_of_date', none) -%}
+    {%- set value = run_var('as_of_date') -%}
     {%- if value is none or value == '' -%}
         {%- set value = modules.datetime.datetime.now(modules.pytz.utc).date().isoformat() -%}
     {%- endif -%}

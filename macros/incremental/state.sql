@@ -112,8 +112,8 @@
             {%- do caps.append(timestamp_literal(parent_state.loaded_through)) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- set min_date = var('min_date', none) -%}
-    {%- set max_date = var('max_date', none) -%}
+    {%- set min_date = run_var('min_date') -%}
+    {%- set max_date = run_var('max_date') -%}
     create schema if not exists {{ state_rel.without_identifier() }};
     create table if not exists {{ state_rel }} (
         loaded_through timestamp,

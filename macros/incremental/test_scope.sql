@@ -41,7 +41,7 @@
 {% macro incremental_test_scope(relation) -%}
     {%- set scoped_tests = ['not_null', 'not_null_columns', 'accepted_values', 'unique', 'unique_combination_of_columns'] -%}
     {%- if not execute or flags.FULL_REFRESH or incremental_window() is none
-          or var('full_tests', false) in (true, 'true', 'True', 1) -%}
+          or run_var('full_tests') in (true, 'true', 'True', 1, '1') -%}
         {{ return(none) }}
     {%- endif -%}
     {%- if (model.get('test_metadata') or {}).get('name') not in scoped_tests -%}

@@ -3,8 +3,10 @@ dbt sources map onto the raw-load assets, and dbt tests become asset checks — 
 test's severity is `error`, so a failing test stops the publish step."""
 
 
-import json
+import os
+import shutil
 import sys
+from datetime import date, datetime, timezone
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any
@@ -56,17 +58,51 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
 )
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """`dbt build` (models, seeds, snapshots and data tests) on the build database, with the run's
-    logical date passed as the var `as_of_date` (and for a partitioned run the window as
-    `min_date`/`max_date`, which the incremental models rebuild). dbt unit tests check the SQL, not the data: they
+    logical date as `as_of_date` (and for a partitioned run the window as `min_date`/`max_date`,
+    which the incremental models rebuild). dbt unit tests check the SQL, not the data: they
     run in the test suite (tests/dbt), not in every production run."""
     warehouse.export_env()
     win = window(context)
-    if win is None:
-        dbt_vars = {"as_of_date": warehouse.as_of.isoformat()}
-    else:  # a partition or a backfill range: the window, and its last day as the logical date
-        dbt_vars = {"as_of_date": win[1].isoformat(), "min_date": win[0].isoformat(), "max_date": win[1].isoformat()}
-    args = ["build", "--vars", json.dumps(dbt_vars), "--exclude-resource-type", "unit_test"]
-    yield from dbt.cli(args, context=context).stream()
+    os.environ.update(dbt_run_env(warehouse.as_of if win is None else win[1], win))
+    runs = config.dbt_runs_dir(warehouse.warehouse)
+    target = runs / f"{context.run.run_id[:8]}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+    reuse_parse_state(runs, target)
+    try:
+        yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context,
+                           target_path=target).stream()
+    finally:
+        keep_parse_state(runs, target)
+
+
+def dbt_run_env(as_of: date, win: tuple[date, date] | None) -> dict[str, str]:
+    """The run's settings for the dbt macro `run_var`. They travel as environment variables read
+    only while executing, not as --vars: dbt re-parses the whole project whenever --vars differ
+    from its saved parse (that is, every day), ~3.5 s per run."""
+    return {"WAREHOUSE_DBT_AS_OF_DATE": as_of.isoformat(),
+            "WAREHOUSE_DBT_MIN_DATE": win[0].isoformat() if win else "",
+            "WAREHOUSE_DBT_MAX_DATE": win[1].isoformat() if win else ""}
+
+
+PARSE_STATE = "partial_parse.msgpack"
+
+
+def reuse_parse_state(runs: Path, target: Path) -> None:
+    """Start the invocation from the last run's parse state (dbt re-parses what changed since)."""
+    target.mkdir(parents=True, exist_ok=True)
+    if (runs / PARSE_STATE).exists():
+        shutil.copyfile(runs / PARSE_STATE, target / PARSE_STATE)
+
+
+def keep_parse_state(runs: Path, target: Path) -> None:
+    """Keep the invocation's parse state for the next run and the newest DBT_RUNS_KEPT run folders
+    (run_results.json, compiled SQL, dbt.log); older ones are removed."""
+    if (target / PARSE_STATE).exists():
+        tmp = runs / f".{PARSE_STATE}.tmp"
+        shutil.copyfile(target / PARSE_STATE, tmp)
+        os.replace(tmp, runs / PARSE_STATE)
+    folders = sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in folders[:-config.DBT_RUNS_KEPT]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 # The dbt next to this interpreter (the project's venv), whether or not the venv is on PATH.

@@ -72,3 +72,25 @@ def test_day_by_day_publishes_the_tables_of_one_full_run(warehouses):
     assert sessions[0][0] > 1000  # the comparison is over real content
     info = read_serving(warehouses["daily"] / "serving.duckdb", "SELECT as_of_date FROM marts._publish_info")
     assert info == [(LAST,)]
+
+
+def test_daily_runs_rebuilt_only_their_window(warehouses):
+    """The window reached dbt: the incremental models recorded partial builds of each day."""
+    state = read_serving(
+        warehouses["daily"] / "build.duckdb",
+        "SELECT min_date, max_date, full_build FROM intermediate._incremental_state__intermediate__int_charge_point_daily "
+        "ORDER BY built_at")
+    assert state[0] == (FIRST, BACKFILL_LAST, True)  # the first build of a table is full
+    assert state[1:] == [(BACKFILL_LAST + timedelta(days=n),) * 2 + (False,)
+                         for n in range(1, (LAST - BACKFILL_LAST).days + 1)]
+
+
+def test_daily_runs_reuse_dbt_parse_state(warehouses):
+    """A new day does not make dbt re-parse the project (the window is not passed as --vars), and
+    the job's dbt artifacts stay in the warehouse."""
+    runs = sorted((warehouses["daily"] / "dbt_runs").glob("*/dbt.log"), key=lambda p: p.stat().st_mtime)
+    assert len(runs) == 1 + (LAST - BACKFILL_LAST).days
+    assert (warehouses["daily"] / "dbt_runs" / "partial_parse.msgpack").exists()
+    log = runs[-1].read_text()
+    assert "Unable to do partial parsing" not in log
+    assert "Partial parsing enabled" in log or "skipping partial parsing" in log
