@@ -29,7 +29,7 @@ run: $(STAMP)
 
 ## make test: the whole test suite
 test: $(STAMP) $(OLD_DUCKDB)/.installed
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --durations=25
 
 # DuckDB 1.1, as old BI tools embed it: the tests open serving.duckdb with it (read-only).
 $(OLD_DUCKDB)/.installed: $(STAMP)
