@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration import config
+
 SCRIPT = Path(__file__).with_name("reference.sql")
 
 
@@ -30,7 +32,7 @@ def connect(db: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(db))
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET threads = {int(os.environ.get('WAREHOUSE_THREADS', '2'))}")
-    con.execute(f"SET memory_limit = '{os.environ.get('WAREHOUSE_MEMORY_LIMIT', '4GB')}'")
+    con.execute("SET memory_limit = ?", [config.memory_limit()])
     con.execute(f"SET temp_directory = '{db.parent / 'duckdb_tmp'}'")
     con.execute("SET preserve_insertion_order = false")
     return con

@@ -98,7 +98,7 @@ def machine_info() -> dict:
     return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 2**20, 1), "cpu_model": cpu,
             "python": platform.python_version(), "duckdb": duckdb.__version__, "pandas": pandas.__version__,
             "warehouse_threads": os.environ.get("WAREHOUSE_THREADS", "2"),
-            "warehouse_memory_limit": os.environ.get("WAREHOUSE_MEMORY_LIMIT", "4GB")}
+            "warehouse_memory_limit": config.memory_limit()}
 
 
 def _cpu_busy_s() -> float:

@@ -4,7 +4,8 @@
     WAREHOUSE_DIR           build/serving databases, Dagster home, docs (default warehouse)
     WAREHOUSE_AS_OF         the run's logical date YYYY-MM-DD (default: today in UTC)
     WAREHOUSE_MAX_BAD_SHARE share of bad records that refuses a file (default 0.05)
-    WAREHOUSE_THREADS, WAREHOUSE_MEMORY_LIMIT   DuckDB limits for dbt (profiles/profiles.yml)
+    WAREHOUSE_THREADS, WAREHOUSE_MEMORY_LIMIT   DuckDB limits (dbt's profiles/profiles.yml; memory also
+                            loader and publish, default 4GB)
     WAREHOUSE_DBT_PROJECT_DIR   the dbt project (default: this repository)
 """
 
@@ -34,6 +35,12 @@ def warehouse_dir() -> Path:
 
 def max_bad_share() -> float:
     return float(os.environ.get("WAREHOUSE_MAX_BAD_SHARE", "0.05"))
+
+
+def memory_limit() -> str:
+    """DuckDB's memory ceiling for every process that writes a warehouse database (loader, publish;
+    dbt's profile reads the same variable with the same default)."""
+    return os.environ.get("WAREHOUSE_MEMORY_LIMIT") or "4GB"
 
 
 def today_utc() -> date:

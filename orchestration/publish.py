@@ -41,6 +41,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration import config
+
 log = logging.getLogger(__name__)
 
 PUBLISHED_SCHEMAS = ("marts",)
@@ -146,11 +148,15 @@ def _serving_run_id(serving_db: Path) -> tuple[str | None, int | None]:
         con.close()
 
 
+def _build_has(con, table: str) -> bool:
+    """Whether the attached build database has the table intermediate.<table>."""
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'build' "
+                       "AND schema_name = 'intermediate' AND table_name = ?", [table]).fetchone()[0] > 0
+
+
 def _last_publish_of(con: duckdb.DuckDBPyConnection) -> str | None:
     """The run id of the last publish whose change log the build database cleared."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'build' "
-                         "AND schema_name = 'intermediate' AND table_name = '_publish_state'").fetchone()[0]
-    if not exists:
+    if not _build_has(con, STATE_TABLE.split(".", 1)[1]):
         return None
     row = con.execute(f"SELECT run_id FROM build.{STATE_TABLE} ORDER BY published_at DESC LIMIT 1").fetchone()
     return row[0] if row else None
@@ -167,9 +173,7 @@ def _changes(con, owner: str) -> list[tuple[str, str | None]] | None:
     has no change log."""
     schema, table = owner.split(".", 1)
     name = f"{CHANGES_PREFIX}{schema}__{table}"
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'build' "
-                         "AND schema_name = 'intermediate' AND table_name = ?", [name]).fetchone()[0]
-    if not exists:
+    if not _build_has(con, name):
         return None
     return con.execute(f"SELECT kind, predicate FROM build.intermediate.{_ident(name)} ORDER BY logged_at").fetchall()
 
@@ -200,7 +204,7 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
         stale.unlink()  # left by a crashed publish (we hold the lock: no other publish is running)
     serving_run, full_bytes = _serving_run_id(serving_db)
     # the same memory ceiling as the loader and dbt (WAREHOUSE_MEMORY_LIMIT), spilling beside the file
-    con = duckdb.connect(config={"memory_limit": os.environ.get("WAREHOUSE_MEMORY_LIMIT") or "4GB",
+    con = duckdb.connect(config={"memory_limit": config.memory_limit(),
                                  "temp_directory": str(serving_db.parent / "duckdb_tmp")})
     try:
         con.execute(f"ATTACH {_lit(build_db)} AS build (READ_ONLY)")
@@ -279,9 +283,7 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
         con.execute("DETACH build")
     finally:
         con.close()
-    tmp_wal = tmp.with_name(tmp.name + ".wal")
-    if tmp_wal.exists():  # everything must be in the file itself before it is renamed
-        raise RuntimeError(f"publish: {tmp_wal} left after checkpoint; serving.duckdb not replaced")
+    _check_no_wal(tmp)
     if not delta:  # the size a delta publish compares its growth with
         size = tmp.stat().st_size
         con = duckdb.connect(str(tmp))
@@ -290,8 +292,7 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        if tmp_wal.exists():
-            raise RuntimeError(f"publish: {tmp_wal} left after checkpoint; serving.duckdb not replaced")
+        _check_no_wal(tmp)
     _fsync(tmp)
     stale_wal = serving_db.with_name(serving_db.name + ".wal")
     if stale_wal.exists():
@@ -299,6 +300,13 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
     os.replace(tmp, serving_db)
     _fsync(serving_db.parent)
     return result
+
+
+def _check_no_wal(tmp: Path) -> None:
+    """Everything must be in the file itself (checkpointed) before it is renamed onto serving."""
+    tmp_wal = tmp.with_name(tmp.name + ".wal")
+    if tmp_wal.exists():
+        raise RuntimeError(f"publish: {tmp_wal} left after checkpoint; serving.duckdb not replaced")
 
 
 def _record_publish(build_db: Path, run_id: str, result: PublishResult) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from orchestration import config
 from orchestration.check import expectations
 from orchestration.contract import SOURCES, Source
 from orchestration.load import readers
@@ -154,7 +154,7 @@ def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET memory_limit = ?", [os.environ.get("WAREHOUSE_MEMORY_LIMIT") or "4GB"])
+    con.execute("SET memory_limit = ?", [config.memory_limit()])
     con.execute("SET temp_directory = ?", [str(db_path.parent / "duckdb_tmp")])
     return con
 

@@ -53,7 +53,7 @@ BOOKKEEPING_DDL = [
     )""",
     # The SHA-256 of a landing file, remembered with the file's identity on disk, so that a run
     # does not read every file of the landing zone again (gigabytes at tens of millions of
-    # sessions) just to find the few new ones. See loader.file_digests for when it is trusted.
+    # sessions) just to find the few new ones. See loader.FileDigests for when it is trusted.
     """CREATE TABLE IF NOT EXISTS raw._file_digests (
         file VARCHAR NOT NULL,          -- path relative to the landing dir
         size_bytes BIGINT NOT NULL,
