@@ -103,21 +103,12 @@
 {% macro incremental_window() -%}
     {%- set min_date = run_var('min_date') -%}
     {%- set max_date = run_var('max_date') -%}
-    {%- if (min_date is none or min_date == '') and (max_date is none or max_date == '') -%}
+    {%- if min_date is none and max_date is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set first = ((min_date if min_date not in (none, '') else max_date) | string)[:10] -%}
-    {%- set last = ((max_date if max_date not in (none, '') else min_date) | string)[:10] -%}
+    {%- set first = ((min_date if min_date is not none else max_date) | string)[:10] -%}
+    {%- set last = ((max_date if max_date is not none else min_date) | string)[:10] -%}
     {{ return([first, last] if first <= last else [last, first]) }}
-{%- endmacro %}
-
-{#- The run's as_of_date as an ISO string (the value as_of_date() renders). -#}
-{% macro as_of_date_iso() -%}
-    {%- set value = run_var('as_of_date') -%}
-    {%- if value is none or value == '' -%}
-        {%- set value = modules.datetime.datetime.now(modules.pytz.utc).date().isoformat() -%}
-    {%- endif -%}
-    {{ return((value | string)[:10]) }}
 {%- endmacro %}
 
 {#- Merge inclusive ISO date ranges that overlap or touch; then, while more than `cap` remain,

@@ -21,11 +21,13 @@
     keys or partition columns must be columns of the view). A table whose log cannot be trusted
     (no log table, serving not the last publish of this build database) is copied whole. -#}
 
-{% macro publish_changes_relation(prefix='_publish_changes') -%}
+{#- The change log (or, with prefix '_publish_keys', the logged keys) of the model at schema.identifier,
+    by default the current model. -#}
+{% macro publish_changes_relation(prefix='_publish_changes', schema=none, identifier=none) -%}
     {{ return(api.Relation.create(
         database=this.database,
         schema=generate_schema_name('intermediate', none),
-        identifier=prefix ~ '__' ~ this.schema ~ '__' ~ this.identifier)) }}
+        identifier=prefix ~ '__' ~ (schema or this.schema) ~ '__' ~ (identifier or this.identifier))) }}
 {%- endmacro %}
 
 {#- SQL statements that log one change (see above). `source` and `keys` for kind 'keys': the

@@ -70,11 +70,8 @@
     {%- if ns.owner is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set owner_id = ns.owner.schema ~ '__' ~ (ns.owner.alias or ns.owner.name) -%}
-    {%- set log_rel = api.Relation.create(database=relation.database, schema=generate_schema_name('intermediate', none),
-                                          identifier='_publish_changes__' ~ owner_id) -%}
-    {%- set keys_rel = api.Relation.create(database=relation.database, schema=generate_schema_name('intermediate', none),
-                                           identifier='_publish_keys__' ~ owner_id) -%}
+    {%- set log_rel = publish_changes_relation('_publish_changes', ns.owner.schema, ns.owner.alias or ns.owner.name) -%}
+    {%- set keys_rel = publish_changes_relation('_publish_keys', ns.owner.schema, ns.owner.alias or ns.owner.name) -%}
     {%- if not incremental_state_exists(log_rel) -%}
         {{ return(none) }}
     {%- endif -%}
