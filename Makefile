@@ -28,7 +28,7 @@ run: $(STAMP)
 	$(PY) -m orchestration run --landing "$(LANDING)" --warehouse "$(WAREHOUSE)"
 
 ## make test: the whole test suite
-test: $(STAMP) $(OLD_DUCKDB)/.installed
+test: $(STAMP) $(OLD_DUCKDB)/.installed java
 	$(PY) -m pytest -n 2 --dist loadfile --durations=25
 
 # DuckDB 1.1, as old BI tools embed it: the tests open serving.duckdb with it (read-only).

@@ -47,19 +47,23 @@ class Measurement:
         return d
 
 
+def _stat_fields(pid: int | str) -> list[bytes] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, ...), or None when
+    the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # the command name may contain spaces and parentheses: split after the last ')'
+    return stat[stat.rfind(b")") + 2:].split()
+
+
 def _children_map() -> dict[int, list[int]]:
     kids: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # the command name may contain spaces and parentheses: split after the last ')'
-        rest = stat[stat.rfind(b")") + 2:].split()
-        kids.setdefault(int(rest[1]), []).append(int(entry.name))
+        if entry.name.isdigit() and (rest := _stat_fields(entry.name)) is not None:
+            kids.setdefault(int(rest[1]), []).append(int(entry.name))
     return kids
 
 
@@ -90,13 +94,8 @@ def descendants_cpu_s(root: int) -> float:
     Python process started for Spark), which os.wait4 does not count until they end."""
     total = 0.0
     for pid in descendants(root):
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        rest = stat[stat.rfind(b")") + 2:].split()
-        total += (int(rest[11]) + int(rest[12])) / CLK_TCK
+        if (rest := _stat_fields(pid)) is not None:
+            total += (int(rest[11]) + int(rest[12])) / CLK_TCK  # utime, stime
     return total
 
 
