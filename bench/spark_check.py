@@ -23,11 +23,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import resource
 import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -62,6 +64,23 @@ class Clock:
 
     def __str__(self) -> str:
         return f"{self.wall_s:.1f} s wall, {self.cpu_s:.1f} s CPU"
+
+
+@contextmanager
+def stderr_to(path: Path):
+    """Send this process's stderr (file descriptor 2) to `path` meanwhile: the Spark JVM started
+    meanwhile inherits it, so its start-up chatter and log go there for good."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(log, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(log)
 
 
 def run_duckdb_job(landing: Path, warehouse: Path, as_of: date) -> tuple[subprocess.CompletedProcess, float]:
@@ -99,6 +118,10 @@ def dbt_build_spark(warehouse: Path, raw_dir: Path, as_of: date, select: list[st
     return dbtRunner().invoke(args)
 
 
+# dbt's headings around the engine's message ("Runtime Error in model x (path)", "Runtime Error")
+HEADING = re.compile(r"^(Runtime|Compilation|Database) Error( in .*)?$")
+
+
 def failed_nodes(result) -> tuple[list[str], int]:
     """One line per failed node (its status, name and the first line of the engine's message,
     without dbt's 'Runtime Error in model ...' heading), and the number of nodes skipped."""
@@ -108,9 +131,8 @@ def failed_nodes(result) -> tuple[list[str], int]:
         if status == "skipped":
             skipped += 1
         elif status in ("error", "fail", "runtime error"):
-            lines = [line.strip() for line in (r.message or "").splitlines() if line.strip()]
-            if len(lines) > 1 and lines[0].endswith(")") and " in " in lines[0]:
-                lines = lines[1:]
+            lines = [line.strip() for line in (r.message or "").splitlines()
+                     if line.strip() and not HEADING.match(line.strip())]
             out.append(f"{status.upper():<6} {r.node.unique_id}: {lines[0][:300] if lines else ''}")
     if result.exception is not None:
         out.append(f"ERROR  dbt: {str(result.exception).strip()[:500]}")
@@ -192,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = export_raw(build_db(duck), raw_dir)
     say(f"raw -> parquet: {len(rows)} tables, {sum(rows.values()):,} rows, {clock}")
 
-    with Clock() as clock:
+    (spark_wh / "logs").mkdir(parents=True, exist_ok=True)
+    with Clock() as clock, stderr_to(spark_wh / "logs" / "spark.log"):
         result = dbt_build_spark(spark_wh, raw_dir, args.end)
     failures, skipped = failed_nodes(result)
     say(f"spark dbt build (seeds, models, data tests, unit tests): {clock}, "
