@@ -167,7 +167,7 @@ def compare_with_spark(serving: Path, tables: list[str]) -> list[TableComparison
                 "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'serving' "
                 "AND schema_name = 'marts' AND table_name = ? ORDER BY column_index", [table]).fetchall()
             if table not in spark_tables:
-                results.append(TableComparison(table, problems=["no such table on spark"]))
+                results.append(TableComparison(table, problems=["not built on spark (no table marts." + table + ")"]))
                 continue
             frame = spark.table(f"marts.`{table}`")
             right_types = [(f.name, f.dataType.simpleString()) for f in frame.schema.fields]

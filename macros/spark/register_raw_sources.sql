@@ -16,6 +16,15 @@
     {%- if execute -%}
         {%- set default_dir = env_var('WAREHOUSE_DIR', 'warehouse') ~ '/spark/raw' -%}
         {%- set raw_dir = var('spark_raw_dir', env_var('WAREHOUSE_SPARK_RAW_DIR', default_dir)) | string -%}
+        {#- Spark resolves a relative LOCATION against the database's directory, not the working
+            directory: a relative raw dir is taken relative to the shell's $PWD. -#}
+        {%- if not (raw_dir.startswith('/') or ':' in raw_dir) -%}
+            {%- if env_var('PWD', '').startswith('/') -%}
+                {%- set raw_dir = env_var('PWD') ~ '/' ~ raw_dir -%}
+            {%- else -%}
+                {%- do exceptions.raise_compiler_error('register_raw_sources: the raw dir ' ~ raw_dir ~ ' is relative; set WAREHOUSE_SPARK_RAW_DIR (or WAREHOUSE_DIR) to an absolute path or a URI') -%}
+            {%- endif -%}
+        {%- endif -%}
         {%- set schemas = [] -%}
         {%- for source in graph.sources.values() if source.schema == 'raw' -%}
             {%- if source.schema not in schemas -%}

@@ -10,6 +10,9 @@ equal — DOUBLEs exactly, since each macro makes both engines do the same IEEE 
 
 import datetime as dt
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -17,6 +20,7 @@ import pytest
 from orchestration.config import PROFILES_DIR, PROJECT_DIR
 
 pytestmark = pytest.mark.spark
+DBT = str(Path(sys.executable).parent / "dbt")
 
 # name, UTC instant, IANA zone, a local date, a later UTC instant
 CASES = [
@@ -92,16 +96,15 @@ SPLIT = "\n-- next query --\n"
 
 
 def _compile(sql: str, target: str, warehouse) -> str:
-    from dbt.cli.main import dbtRunner
-
-    os.environ["WAREHOUSE_DIR"] = str(warehouse)
-    result = dbtRunner().invoke([
-        "compile", "--inline", sql, "--target", target, "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(PROFILES_DIR), "--target-path", str(warehouse / f"target-{target}"),
-        "--log-path", str(warehouse / "logs"), "--no-populate-cache", "--quiet",
-        "--vars", "{as_of_date: 2025-06-30}"])
-    assert result.success, result.exception
-    return result.result.results[0].node.compiled_code
+    """`dbt compile --inline` for one target; with --quiet dbt prints only the compiled SQL."""
+    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
+    proc = subprocess.run(
+        [DBT, "compile", "--inline", sql, "--target", target, "--project-dir", str(PROJECT_DIR),
+         "--target-path", str(warehouse / f"target-{target}"), "--log-path", str(warehouse / "logs"),
+         "--no-populate-cache", "--quiet", "--vars", "{as_of_date: 2025-06-30}"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
 
 
 def _jinja_cases(sql: str) -> str:
@@ -116,17 +119,10 @@ def _naive(value):
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    saved = os.environ.get("WAREHOUSE_DIR")
     warehouse = tmp_path_factory.mktemp("macros")
-    try:
-        # one compile per target: the two queries travel in one inline node, split after compiling
-        return {target: _compile(_jinja_cases(SELECT + SPLIT + SUMS), target, warehouse).split(SPLIT)
-                for target in ("duckdb", "spark")}
-    finally:
-        if saved is None:
-            os.environ.pop("WAREHOUSE_DIR", None)
-        else:
-            os.environ["WAREHOUSE_DIR"] = saved
+    # one compile per target: the two queries travel in one inline node, split after compiling
+    return {target: _compile(_jinja_cases(SELECT + SPLIT + SUMS), target, warehouse).split(SPLIT)
+            for target in ("duckdb", "spark")}
 
 
 @pytest.fixture(scope="module")
