@@ -12,6 +12,7 @@ instead of colliding on build.duckdb. Runs of the CLI do not pass through the qu
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -39,7 +40,7 @@ def ensure_dagster_home(home: Path) -> Path:
     if changed:
         header = ("# Written by `python -m orchestration` (orchestration/instance.py): runs of a warehouse\n"
                   "# queue (one per warehouse pool at a time). Edit freely; a `concurrency` section is kept.\n")
-        tmp = path.with_suffix(".yaml.tmp")
+        tmp = path.with_name(f".dagster.yaml.{os.getpid()}.tmp")
         tmp.write_text(header + yaml.safe_dump(settings, sort_keys=False))
         tmp.replace(path)
     return path

@@ -104,17 +104,27 @@ class RunConsole:
 
     def log(self, line: str) -> None:
         """A line for the log file only."""
+        failed = None
         with self._lock:
-            if not self._file.closed:
-                self._file.write(f"{datetime.now(timezone.utc):%H:%M:%S.%f}"[:-3] + f" {line}\n")
-                self._file.flush()
+            if self._file is not None and not self._file.closed:
+                try:
+                    self._file.write(f"{datetime.now(timezone.utc):%H:%M:%S.%f}"[:-3] + f" {line}\n")
+                    self._file.flush()
+                except OSError as e:  # e.g. the disk is full: the run goes on and says so once
+                    failed, self._file = e, None
+        if failed is not None:
+            self.say(f"  (the run's log {self.log_path} cannot be written any more: {failed.strerror or failed})")
 
     def close(self) -> None:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join(timeout=2)
         with self._lock:
-            self._file.close()
+            if self._file is not None:
+                try:
+                    self._file.close()
+                except OSError:
+                    pass
 
     # -- the job ------------------------------------------------------------------------
     def dagster_logger(self) -> dg.LoggerDefinition:

@@ -66,8 +66,11 @@ class RunOutcome:
                          f"{len(self.warned_checks)} warnings")
         lines += _listed("WARN ", self.warned_checks, report.SUMMARY_WARNINGS, clip=True)
         lines += _listed("FAILED", self.failed_checks, report.SUMMARY_FAILURES)
-        for s in self.failed_steps:
-            lines.append(f"  FAILED step {s['step']}: {s['error']}")
+        by_error: dict[str, list[str]] = {}
+        for s in self.failed_steps:  # one line per distinct error (a full disk fails every step alike)
+            by_error.setdefault(s["error"], []).append(s["step"])
+        for error, steps in by_error.items():
+            lines.append(f"  FAILED step{'s' if len(steps) > 1 else ''} {', '.join(steps)}: {error}")
         if self.not_run:
             shown = self.not_run[:6]
             more = f" and {len(self.not_run) - len(shown)} more" if len(self.not_run) > len(shown) else ""

@@ -38,7 +38,7 @@ class Freshness:
         limits = ", ".join(f"{k.replace('_', ' ')} {_span(v)}" for k, v in self.threshold.items()
                            if k in ("warn_after", "error_after") and v and v.get("count"))
         if self.max_loaded_at is None:
-            return f"{self.source}: {self.message or 'no record loaded yet'} ({limits})"
+            return f"{self.source}: {self.message or 'no record loaded yet'} ({self.status}; {limits})"
         return (f"{self.source}: newest record loaded {_age(self.age_s)} ago, at "
                 f"{self.max_loaded_at:%Y-%m-%d %H:%M} UTC ({self.status}; {limits})")
 
@@ -71,6 +71,9 @@ def source_criteria(manifest_path: Path | None = None) -> dict[str, dict]:
     return out
 
 
+NEVER = datetime(1, 1, 1, tzinfo=timezone.utc)
+
+
 def _utc(ts: datetime) -> datetime:
     return ts.astimezone(timezone.utc) if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
 
@@ -87,13 +90,12 @@ def measure(con: duckdb.DuckDBPyConnection, criteria: dict[str, dict]) -> dict[s
         except duckdb.CatalogException:
             out[source] = Freshness(source, "runtime error", threshold, message="raw table does not exist yet")
             continue
-        if max_loaded_at is None:
-            out[source] = Freshness(source, "runtime error", threshold, message="no record loaded yet")
-            continue
-        age = (_utc(now) - _utc(max_loaded_at)).total_seconds()
+        # an empty table is as old as it gets (dbt takes datetime.min): its worst status
+        age = (_utc(now) - (_utc(max_loaded_at) if max_loaded_at else NEVER)).total_seconds()
         status = FreshnessThreshold.from_dict(c["freshness"]).status(age)
-        out[source] = Freshness(source, str(status.value if hasattr(status, "value") else status), threshold,
-                                _utc(max_loaded_at), age)
+        out[source] = Freshness(source, str(getattr(status, "value", status)), threshold,
+                                _utc(max_loaded_at) if max_loaded_at else None, age if max_loaded_at else None,
+                                "" if max_loaded_at else "no record loaded yet")
     return out
 
 
