@@ -228,33 +228,32 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    no_wait = "exit at once (code 3) if another run holds the warehouse, instead of waiting for it"
+    def where(cmd: argparse.ArgumentParser, as_of: str | None = None, no_wait: bool = True) -> None:
+        cmd.add_argument("--landing", help="landing zone (default $WAREHOUSE_LANDING_DIR or data/landing)")
+        cmd.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
+        if as_of:
+            cmd.add_argument("--as-of", dest="as_of", help=as_of)
+        if no_wait:
+            cmd.add_argument("--no-wait", action="store_true",
+                             help="exit at once (code 3) if another run holds the warehouse, instead of waiting")
+
     run = sub.add_parser("run", help="run the whole job: load, build, test, publish")
-    run.add_argument("--landing", help="landing zone (default $WAREHOUSE_LANDING_DIR or data/landing)")
-    run.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
-    run.add_argument("--as-of", dest="as_of", help="logical date YYYY-MM-DD (default $WAREHOUSE_AS_OF or today UTC)")
-    run.add_argument("--no-wait", action="store_true", help=no_wait)
+    where(run, as_of="logical date YYYY-MM-DD (default $WAREHOUSE_AS_OF or today UTC)")
     run.set_defaults(func=cmd_run)
 
     backfill = sub.add_parser("backfill", help="rebuild the daily partitions --start..--end, as one run")
-    for a in ("--landing", "--warehouse"):
-        backfill.add_argument(a)
+    where(backfill)
     backfill.add_argument("--start", required=True, help="first day YYYY-MM-DD")
     backfill.add_argument("--end", required=True, help="last day YYYY-MM-DD (also the as-of date)")
-    backfill.add_argument("--no-wait", action="store_true", help=no_wait)
     backfill.set_defaults(func=cmd_run, as_of=None)
 
     load = sub.add_parser("load", help="load new landing files into the raw layer and run its gates "
                                        "(refused files, expectations, freshness): no dbt, nothing published")
-    load.add_argument("--landing", help="landing zone (default $WAREHOUSE_LANDING_DIR or data/landing)")
-    load.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
-    load.add_argument("--as-of", dest="as_of", help="load event files dated up to this day (default today UTC)")
-    load.add_argument("--no-wait", action="store_true", help=no_wait)
+    where(load, as_of="load event files dated up to this day (default $WAREHOUSE_AS_OF or today UTC)")
     load.set_defaults(func=cmd_run)
 
     dev = sub.add_parser("dev", help="the Dagster UI (dagster dev) on this warehouse; its runs queue per warehouse")
-    dev.add_argument("--landing", help="landing zone (default $WAREHOUSE_LANDING_DIR or data/landing)")
-    dev.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
+    where(dev, no_wait=False)
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)
