@@ -22,23 +22,20 @@ from typing import TextIO
 
 import dagster as dg
 
-LOGS_KEPT = 30  # newest run logs kept per warehouse
+from orchestration import config
+
 QUIET_S = 20.0  # say which step is running after this long without a line
-DBT_PROGRESS_S = 5.0  # dbt progress at most this often
+DBT_PROGRESS_S = 10.0  # dbt progress at most this often
 DBT_STEP = "dbt_build"
 PUBLISH_STEP = "serving__serving_duckdb"
 
 
-def logs_dir(warehouse: Path) -> Path:
-    return Path(warehouse) / "logs"
-
-
 def new_log_path(warehouse: Path, run_id: str) -> Path:
     """A new run log under the warehouse; older ones beyond LOGS_KEPT are removed."""
-    folder = logs_dir(warehouse)
+    folder = config.logs_dir(Path(warehouse))
     folder.mkdir(parents=True, exist_ok=True)
     old = sorted(folder.glob("*.log"))
-    for p in old[:max(0, len(old) - (LOGS_KEPT - 1))]:
+    for p in old[:max(0, len(old) - (config.LOGS_KEPT - 1))]:
         p.unlink(missing_ok=True)
     return folder / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{run_id[:8]}.log"
 

@@ -64,3 +64,23 @@ def test_the_closing_summary_fits_on_a_screen(tmp_path):
     assert all(len(ln) < 300 for ln in lines)
     assert lines[-1] == f"PUBLISHED {tmp_path / 'serving.duckdb'} (36 tables, 3,600 rows; delta publish)"
     assert outcome.exit_code == 0
+
+
+def test_exit_codes_of_an_outcome(tmp_path):
+    from orchestration.defs import LOAD_JOB_NAME
+    from orchestration.failures import StorageFailure
+    serving = tmp_path / "serving.duckdb"
+    refused = RunOutcome("r", True, False, serving, job=LOAD_JOB_NAME,
+                         failed_checks=[{"check": "batches_accepted", "asset": "raw/sessions", "detail": "x"}])
+    assert refused.exit_code == 1 and refused.report_lines()[-1] == "NOT LOADED: 1 blocking check(s) failed"
+    assert RunOutcome("r", True, False, serving, job=LOAD_JOB_NAME).exit_code == 0
+    assert RunOutcome("r", True, False, serving).exit_code == 1  # the whole job, not published
+    full = RunOutcome("r", False, False, serving, storage=StorageFailure("disk_full", "/wh/build.duckdb", "No space"),
+                      failed_steps=[{"step": "raw__sessions", "error": "disk full"},
+                                    {"step": "raw__cdrs", "error": "disk full"}])
+    assert full.exit_code == 4
+    lines = full.report_lines()
+    assert "  FAILED steps raw__sessions, raw__cdrs: disk full" in lines
+    assert lines[-1].startswith(f"NOT PUBLISHED: {serving} was left unchanged — disk full: /wh/build.duckdb (No space)")
+    held = RunOutcome("r", False, False, serving, storage=StorageFailure("held_open", "/wh/build.duckdb"))
+    assert held.exit_code == 3
