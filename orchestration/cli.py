@@ -30,7 +30,8 @@ from datetime import date
 from pathlib import Path
 
 from orchestration import config, report
-from orchestration.failures import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_USAGE, probe_writable, storage_failure
+from orchestration.failures import (EXIT_BUSY, EXIT_INTERRUPTED, EXIT_USAGE, causes, probe_writable,
+                                    storage_failure)
 from orchestration.instance import ensure_dagster_home
 from orchestration.lock import WarehouseBusy, hold_warehouse
 from orchestration.progress import RunConsole, new_log_path
@@ -299,5 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         found = storage_failure(e)
         if found is None:
             raise
+        if found.path is None and any(type(x).__module__.startswith("sqlite3") for x in causes(e)):
+            found.path = f"{os.environ.get('DAGSTER_HOME', 'DAGSTER_HOME')} (Dagster's run storage)"
         _print(f"error: {found.line()}")
         return found.exit_code

@@ -93,7 +93,8 @@ HINTS = {
 }
 
 
-def _chain(exc: BaseException):
+def causes(exc: BaseException):
+    """`exc` and the exceptions it was raised from or while handling, innermost last."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -103,14 +104,14 @@ def _chain(exc: BaseException):
 
 def storage_failure(exc: BaseException) -> StorageFailure | None:
     """The actionable storage failure behind `exc` (walking its causes), or None."""
-    for e in _chain(exc):
+    for e in causes(exc):
         if isinstance(e, StorageFailure):
             return e
         if isinstance(e, OSError) and e.errno in ERRNO_CAUSES:
             path = e.filename if e.filename is not None else None
             return StorageFailure(ERRNO_CAUSES[e.errno], str(path) if path is not None else None,
                                   e.strerror or "")
-    for e in _chain(exc):
+    for e in causes(exc):
         found = storage_failure_in_text(f"{type(e).__name__}: {e}")
         if found:
             return found

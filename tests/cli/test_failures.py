@@ -93,15 +93,20 @@ def test_a_file_where_the_warehouse_directory_should_be(tmp_path):
 
 
 @needs_unshare
-def test_a_read_only_warehouse_ends_in_one_line(tmp_path):
+@pytest.mark.parametrize("read_only", ["warehouse", "dagster_home"])
+def test_a_read_only_warehouse_or_dagster_home_ends_in_one_line(tmp_path, read_only):
     (tmp_path / "landing").mkdir()
     mnt = tmp_path / "ro"
     mnt.mkdir()
+    warehouse = mnt / "wh" if read_only == "warehouse" else tmp_path / "wh"
+    home = mnt / "home" if read_only == "dagster_home" else tmp_path / "home"
     code, out = cli_in_namespace(f"mount -t tmpfs -o size=1m tmpfs {mnt}\nmount -o remount,ro {mnt}",
-                                 "load", "--landing", str(tmp_path / "landing"), "--warehouse", str(mnt / "wh"))
+                                 "load", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse),
+                                 env={"DAGSTER_HOME": str(home)})
     assert code == EXIT_STORAGE, out
     assert "Traceback" not in out
-    assert last_line(out).startswith(f"error: read-only file system: {mnt / 'wh'} (Read-only file system)")
+    blocked = warehouse if read_only == "warehouse" else home
+    assert last_line(out).startswith(f"error: read-only file system: {blocked} (Read-only file system)")
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to run the CLI as nobody")
@@ -126,6 +131,7 @@ def test_a_warehouse_this_user_may_not_write(tmp_path):
 
 
 @needs_unshare
+@pytest.mark.e2e
 def test_a_full_disk_while_loading_fails_at_once_without_retries(tmp_path):
     """The warehouse on a 1 MB file system: the first raw load runs out of space. The run ends
     with the cause and the path, nothing is retried, and the exit code says 'storage'."""
@@ -142,6 +148,7 @@ def test_a_full_disk_while_loading_fails_at_once_without_retries(tmp_path):
     assert "free space there" in last_line(out)
 
 
+@pytest.mark.e2e
 def test_build_database_held_open_by_another_program_is_not_retried(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "wh"
     write_landing(landing)
