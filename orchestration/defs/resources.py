@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration import config
+from orchestration.failures import storage_failure
 from orchestration.lock import hold_warehouse
 
 
@@ -87,6 +88,13 @@ class WarehouseResource(dg.ConfigurableResource):
             if context.log is not None:
                 context.log.warning(line)
 
-        with hold_warehouse(self.warehouse, run_id=context.run_id or "?", started_by=started_by(tags),
-                            as_of=run_day(tags), on_wait=say):
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(hold_warehouse(self.warehouse, run_id=context.run_id or "?",
+                                                   started_by=started_by(tags), as_of=run_day(tags), on_wait=say))
+            except OSError as e:  # the warehouse cannot be created or written: say so in one line
+                found = storage_failure(e)
+                if found is None:
+                    raise
+                raise found from e
             yield self
