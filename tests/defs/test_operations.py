@@ -101,8 +101,8 @@ def test_every_step_that_writes_the_warehouse_is_in_its_pool():
 
 def test_a_second_run_of_the_warehouse_stays_queued_while_the_first_is_in_progress(tmp_path):
     """Dagster's own queue logic (the counter the QueuedRunCoordinatorDaemon uses each tick) on an
-    instance set up by ensure_dagster_home: the UI's run waits while the sensor's runs; a run that
-    only publishes waits too."""
+    instance set up by ensure_dagster_home: a run launched from the UI (here the load-only job)
+    waits while the sensor's runs; a run that only publishes waits too."""
     home = tmp_path / "home"
     ensure_dagster_home(home)
     job = defs.resolve_job_def(JOB_NAME)
@@ -110,7 +110,7 @@ def test_a_second_run_of_the_warehouse_stays_queued_while_the_first_is_in_progre
         sensor_run = instance.create_run_for_job(job, tags={"dagster/partition": "2025-03-30"},
                                                  status=dg.DagsterRunStatus.STARTED)
         # (a queued run needs a code location's origin; the counter looks only at the run's pools)
-        ui_run = instance.create_run_for_job(job, tags={"dagster/partition": "2025-03-31"})
+        ui_run = instance.create_run_for_job(defs.resolve_job_def(LOAD_JOB_NAME), tags={"dagster/partition": "2025-03-31"})
         publish_only = instance.create_run_for_job(job, asset_selection={SERVING_KEY})
         assert WAREHOUSE_POOL in ui_run.run_op_concurrency.all_pools
 
