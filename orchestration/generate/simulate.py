@@ -95,6 +95,9 @@ class Simulator:
         self.silent_from = np.full(n_cp, NEVER, dtype=np.int64)
         self.silent_to = np.full(n_cp, w.t0 - DAY, dtype=np.int64)
         self.telemetry = self.rng(0, 0x7E1E).random(n_cp) < TELEMETRY_SHARE
+        # reliability differs between charge points (site power, exposure, installation): a few
+        # lemons fail many times as often as the median one (mean factor 1)
+        self.fragility = np.exp(self.rng(0, 0xF4A9).normal(0.0, 1.0, n_cp) - 0.5)
         self.next_sid = 1
         self.next_entry = 1
         self.next_rating = 1
@@ -627,8 +630,9 @@ class Simulator:
         upgrade = (fw_t[:, 1:] >= ds - DAY) & (fw_t[:, 1:] < ds + 2 * DAY)
         quiet = ~upgrade.any(axis=1) & (self.silent_to[act] <= ds)
         # which event (at most one): 1 fault, 2 maintenance, 3 dead, 4 connection lost
-        p = np.stack([np.where(buggy, 0.3, 0.015), np.full(len(act), 0.008),
-                      np.where(buggy, 0.0035, 0.0012), np.full(len(act), 0.0015)], axis=1)
+        frag = self.fragility[act]
+        p = np.stack([np.minimum(np.where(buggy, 0.3, 0.015) * frag, 0.5), np.full(len(act), 0.008),
+                      np.minimum(np.where(buggy, 0.0035, 0.0015) * frag, 0.05), np.full(len(act), 0.003)], axis=1)
         u = rng.random(len(act))
         kind = np.where(quiet, (u[:, None] > np.cumsum(p, axis=1)).sum(axis=1) + 1, 5)
         kind[kind == 5] = 0
@@ -643,7 +647,7 @@ class Simulator:
                            np.where(u < 0.95, rng.uniform(1800, 4 * 3600, len(act)),
                                     np.clip(rng.lognormal(math.log(10 * 3600), 0.8, len(act)), 4 * 3600, 4 * DAY)))
         maint_s = np.clip(rng.lognormal(math.log(1.5 * 3600), 0.5, len(act)), 1200, 8 * 3600)
-        dead_s = np.clip(rng.lognormal(math.log(2.5 * DAY), 0.6, len(act)), DAY, 14 * DAY)
+        dead_s = np.clip(rng.lognormal(math.log(3 * DAY), 0.7, len(act)), DAY, 21 * DAY)
         lost_s = np.clip(rng.lognormal(math.log(1.5 * DAY), 0.7, len(act)), DAY // 2, 7 * DAY)
         end = t + np.select([kind == 1, kind == 2, kind == 3, kind == 4],
                             [fault_s, maint_s, dead_s, lost_s], 0).astype(np.int64)
@@ -695,11 +699,14 @@ class Simulator:
         frames.append(_frame_table(uc, ms(boot_t), A_BOOT, fw=cp["fw_v"][uc, uk], has_ts=False, force=True))
         frames.append(_frame_table(uc, ms(u_end), A_STATUS, status=np.full(len(uc), ST_AVAILABLE), force=True))
 
-        # connector down intervals (connectorId 0: every connector of the charge point)
-        ev_cp = np.concatenate([act[fm], act[dd], uc[upg]]).astype(np.int64)
-        ev_start = np.concatenate([t[fm], t[dd], u_start[upg]])
-        ev_end = np.concatenate([end[fm], end[dd], u_end[upg]])
-        ev_conn = np.concatenate([conn[fm], np.zeros(len(dd) + int(upg.sum()), dtype=np.int64)])
+        # connector down intervals (connectorId 0: every connector of the charge point); a lost
+        # connection blocks nothing, but no session may straddle its start (its last statuses
+        # before the silence would be those of a session that is long over)
+        lost = np.flatnonzero(kind == 4)
+        ev_cp = np.concatenate([act[fm], act[dd], uc[upg], act[lost]]).astype(np.int64)
+        ev_start = np.concatenate([t[fm], t[dd], u_start[upg], t[lost]])
+        ev_end = np.concatenate([end[fm], end[dd], u_end[upg], t[lost] + 1])
+        ev_conn = np.concatenate([conn[fm], np.zeros(len(dd) + int(upg.sum()) + len(lost), dtype=np.int64)])
         cols = np.arange(MAXC)[None, :]
         rows, cols = np.nonzero(np.where(ev_conn[:, None] == 0, cols < cp["nconn"][ev_cp][:, None],
                                          cols == ev_conn[:, None] - 1))
