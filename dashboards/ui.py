@@ -21,6 +21,7 @@ PAGE_FILTERS: dict[str, set[str]] = {
     "roaming": {"operator", "team", "site", "charging_type", "access", "date", "currency"},
     "failed_charges": {"operator", "team", "site", "charging_type", "access", "date"},
     "site_utilization": {"operator", "team", "site", "charging_type", "access", "date"},
+    "reliability": {"operator", "team", "site", "charging_type", "access", "date"},
 }
 TEAM_LABEL = {"revenue": "Paying team", "invoices": "Customer team"}
 DATE_LABEL = {"invoices": "Issued", "roaming": "Period"}

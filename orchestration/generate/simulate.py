@@ -92,6 +92,8 @@ class Simulator:
         self.down_until = np.full(n_cp * MAXC, w.t0 - DAY, dtype=np.int64)
         self.down = dict(g=np.zeros(0, dtype=np.int64), start=np.zeros(0, dtype=np.int64),
                          end=np.zeros(0, dtype=np.int64))
+        self.chg_until = np.full(n_cp * MAXC, w.t0 - DAY, dtype=np.int64)  # connector charging until
+        self.chg_kw = np.zeros(n_cp * MAXC)  # at this average power
         self.silent_from = np.full(n_cp, NEVER, dtype=np.int64)
         self.silent_to = np.full(n_cp, w.t0 - DAY, dtype=np.int64)
         self.telemetry = self.rng(0, 0x7E1E).random(n_cp) < TELEMETRY_SHARE
@@ -372,6 +374,7 @@ class Simulator:
             cen = np.where(minute, m0, cen)
             unp = np.where(minute, m0, unp)
             rec = np.where(minute, m0, rec)
+        kwh, eff = self._share_power(cpi, conn, cst, cen, kwh, eff)
         sid = self.next_sid + np.arange(n, dtype=np.int64)
         self.next_sid += n
 
@@ -595,6 +598,43 @@ class Simulator:
                     plan=np.array(a[2], dtype=np.int32), kind=np.array(a[3], dtype=np.int8),
                     amt=np.array(a[4], dtype=np.int64), cur=np.array(a[5], dtype=np.int8),
                     booked=np.array(a[6], dtype=np.int64), sid=np.full(len(rows), -1, dtype=np.int64), inv=inv)
+
+    def _share_power(self, cpi, conn, cst, cen, kwh, eff):
+        """Two connectors of one charge point share its power: a session charging while the other
+        connector charges gets at most half of it (the other one's remainder when that session
+        began on an earlier day). Returns kWh and average power, capped."""
+        cp = self.w.cp
+        n = len(cpi)
+        power = cp["power"][cpi]
+        cap = np.full(n, np.inf)
+        sel = np.flatnonzero((cst != NEVER) & (cen > cst) & (cp["nconn"][cpi] == 2))
+        if len(sel):
+            order = sel[np.lexsort((cst[sel], cpi[sel]))]
+            c, a, b = cpi[order].astype(np.int64), cst[order], cen[order]
+            base = int(a.min())
+            run_end = np.maximum.accumulate((c << 32) + (b - base))  # latest end so far, per charge point
+            prev = np.concatenate([[-1], run_end[:-1]])
+            shared = (prev >> 32 == c) & ((prev & 0xFFFFFFFF) + base > a)  # overlaps an earlier one
+            nxt_c, nxt_a = np.append(c[1:], -1), np.append(a[1:], 0)
+            shared |= (nxt_c == c) & (nxt_a < b)  # overlaps the next one (the earliest later start)
+            cap[order[shared]] = power[order[shared]] / 2
+            other = cpi[sel].astype(np.int64) * MAXC + (2 - conn[sel])  # the other connector
+            still = self.chg_until[other] > cst[sel]
+            s, o = sel[still], other[still]
+            cap[s] = np.minimum(cap[s], np.maximum(power[s] - self.chg_kw[o], 0.1 * power[s]))
+        capped = np.isfinite(cap)
+        cap = np.where(capped, cap, 0.0)
+        hours = np.where(capped, (cen - cst) / 3600.0, 0.0)
+        kwh = np.where(capped, np.minimum(kwh, cap * hours), kwh)
+        eff = np.where(capped, np.minimum(eff, cap), eff)
+        # what each connector charges when the day ends (for sessions of the next days)
+        ch = np.flatnonzero((cst != NEVER) & (cen > cst))
+        ch = ch[np.argsort(cen[ch], kind="stable")]
+        g = cpi[ch].astype(np.int64) * MAXC + conn[ch] - 1
+        later = cen[ch] > self.chg_until[g]
+        self.chg_until[g[later]] = cen[ch][later]
+        self.chg_kw[g[later]] = kwh[ch][later] / ((cen[ch][later] - cst[ch][later]) / 3600.0)
+        return kwh, eff
 
     def _free_from(self, cps: np.ndarray) -> np.ndarray:
         """When every connector of these charge points is free: no session and no down interval."""

@@ -568,6 +568,32 @@ def test_sessions_charge_inside_their_plugged_interval_with_realistic_idle_tails
     assert ac.median() > 60 and (ac > 6 * 60).mean() > 0.15, ac.describe()
 
 
+def test_site_demand_stays_within_the_installed_power(landing):
+    """Two connectors of a charge point share its power: no 15-minute slot of a site draws more
+    than the sum of its charge points' maximum power."""
+    _, p = landing
+    cps = p.current("charge_points", "charge_point_id")
+    installed = Counter()
+    for c in cps.values():
+        installed[c["site_id"]] += c["max_power_kw"]
+    slot_kwh = Counter()
+    for s in p.current("sessions", "session_id").values():
+        a, b = s["charging_started_at"], s["charging_ended_at"]
+        if s["state"] != "completed" or a is None or b is None or b <= a:
+            continue
+        kw = s["kwh"] / ((b - a).total_seconds() / 3600)
+        assert kw <= cps[s["charge_point_id"]]["max_power_kw"] * 1.001, s
+        t = a.replace(minute=a.minute - a.minute % 15, second=0, microsecond=0)
+        while t < b:
+            end = t + timedelta(minutes=15)
+            slot_kwh[cps[s["charge_point_id"]]["site_id"], t] += kw * (min(b, end) - max(a, t)).total_seconds() / 3600
+            t = end
+    over = {k: v * 4 for k, v in slot_kwh.items() if v * 4 > installed[k[0]] * 1.001}
+    assert not over, sorted(over.items())[:5]
+    busiest = max(v * 4 / installed[k[0]] for k, v in slot_kwh.items())
+    assert busiest > 0.5  # some sites come close to their connection
+
+
 def test_session_status_cycle_on_charge_points_with_full_telemetry(landing):
     _, p = landing
     statuses = _statuses(p)
