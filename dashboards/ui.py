@@ -31,6 +31,11 @@ GRANULARITIES = {"Monthly": "month", "Yearly": "year"}
 
 # ---------------------------------------------------------------------------- formatting
 
+def known(v) -> bool:
+    """A value that is there (not None, NaN or NA)."""
+    return v is not None and not pd.isna(v)
+
+
 def fmt_int(v) -> str:
     return "–" if v is None or pd.isna(v) else f"{int(round(float(v))):,}"
 

@@ -25,10 +25,9 @@ c[0].metric("Ports meeting NEVI (> 97 %)",
 c[1].metric("Port uptime, trailing 365 days", ui.fmt_pct(k["port_uptime_pct"], 3), border=True,
             help="(minutes − (outage − excluded)) / minutes × 100 over the selected ports' active days; "
                  "excluded = Unavailable with errorCode NoError (scheduled maintenance)")
-rapid_label = "Rapid-charger reliability" + (f" {int(k['rapid_year'])}" if k["rapid_year"] is not None
-                                             and k["rapid_charge_points"] else "")
-if k["rapid_year"] is not None and not k["rapid_year_complete"]:
-    rapid_label += " (so far)"
+rapid_label = "Rapid-charger reliability"
+if ui.known(k["rapid_year"]):
+    rapid_label += f" {int(k['rapid_year'])}" + ("" if k["rapid_year_complete"] is True else " (so far)")
 c[2].metric(rapid_label, ui.fmt_pct(k["rapid_uptime_pct"], 3), border=True,
             help="Mean uptime of the rapid charge points (DC, ≥ 50 kW) of the selected operators; "
                  "the UK regulations require ≥ 99 % per network and calendar year")

@@ -41,35 +41,19 @@ ports as (
 
 events as (
 
-    -- a port's own messages
+    -- each port's own messages, and its charge point's connectorId-0 messages once for each port
     select
         ports.charge_point_id,
         ports.connector_id,
         messages.status_at,
         messages.received_at,
         messages.message_id,
-        messages.status_code as own_status_code,
-        cast(null as {{ dbt.type_string() }}) as charge_point_status_code
+        case when messages.connector_id = 0 then null else messages.status_code end as own_status_code,
+        case when messages.connector_id = 0 then messages.status_code end as charge_point_status_code
     from messages
     inner join ports
         on messages.charge_point_id = ports.charge_point_id
-        and messages.connector_id = ports.connector_id
-
-    union all
-
-    -- the whole charge point's messages, once for each of its ports
-    select
-        ports.charge_point_id,
-        ports.connector_id,
-        messages.status_at,
-        messages.received_at,
-        messages.message_id,
-        cast(null as {{ dbt.type_string() }}) as own_status_code,
-        messages.status_code as charge_point_status_code
-    from messages
-    inner join ports
-        on messages.charge_point_id = ports.charge_point_id
-    where messages.connector_id = 0
+        and (messages.connector_id = ports.connector_id or messages.connector_id = 0)
 
 ),
 

@@ -18,7 +18,7 @@ charge_points as (
 
 ),
 
-rapid_charge_points as (
+rapid as (
 
     select
         charge_point_id,
@@ -41,8 +41,8 @@ port_years as (
         {{ exact_sum('port_days.outage_minutes') }} as outage_minutes,
         {{ exact_sum('port_days.excluded_minutes') }} as excluded_minutes
     from port_days
-    inner join rapid_charge_points
-        on port_days.charge_point_id = rapid_charge_points.charge_point_id
+    inner join rapid
+        on port_days.charge_point_id = rapid.charge_point_id
     group by cast(extract(year from port_days.date) as integer), port_days.charge_point_id, port_days.connector_id
 
 ),
@@ -64,7 +64,7 @@ operator_years as (
 
     select
         charge_point_years.year,
-        rapid_charge_points.operator_id,
+        rapid.operator_id,
         count(*) as rapid_charge_points,
         {{ exact_sum('charge_point_years.uptime_pct') }} / count(*) as average_uptime_pct,
         min(charge_point_years.uptime_pct) as lowest_uptime_pct,
@@ -72,9 +72,9 @@ operator_years as (
         min(charge_point_years.first_date) as first_date,
         max(charge_point_years.last_date) as last_date
     from charge_point_years
-    inner join rapid_charge_points
-        on charge_point_years.charge_point_id = rapid_charge_points.charge_point_id
-    group by charge_point_years.year, rapid_charge_points.operator_id
+    inner join rapid
+        on charge_point_years.charge_point_id = rapid.charge_point_id
+    group by charge_point_years.year, rapid.operator_id
 
 ),
 
