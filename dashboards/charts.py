@@ -380,7 +380,7 @@ def grouped_bars_with_threshold(df: pd.DataFrame, *, category: str, group: str, 
         xOffset=alt.XOffset(f"{group}:N"),
         y=alt.Y(f"{value}:Q", title=title, scale=scale))
     bars = base.mark_bar(opacity=0.85).encode(
-        color=alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="bottom")),
+        color=alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="bottom", symbolStrokeWidth=0)),
         stroke=alt.condition(f"datum.{ok_col}", alt.value("transparent"), alt.value(RED)),
         strokeWidth=alt.value(2),
         tooltip=[alt.Tooltip(f"{category}:N"), alt.Tooltip(f"{group}:N"),

@@ -71,14 +71,19 @@ with left:
             rr, category="operator_name", group="year", value="average_uptime_pct", threshold=UK,
             label="UK 99 %", title="Average uptime %", ok_col="meets_uk_99"))
         st.dataframe(rr[["year", "operator_name", "rapid_charge_points", "average_uptime_pct", "meets_uk_99",
-                         "lowest_uptime_pct", "charge_points_below_99", "is_complete_year"]],
+                         "lowest_uptime_pct", "charge_points_below_99", "first_date", "last_date",
+                         "is_complete_year"]],
                      hide_index=True, width="stretch", column_config={
                          "year": st.column_config.NumberColumn("Year", format="%d"), "operator_name": "Operator",
                          "rapid_charge_points": "Rapid CPs",
                          "average_uptime_pct": st.column_config.NumberColumn("Average %", format="%.3f"),
                          "meets_uk_99": "Meets 99 %",
                          "lowest_uptime_pct": st.column_config.NumberColumn("Lowest %", format="%.2f"),
-                         "charge_points_below_99": "CPs < 99 %", "is_complete_year": "Full year"})
+                         "charge_points_below_99": "CPs < 99 %",
+                         "first_date": st.column_config.DateColumn("From"),
+                         "last_date": st.column_config.DateColumn("To"),
+                         "is_complete_year": st.column_config.CheckboxColumn(
+                             "Full year", help="The year is over and the data covers it from 1 January")})
     else:
         st.caption("No rapid charge points (DC, ≥ 50 kW) in the selection.")
 with right:

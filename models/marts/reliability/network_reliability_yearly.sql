@@ -2,8 +2,9 @@
 -- calendar year (DESIGN.md section 5): rapid = DC with max_power_kw >= 50 (current registry); a
 -- port's uptime over the year = (period - (outage - excluded)) / period x 100 over the year's
 -- active days (site-local calendar, up to as_of_date); a charge point's uptime = the mean of its
--- ports'; the network's = the mean over its rapid charge points; meets_uk_99 when it is >= 99. A
--- year still running (as_of_date before its 31 December) is flagged is_complete_year = false.
+-- ports'; the network's = the mean over its rapid charge points; meets_uk_99 when it is >= 99.
+-- is_complete_year: the year is over on as_of_date and the status data covers it from 1 January
+-- (the network's first uptime day of the year, any charge point, is 1 January).
 -- Grain: one row per year, operator_id (operators with a rapid charge point active that year).
 
 with port_days as (
@@ -26,6 +27,17 @@ rapid as (
     from charge_points
     where charging_type = 'DC'
         and max_power_kw >= 50
+
+),
+
+-- the first day of each year with uptime data, over the whole network
+year_coverage as (
+
+    select
+        cast(extract(year from date) as integer) as year,
+        min(date) as first_covered_date
+    from port_days
+    group by cast(extract(year from date) as integer)
 
 ),
 
@@ -81,8 +93,8 @@ operator_years as (
 final as (
 
     select
-        year,
-        operator_id,
+        operator_years.year,
+        operator_years.operator_id,
         cast(rapid_charge_points as bigint) as rapid_charge_points,
         cast(average_uptime_pct as double) as average_uptime_pct,
         average_uptime_pct >= 99 as meets_uk_99,
@@ -90,9 +102,13 @@ final as (
         cast(charge_points_below_99 as bigint) as charge_points_below_99,
         first_date,
         last_date,
-        -- the year is over when the day after as_of_date is in a later year
-        cast(extract(year from {{ add_days(as_of_date(), 1) }}) as integer) > year as is_complete_year
+        -- over when the day after as_of_date is in a later year; covered when its data starts on 1 January
+        cast(extract(year from {{ add_days(as_of_date(), 1) }}) as integer) > operator_years.year
+            and extract(month from year_coverage.first_covered_date) = 1
+            and extract(day from year_coverage.first_covered_date) = 1 as is_complete_year
     from operator_years
+    inner join year_coverage
+        on operator_years.year = year_coverage.year
 
 )
 
