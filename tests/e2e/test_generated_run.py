@@ -44,10 +44,21 @@ CONTRACT = {
     "ocpp_errors_daily": dict(date="date", site_id="id", charge_point_id="id", error_code="id", error_count="count"),
     "cp_team_summary": dict(charge_points="count", sessions_this_month="count"),
     "cp_site_summary": dict(charge_points="count", sessions_this_month="count"),
+    "connector_uptime_daily": dict(date="date", site_id="id", charge_point_id="id", connector_id="count",
+                                   period_minutes="num", outage_minutes="num", excluded_minutes="num",
+                                   uptime_pct="pct"),
+    "charge_point_uptime_trailing": dict(site_id="id", charge_point_id="id", connector_id="count",
+                                         period_minutes="num", outage_minutes="num", excluded_minutes="num",
+                                         uptime_pct="pct", meets_nevi_97="bool"),
+    "network_reliability_yearly": dict(year="count", operator_id="id", rapid_charge_points="count",
+                                       average_uptime_pct="pct", meets_uk_99="bool"),
+    "site_operations_daily": dict(date="date", site_id="id", sessions="count", idle_hours="num",
+                                  sessions_idle_over_1h="count", peak_demand_kw="num", peak_slot_start="ts"),
 }
 TYPES = {
     "id": {"VARCHAR"}, "date": {"DATE"}, "count": {"BIGINT", "INTEGER", "HUGEINT"},
     "kwh": {"DOUBLE", "DECIMAL(18,4)"}, "num": {"DOUBLE"}, "pct": {"DOUBLE"}, "money": {"DECIMAL(18,4)"},
+    "bool": {"BOOLEAN"}, "ts": {"TIMESTAMP"},
 }
 
 
