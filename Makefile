@@ -9,7 +9,7 @@ LANDING   ?= $(or $(WAREHOUSE_LANDING_DIR),data/landing)
 WAREHOUSE ?= $(or $(WAREHOUSE_DIR),warehouse)
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: run test venv generate parse dev docs dashboards bench spark-check java clean
+.PHONY: run load test venv generate parse dev docs dashboards bench spark-check java clean
 
 venv: $(STAMP)
 
@@ -23,9 +23,13 @@ $(STAMP): requirements.lock pyproject.toml
 ## make run: build the demo landing zone if there is none, run the whole job, publish serving.duckdb
 run: $(STAMP)
 	@if [ ! -d "$(LANDING)" ] || [ -z "$$(ls -A "$(LANDING)" 2>/dev/null)" ]; then \
-		$(PY) -m orchestration generate --out "$(LANDING)"; \
+		$(PY) -m orchestration generate --out "$(LANDING)" > /dev/null; \
 	fi
 	$(PY) -m orchestration run --landing "$(LANDING)" --warehouse "$(WAREHOUSE)"
+
+## make load: only load the landing zone into the raw layer of build.duckdb (and run its gates)
+load: $(STAMP)
+	$(PY) -m orchestration load --landing "$(LANDING)" --warehouse "$(WAREHOUSE)"
 
 ## make test: the whole test suite
 test: $(STAMP) $(OLD_DUCKDB)/.installed java
@@ -42,11 +46,10 @@ generate: $(STAMP)
 parse: $(STAMP)
 	$(VENV)/bin/dbt parse --quiet
 
-## make dev: the Dagster UI on 127.0.0.1:3000 (assets, checks, jobs, schedules, sensors)
-dev: $(STAMP) parse
-	WAREHOUSE_LANDING_DIR="$(LANDING)" WAREHOUSE_DIR="$(WAREHOUSE)" \
-	DAGSTER_HOME="$${DAGSTER_HOME:-$(abspath $(WAREHOUSE))/dagster_home}" \
-	$(VENV)/bin/dagster dev -m orchestration.defs -h 127.0.0.1 -p 3000
+## make dev: the Dagster UI on 127.0.0.1:3000 (assets, checks, jobs, schedules, sensors); runs of the
+## warehouse queue in DAGSTER_HOME (default $(WAREHOUSE)/dagster_home) and run one at a time
+dev: $(STAMP)
+	$(PY) -m orchestration dev --landing "$(LANDING)" --warehouse "$(WAREHOUSE)" --host 127.0.0.1 --port 3000
 
 ## make dashboards: the seven operator dashboards on http://127.0.0.1:8501 (reads serving.duckdb, read-only)
 dashboards: $(STAMP)

@@ -1,4 +1,5 @@
-"""The seven operator dashboards, read from the published serving database.
+"""The operator dashboards (the seven of the reference, and Reliability and operations), read from
+the published serving database.
 
     streamlit run dashboards/app.py --server.address 127.0.0.1 --server.port 8501 --server.headless true
     streamlit run dashboards/app.py -- --serving-db /path/to/serving.duckdb
@@ -30,6 +31,7 @@ PAGES = [  # (file, title, icon, url path)
     ("roaming.py", "Roaming charges", ":material/public:", "roaming-charges"),
     ("failed_charges.py", "Failed charges", ":material/error:", "failed-charges"),
     ("site_utilization.py", "Site utilization", ":material/speed:", "site-utilization"),
+    ("reliability.py", "Reliability and operations", ":material/health_and_safety:", "reliability"),
 ]
 
 st.set_page_config(page_title="Operator dashboards", page_icon=":material/ev_station:",

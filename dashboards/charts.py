@@ -317,3 +317,116 @@ def line_with_benchmarks(df: pd.DataFrame, rules: pd.DataFrame, *, x: str, value
         y=alt.Y("threshold:Q", scale=ys), x=alt.value("width"), text="label:N",
         color=alt.Color("tier:N", scale=tier_scale, legend=None))
     return alt.layer(ln, rl, rt).properties(height=height)
+
+
+def _threshold_layer(value: float, label: str, *, axis: str = "x", scale=alt.Undefined,
+                     color: str = "#333") -> alt.LayerChart:
+    """A dashed rule at `value` on the x or y axis, with its label."""
+    df = pd.DataFrame({"threshold": [value], "label": [label]})
+    enc = (alt.X if axis == "x" else alt.Y)("threshold:Q", scale=scale)
+    rule = alt.Chart(df).mark_rule(strokeDash=[6, 4], strokeWidth=2, color=color).encode(
+        **{axis: enc}, tooltip=["label:N"])
+    if axis == "x":
+        text = alt.Chart(df).mark_text(align="left", baseline="top", dx=4, dy=2, fontSize=11,
+                                       fontWeight="bold", color=color).encode(
+            x=enc, y=alt.value(0), text="label:N")
+    else:
+        text = alt.Chart(df).mark_text(align="right", baseline="bottom", dx=-4, dy=-3, fontSize=11,
+                                       fontWeight="bold", color=color).encode(
+            y=enc, x=alt.value("width"), text="label:N")
+    return alt.layer(rule, text)
+
+
+def _pct_domain(values, threshold: float, floor_margin: float = 1.0) -> list[float]:
+    """An uptime axis from a little below the lowest value (and the threshold) to 100."""
+    lo = min([threshold] + [float(v) for v in values if v is not None and not pd.isna(v)])
+    return [max(0.0, math.floor(lo - floor_margin)), 100.0]
+
+
+def port_uptime_bars(df: pd.DataFrame, *, threshold: float, label: str, max_rows: int = 30,
+                     ok_col: str = "meets_nevi_97") -> alt.LayerChart:
+    """Ports (worst first) by uptime %, green when they meet the requirement, red otherwise,
+    with the requirement as a dashed rule."""
+    df = df.sort_values("uptime_pct").head(max_rows).copy()
+    df["status"] = ["meets" if ok else "fails" for ok in df[ok_col]]
+    scale = alt.Scale(domain=_pct_domain(df["uptime_pct"], threshold), nice=False, clamp=True)
+    order = list(dict.fromkeys(df["port"]))
+    bars = alt.Chart(df).mark_bar().encode(
+        y=alt.Y("port:N", sort=order, title=None, axis=alt.Axis(labelLimit=240)),
+        x=alt.X("uptime_pct:Q", title="Uptime % (trailing 365 days)", scale=scale),
+        color=alt.Color("status:N", title=None, legend=alt.Legend(orient="bottom"),
+                        scale=alt.Scale(domain=["meets", "fails"], range=[GREEN, RED])),
+        tooltip=[alt.Tooltip("port:N", title="Port"), alt.Tooltip("site_name:N", title="Site"),
+                 alt.Tooltip("uptime_pct:Q", title="Uptime %", format=".3f"),
+                 alt.Tooltip("outage_minutes:Q", title="Outage min", format=",.0f"),
+                 alt.Tooltip("excluded_minutes:Q", title="Excluded min", format=",.0f")])
+    text = alt.Chart(df).mark_text(align="left", dx=3, fontSize=10).encode(
+        y=alt.Y("port:N", sort=order), x=alt.X("uptime_pct:Q", scale=scale),
+        text=alt.Text("uptime_pct:Q", format=".2f"))
+    return alt.layer(bars, text, _threshold_layer(threshold, label, scale=scale)).properties(
+        height=22 * len(df) + 70, padding={"top": 18, "left": 5, "right": 5, "bottom": 5})
+
+
+def grouped_bars_with_threshold(df: pd.DataFrame, *, category: str, group: str, value: str,
+                                threshold: float, label: str, title: str, ok_col: str,
+                                height: int = HEIGHT) -> alt.LayerChart:
+    """Bars per category, one per group value side by side (e.g. operator x year), coloured by
+    group, outlined red when they miss the requirement; the requirement as a dashed rule."""
+    df = df.copy()
+    df[group] = df[group].astype(str)
+    scale = alt.Scale(domain=_pct_domain(df[value], threshold, 0.5), nice=False, clamp=True)
+    base = alt.Chart(df).encode(
+        x=alt.X(f"{category}:N", title=None, axis=alt.Axis(labelAngle=0, labelLimit=200)),
+        xOffset=alt.XOffset(f"{group}:N"),
+        y=alt.Y(f"{value}:Q", title=title, scale=scale))
+    bars = base.mark_bar(opacity=0.85).encode(
+        color=alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="bottom", symbolStrokeWidth=0)),
+        stroke=alt.condition(f"datum.{ok_col}", alt.value("transparent"), alt.value(RED)),
+        strokeWidth=alt.value(2),
+        tooltip=[alt.Tooltip(f"{category}:N"), alt.Tooltip(f"{group}:N"),
+                 alt.Tooltip(f"{value}:Q", title=title, format=".3f"),
+                 alt.Tooltip("rapid_charge_points:Q", title="Rapid charge points"),
+                 alt.Tooltip(f"{ok_col}:N", title="Meets")])
+    text = base.mark_text(dy=-6, fontSize=10).encode(
+        text=alt.Text(f"{value}:Q", format=".2f"), detail=f"{group}:N")
+    return alt.layer(bars, text, _threshold_layer(threshold, label, axis="y", scale=scale)).properties(
+        height=height)
+
+
+def line_with_thresholds(df: pd.DataFrame, *, x: str, y: str, title: str,
+                         thresholds: list[tuple[float, str]], color: str = BLUE,
+                         height: int = 260) -> alt.LayerChart:
+    """A daily line (temporal x) with dashed reference rules."""
+    scale = alt.Scale(domain=_pct_domain(df[y], min(t for t, _ in thresholds), 0.5), nice=False, clamp=True)
+    ln = alt.Chart(df).mark_line(color=color, strokeWidth=2).encode(
+        x=alt.X(f"{x}:T", title=None), y=alt.Y(f"{y}:Q", title=title, scale=scale),
+        tooltip=[alt.Tooltip(f"{x}:T", title="Date"), alt.Tooltip(f"{y}:Q", title=title, format=".3f")])
+    rules = [_threshold_layer(t, label, axis="y", scale=scale, color=c)
+             for (t, label), c in zip(thresholds, [RED, ORANGE, GREY])]
+    return alt.layer(ln, *rules).properties(height=height)
+
+
+def multi_line(df: pd.DataFrame, *, x: str, y: str, series: str, title: str, fmt: str = ",.1f",
+               height: int = HEIGHT) -> alt.Chart:
+    """One line per series value over periods (ordinal x)."""
+    return alt.Chart(df).mark_line(point=True, strokeWidth=2).encode(
+        x=_x(x, df[x].nunique()), y=alt.Y(f"{y}:Q", title=title, axis=alt.Axis(format=",~f")),
+        color=alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="right", labelLimit=200)),
+        tooltip=[alt.Tooltip(f"{x}:O", title="Period"), alt.Tooltip(f"{series}:N"),
+                 alt.Tooltip(f"{y}:Q", title=title, format=fmt)],
+    ).properties(height=height)
+
+
+def heatmap(df: pd.DataFrame, *, x: str, y: str, color: str, title: str,
+            tooltip: list | None = None) -> alt.Chart:
+    """A day x category grid coloured by value (e.g. daily peak demand per site)."""
+    order = list(dict.fromkeys(df.sort_values(color, ascending=False)[y]))
+    return alt.Chart(df).mark_rect().encode(
+        x=alt.X(f"yearmonthdate({x}):O", title=None,
+                axis=alt.Axis(format="%d %b", labelAngle=-45, labelOverlap=True)),
+        y=alt.Y(f"{y}:N", sort=order, title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
+        color=alt.Color(f"{color}:Q", title=title, scale=alt.Scale(scheme="orangered", domainMin=0),
+                        legend=alt.Legend(orient="bottom", format=",~f")),
+        tooltip=[alt.Tooltip(f"{x}:T", title="Date"), alt.Tooltip(f"{y}:N"),
+                 alt.Tooltip(f"{color}:Q", title=title, format=",.1f")] + (tooltip or []),
+    ).properties(height=24 * len(order) + 80)

@@ -21,6 +21,7 @@ PAGE_FILTERS: dict[str, set[str]] = {
     "roaming": {"operator", "team", "site", "charging_type", "access", "date", "currency"},
     "failed_charges": {"operator", "team", "site", "charging_type", "access", "date"},
     "site_utilization": {"operator", "team", "site", "charging_type", "access", "date"},
+    "reliability": {"operator", "team", "site", "charging_type", "access", "date"},
 }
 TEAM_LABEL = {"revenue": "Paying team", "invoices": "Customer team"}
 DATE_LABEL = {"invoices": "Issued", "roaming": "Period"}
@@ -29,6 +30,11 @@ GRANULARITIES = {"Monthly": "month", "Yearly": "year"}
 
 
 # ---------------------------------------------------------------------------- formatting
+
+def known(v) -> bool:
+    """A value that is there (not None, NaN or NA)."""
+    return v is not None and not pd.isna(v)
+
 
 def fmt_int(v) -> str:
     return "–" if v is None or pd.isna(v) else f"{int(round(float(v))):,}"

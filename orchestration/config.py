@@ -69,5 +69,13 @@ def dbt_runs_dir(warehouse: Path) -> Path:
 DBT_RUNS_KEPT = 14
 
 
+def logs_dir(warehouse: Path) -> Path:
+    """Where each CLI run writes its full log (orchestration/progress.py; the newest LOGS_KEPT kept)."""
+    return warehouse / "logs"
+
+
+LOGS_KEPT = 30
+
+
 def dagster_home(warehouse: Path) -> Path:
     return Path(os.environ.get("DAGSTER_HOME") or warehouse / "dagster_home").resolve()

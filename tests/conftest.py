@@ -15,6 +15,11 @@ PROJECT = Path(__file__).resolve().parents[1]
 # The tests' warehouses are tiny: there dbt's time is its own per-node overhead, which four
 # threads overlap better than two (about 20 % less per dbt build). Production keeps the default.
 os.environ.setdefault("WAREHOUSE_THREADS", "4")
+# The daily partitions start at the earliest date in the landing zone's file names, read when the
+# definitions are imported: before a test has written its landing zone. Every test landing zone
+# (hand-made, generated, the real datasets) is dated after 2000; tests/defs/test_partitions_start.py
+# checks the default itself.
+os.environ.setdefault("WAREHOUSE_PARTITIONS_START", "2000-01-01")
 
 
 def pytest_configure(config):

@@ -1,5 +1,11 @@
-"""Dagster definitions: raw-load assets → dbt build → publish, one job, a daily schedule and a
-sensor for new landing files. Load with `dagster dev -m orchestration.defs`."""
+"""Dagster definitions: raw-load assets → dbt build → publish, the job and a load-only job, a
+daily schedule and a sensor for new landing files. Load with `dagster dev -m orchestration.defs`
+(or `python -m orchestration dev`, which also sets up DAGSTER_HOME's run queue).
+
+One writer per warehouse: every asset that writes the warehouse is in its concurrency pool
+(defs/resources.WAREHOUSE_POOL), and DAGSTER_HOME/dagster.yaml (orchestration/instance.py) lets
+one run of a pool in at a time — schedule, sensor and UI runs queue instead of colliding; each
+run also holds the warehouse's lock (orchestration/lock.py), which CLI runs take too."""
 
 
 import hashlib
@@ -10,12 +16,14 @@ import dagster as dg
 
 from orchestration import config
 from orchestration.defs.dbt import dbt_build, dbt_resource
+from orchestration.defs.freshness import raw_source_freshness
 from orchestration.defs.partitions import daily
 from orchestration.defs.publish import serving_duckdb
-from orchestration.defs.raw import raw_assets
+from orchestration.defs.raw import RAW_GROUP, raw_assets
 from orchestration.defs.resources import WarehouseResource
 
 JOB_NAME = "warehouse_job"
+LOAD_JOB_NAME = "load_job"
 
 warehouse_job = dg.define_asset_job(
     JOB_NAME,
@@ -27,6 +35,16 @@ warehouse_job = dg.define_asset_job(
                 "for a day (its daily partition) or a range of days (a backfill).",
     # Steps touching the build database must never run at the same time (DuckDB allows one
     # writer): the in-process executor runs them one after another.
+    executor_def=dg.in_process_executor,
+)
+
+
+load_job = dg.define_asset_job(
+    LOAD_JOB_NAME,
+    selection=dg.AssetSelection.groups(RAW_GROUP),  # with their checks: batches, expectations, freshness
+    partitions_def=daily,
+    description="Load new landing files into the raw layer and run its gates (refused batches, expectations, "
+                "source freshness); no dbt, no publish. `python -m orchestration load` runs it.",
     executor_def=dg.in_process_executor,
 )
 
@@ -70,7 +88,8 @@ def new_landing_files(context: dg.SensorEvaluationContext):
 
 defs = dg.Definitions(
     assets=[*raw_assets, dbt_build, serving_duckdb],
-    jobs=[warehouse_job],
+    asset_checks=[raw_source_freshness],
+    jobs=[warehouse_job, load_job],
     schedules=[daily_refresh],
     sensors=[new_landing_files],
     resources={"warehouse": WarehouseResource(), "dbt": dbt_resource},

@@ -17,7 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from orchestration import config
 from orchestration.defs.partitions import daily, window
 from orchestration.defs.raw import raw_asset_key
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
 
 DBT_PROJECT = DbtProject(project_dir=config.dbt_project_dir(), profiles_dir=config.PROFILES_DIR)
 
@@ -55,6 +55,7 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     name="dbt_build",
     partitions_def=daily,
     backfill_policy=dg.BackfillPolicy.single_run(),  # a backfill range is one dbt build
+    pool=WAREHOUSE_POOL,  # runs of one warehouse queue (orchestration/instance.py)
 )
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """`dbt build` (models, seeds, snapshots and data tests) on the build database, with the run's

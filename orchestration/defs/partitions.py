@@ -12,16 +12,57 @@ exactly the days asked for."""
 import os
 import re
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 
+from orchestration import config
+
+DATE_TOKEN = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+def earliest_landing_day(landing: Path) -> date | None:
+    """The earliest valid date in the name of a file under a source folder of the landing zone
+    (sessions/sessions_2025-03-01.jsonl, cdrs/hubject/cdrs_2025-03-01.jsonl, the registries' first
+    snapshot operators_2025-02-28.csv, ...), or None when no file name carries one. Names only:
+    a directory listing, no file is read."""
+    from orchestration.contract import SOURCES
+    earliest = None
+    for source in SOURCES:
+        folder = Path(landing) / source
+        if not folder.is_dir():
+            continue
+        for _, _, files in os.walk(folder):
+            for name in files:
+                m = DATE_TOKEN.search(name)
+                if not m:
+                    continue
+                try:
+                    day = date.fromisoformat(m.group(1))
+                except ValueError:
+                    continue
+                if earliest is None or day < earliest:
+                    earliest = day
+    return earliest
+
+
+def first_partition_day() -> date:
+    """WAREHOUSE_PARTITIONS_START when set; else the earliest date in the landing zone's file names
+    (never after today); else today. Computed when the definitions load: after files with earlier
+    dates land, reload the code location (`dagster dev`: Reload) to see their partitions."""
+    setting = os.environ.get("WAREHOUSE_PARTITIONS_START")
+    if setting:
+        return date.fromisoformat(setting)
+    today = config.today_utc()
+    earliest = earliest_landing_day(config.landing_dir())
+    return min(earliest, today) if earliest else today
+
+
 daily = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("WAREHOUSE_PARTITIONS_START", "2010-01-01"),
+    start_date=first_partition_day().isoformat(),
     timezone="UTC",
     end_offset=1,  # today's partition exists (a run on day D may refresh D so far)
 )
-
-DATE_TOKEN = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
 def window(context) -> tuple[date, date] | None:

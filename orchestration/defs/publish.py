@@ -9,7 +9,7 @@ import dagster as dg
 
 from orchestration.defs.dbt import DBT_PROJECT, dbt_build
 from orchestration.defs.partitions import run_logical_date
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.publish import PUBLISHED_SCHEMAS, publish_with_report
 
 SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])
@@ -21,6 +21,7 @@ SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])
     group_name="publish",
     kinds={"duckdb"},
     description="serving.duckdb: the audited marts, atomically replaced; what BI tools read.",
+    pool=WAREHOUSE_POOL,  # runs of one warehouse queue (orchestration/instance.py)
 )
 def serving_duckdb(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     as_of = run_logical_date(context, warehouse.as_of)

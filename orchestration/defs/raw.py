@@ -5,18 +5,22 @@ refused (format, header, encoding, too many bad rows), which stops everything do
 dbt and publish — so a refused batch can never reach the serving database."""
 
 
+import time
 import warnings
 
 import dagster as dg
 
+from orchestration import report
 from orchestration.check.expectations import KNOWN_IDS, suite_parameters
 from orchestration.contract import SOURCES, Source
 from orchestration.defs.partitions import daily, file_due, window
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.failures import storage_failure
 from orchestration.load.loader import connect, load_source
 
 RAW_GROUP = "raw"
 EVENT_SOURCES = ("sessions", "cdrs", "ocpp", "ledger")  # daily-partitioned
+PROGRESS = {"progress": True}  # log records a person sees as the run goes (orchestration/progress.py)
 
 
 def raw_asset_key(source: str) -> dg.AssetKey:
@@ -50,26 +54,48 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
                 description=f"Great Expectations suite expectations/{src.name}.json on the incoming "
                             "records; failing records are quarantined (warns when there were any)."),
         ],
+        # Unexpected errors are retried twice. A full disk, a read-only or missing directory, a
+        # permission or a build database another program holds open fail at once, in one line
+        # naming the cause and the path (Failure with allow_retries=False): retrying cannot help.
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
+        pool=WAREHOUSE_POOL,
     )
     def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         win = window(context) if src.name in EVENT_SOURCES else None
-        con = connect(warehouse.build_db)
+        t0 = time.perf_counter()
         try:
-            result = load_source(con, src.name, warehouse.landing,
-                                 max_bad_share=warehouse.bad_share, run_id=context.run_id,
-                                 include=lambda rel: file_due(rel, win))
-            total = con.execute(f"SELECT count(*) FROM raw.{src.name}").fetchall()[0][0]
-        finally:
-            con.close()
+            con = connect(warehouse.build_db)
+            try:
+                result = load_source(con, src.name, warehouse.landing,
+                                     max_bad_share=warehouse.bad_share, run_id=context.run_id,
+                                     include=lambda rel: file_due(rel, win))
+                total = con.execute(f"SELECT count(*) FROM raw.{src.name}").fetchall()[0][0]
+                rules = quarantine_rules(con, result)
+            finally:
+                con.close()
+        except Exception as e:
+            found = storage_failure(e)
+            if found is None:
+                raise
+            raise dg.Failure(description=found.line(), allow_retries=False,
+                             metadata={"cause": found.cause, "path": found.path or ""}) from e
+        seconds = time.perf_counter() - t0
         summary = result.summary()
-        for f in result.files:
-            if f.status != "skipped":
-                context.log.info(
-                    f"{f.file}: {f.status}, read {f.rows_read} = loaded {f.rows_loaded} + "
-                    f"quarantined {f.rows_quarantined} + duplicates {f.rows_duplicate}"
-                    + (f" — {f.message}" if f.message else ""))
-        yield dg.MaterializeResult(metadata={**summary, "raw_rows_total": total})
+        context.log.info(f"load {report.source_line(result, seconds)}", extra=PROGRESS)
+        for line in report.ignored_lines(result):
+            context.log.warning(line, extra=PROGRESS)
+        lines = report.file_lines(result, rules)  # refused files first
+        for i, line in enumerate(lines):
+            context.log.info(f"  {line}", extra=PROGRESS if i < report.CONSOLE_FILE_LINES else None)
+        if len(lines) > report.CONSOLE_FILE_LINES:
+            context.log.info(f"  ... and {len(lines) - report.CONSOLE_FILE_LINES} more files with quarantined "
+                             f"records (all listed in the run's log)", extra=PROGRESS)
+        for f in result.files:  # every file, for the log file and the Dagster UI
+            context.log.debug(
+                f"{f.file}: {f.status}, read {f.rows_read} = loaded {f.rows_loaded} + "
+                f"quarantined {f.rows_quarantined} + duplicates {f.rows_duplicate}"
+                + (f" — {f.message}" if f.message else ""))
+        yield dg.MaterializeResult(metadata={**summary, "raw_rows_total": total, "seconds": round(seconds, 2)})
         failing = {f"{o.expectation}({o.column})": o.unexpected for o in result.expectations if o.unexpected}
         yield dg.AssetCheckResult(
             check_name="expectations",
@@ -95,6 +121,19 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
         )
 
     return _load
+
+
+def quarantine_rules(con, result) -> dict[str, dict[str, int]]:
+    """{file: {rule: records}} for the files of this load that had records quarantined."""
+    hashes = [f.file_hash for f in result.files if f.status == "loaded" and f.rows_quarantined]
+    if not hashes:
+        return {}
+    out: dict[str, dict[str, int]] = {}
+    for file, rule, n in con.execute(
+            "SELECT file, rule, count(*) FROM raw._quarantine WHERE file_hash IN (SELECT unnest(?::VARCHAR[])) "
+            "GROUP BY ALL", [hashes]).fetchall():
+        out.setdefault(file, {})[rule] = n
+    return out
 
 
 with warnings.catch_warnings():

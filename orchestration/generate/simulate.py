@@ -32,13 +32,17 @@ TOKEN_TYPES = ["RFID", "APP_USER", "OTHER"]
 OCPP_STATUS = ["Available", "Preparing", "Charging", "SuspendedEVSE", "SuspendedEV", "Finishing",
                "Reserved", "Unavailable", "Faulted"]
 ST_AVAILABLE, ST_PREPARING, ST_CHARGING, ST_SUSP_EVSE, ST_SUSP_EV, ST_FINISHING = range(6)
-ST_FAULTED = 8
+ST_UNAVAILABLE, ST_FAULTED = 7, 8
 A_STATUS, A_BOOT, A_HEARTBEAT, A_METER = 0, 1, 2, 3
 A_UNKNOWN = 9  # bad records: an action name that is no OCPP 1.6 action
 PLATFORM_BASE = len(ERROR_CODES)  # failure_reason index of the first platform reason
 SPONTANEOUS_ERRORS = np.array([ERR_INDEX[e] for e in
                                ["WeakSignal", "HighTemperature", "UnderVoltage", "ReaderFailure", "OtherError"]],
                               dtype=np.int16)
+# errors of a charge point that dies (and stops talking until a technician restarts it)
+HARD_ERRORS = np.array([ERR_INDEX[e] for e in ["InternalError", "PowerSwitchFailure", "OtherError"]],
+                       dtype=np.int16)
+TELEMETRY_SHARE = 0.10  # charge points whose export has every session status change (see README)
 EMSP_W = np.array([e[4] for e in C.EMSPS]); EMSP_W = EMSP_W / EMSP_W.sum()
 EMSP_PROVIDER = np.array([C.PROVIDERS.index(e[3]) for e in C.EMSPS], dtype=np.int8)
 
@@ -82,6 +86,20 @@ class Simulator:
         self.seed = seed
         n_cp = w.n_cp
         self.busy = np.full(n_cp * MAXC, w.t0 - DAY, dtype=np.int64)  # connector free from
+        # status timelines: connectors down (faults, maintenance) until; down intervals still running
+        # (connector index, start, end); charge points silent (no OCPP frame reaches the platform)
+        # in [silent_from, silent_to); charge points whose export carries every status change
+        self.down_until = np.full(n_cp * MAXC, w.t0 - DAY, dtype=np.int64)
+        self.down = dict(g=np.zeros(0, dtype=np.int64), start=np.zeros(0, dtype=np.int64),
+                         end=np.zeros(0, dtype=np.int64))
+        self.chg_until = np.full(n_cp * MAXC, w.t0 - DAY, dtype=np.int64)  # connector charging until
+        self.chg_kw = np.zeros(n_cp * MAXC)  # at this average power
+        self.silent_from = np.full(n_cp, NEVER, dtype=np.int64)
+        self.silent_to = np.full(n_cp, w.t0 - DAY, dtype=np.int64)
+        self.telemetry = self.rng(0, 0x7E1E).random(n_cp) < TELEMETRY_SHARE
+        # reliability differs between charge points (site power, exposure, installation): a few
+        # lemons fail many times as often as the median one (mean factor 1)
+        self.fragility = np.exp(self.rng(0, 0xF4A9).normal(0.0, 1.0, n_cp) - 0.5)
         self.next_sid = 1
         self.next_entry = 1
         self.next_rating = 1
@@ -205,6 +223,9 @@ class Simulator:
         want = remaining * self.expected[di] / max(self.expected[di:].sum(), 1e-9)
         n = int(rng.poisson(want / max(0.5, 1.0 - drop_rate)))
         active = (cp["comm"] <= ds) & (cp["decomm"] >= ds + 3 * DAY)
+        # faults, maintenance windows, dead and silent charge points of the day (before the
+        # sessions: a driver who finds the connector down goes away)
+        outages = self._plan_outages(di, ds, active)
         wts = cp["weight"] * self.week[cp["stype"], wk] * active
         if n == 0 or wts.sum() <= 0:
             n = 0
@@ -255,7 +276,12 @@ class Simulator:
         eff = np.where(dc, eff_dc, eff_ac)
         kwh = eff * ch_h
         cen = cst + np.maximum((ch_h * 3600).astype(np.int64), 1)
-        idle_dc = rng.exponential(220.0, n) + (rng.random(n) < 0.06) * rng.uniform(600, 2700, n)
+        # idle tail of a DC session (plugged in, not charging): most drivers are back within minutes,
+        # some finish their shopping or meal, a few leave the car for an hour or more
+        u_idle = rng.random(n)
+        idle_dc = np.where(u_idle < 0.72, rng.exponential(150.0, n),
+                           np.where(u_idle < 0.95, rng.uniform(300.0, 1500.0, n),
+                                    np.clip(rng.lognormal(math.log(3000.0), 0.6, n), 1800.0, 4 * 3600.0)))
         unp = np.where(dc, cen + idle_dc.astype(np.int64) + 20, plug + (plug_h * 3600).astype(np.int64))
         unp = np.maximum(unp, cen + 5)
 
@@ -279,6 +305,8 @@ class Simulator:
         cst = np.where(pre, NEVER, cst)
         cen = np.where(pre, NEVER, cen)
         unp = np.where(failed, fail_t + rng.integers(60, 900, n), unp)
+        # a faulted connector reports Available again a while after the car left: it stays blocked
+        rec = np.where(failed & ~platform, unp + rng.integers(60, 1200, n), unp)
 
         # sub-minute sessions, exported at minute precision (unplugged_at = plugged_in_at)
         minute = ~failed & (rng.random(n) < 0.004)
@@ -288,10 +316,11 @@ class Simulator:
             cst = np.where(minute, plug + 2, cst)
             cen = np.where(minute, plug + secs - 2, cen)
             unp = np.where(minute, plug + secs, unp)
+            rec = np.where(minute, unp, rec)
 
         # ---------------- connector queue: no two sessions on one connector at once ----------------
         conn = (rng.random(n) * cp["nconn"][cpi]).astype(np.int64) + 1
-        dur = np.maximum(unp - plug, 1)
+        dur = np.maximum(rec - plug, 1)
         limit = np.where(dc, 1200, 3600)
         keep = np.ones(n, dtype=bool)
         # a driver who finds the connector taken uses the other connector, else another charge point
@@ -318,6 +347,9 @@ class Simulator:
         if gone.any():
             keep &= ~gone
             start, wait = _queue(g, plug, dur, self.busy, keep)
+        # sessions that would overlap a fault or maintenance window of their connector: the driver
+        # finds it out of order and goes away
+        keep &= ~_overlapping(g, start, start + dur, self.down, keep)
         shift = np.where(keep, start - plug, 0)
         self.drawn += n
         self.dropped += int((~keep).sum())
@@ -328,10 +360,12 @@ class Simulator:
         cst = np.where(cst[idx] == NEVER, NEVER, cst[idx] + sh)
         cen = np.where(cen[idx] == NEVER, NEVER, cen[idx] + sh)
         fail_t = np.where(fail_t[idx] == NEVER, NEVER, fail_t[idx] + sh)
+        rec = rec[idx] + sh
         cpi, conn, g, dc, st, kwh, eff = cpi[idx], conn[idx], g[idx], dc[idx], st[idx], kwh[idx], eff[idx]
         failed, platform, reason, mid, minute, fw = (failed[idx], platform[idx], reason[idx], mid[idx],
                                                      minute[idx], fw[idx])
-        np.maximum.at(self.busy, g, unp + 60)
+        np.maximum.at(self.busy, g, rec + 60)
+        np.maximum.at(self.busy, outages["g"], outages["end"] + 60)
         n = len(idx)
         if minute.any():
             m0 = plug - plug % 60
@@ -339,6 +373,8 @@ class Simulator:
             cst = np.where(minute, m0, cst)
             cen = np.where(minute, m0, cen)
             unp = np.where(minute, m0, unp)
+            rec = np.where(minute, m0, rec)
+        kwh, eff = self._share_power(cpi, conn, cst, cen, kwh, eff)
         sid = self.next_sid + np.arange(n, dtype=np.int64)
         self.next_sid += n
 
@@ -474,8 +510,9 @@ class Simulator:
 
         # ---------------- OCPP ----------------
         out["ocpp"] = self._ocpp_day(di, ds, rng, dict(cp=cpi, conn=conn, plug=plug, cst=cst, cen=cen, unp=unp,
-                                                       fail=fail_t, failed=failed, platform=platform, reason=reason,
-                                                       sid=sid, kwh=kwh, minute=minute), active)
+                                                       rec=rec, fail=fail_t, failed=failed, platform=platform,
+                                                       reason=reason, stop=stop, sid=sid, kwh=kwh, minute=minute),
+                                     active, outages["frames"])
         return out
 
     # ------------------------------------------------------------------ pieces
@@ -562,68 +599,213 @@ class Simulator:
                     amt=np.array(a[4], dtype=np.int64), cur=np.array(a[5], dtype=np.int8),
                     booked=np.array(a[6], dtype=np.int64), sid=np.full(len(rows), -1, dtype=np.int64), inv=inv)
 
-    def _ocpp_day(self, di: int, ds: int, rng: np.random.Generator, s: dict, active: np.ndarray) -> dict:
-        """OCPP frames: session status lifecycles (a sample), faults around failed sessions, spontaneous
-        faults (mostly on buggy firmware), boots (firmware upgrades, commissioning, reboots),
-        heartbeats and meter values."""
-        w, cp = self.w, self.w.cp
-        parts = []
+    def _share_power(self, cpi, conn, cst, cen, kwh, eff):
+        """Two connectors of one charge point share its power: a session charging while the other
+        connector charges gets at most half of it (the other one's remainder when that session
+        began on an earlier day). Returns kWh and average power, capped."""
+        cp = self.w.cp
+        n = len(cpi)
+        power = cp["power"][cpi]
+        cap = np.full(n, np.inf)
+        sel = np.flatnonzero((cst != NEVER) & (cen > cst) & (cp["nconn"][cpi] == 2))
+        if len(sel):
+            order = sel[np.lexsort((cst[sel], cpi[sel]))]
+            c, a, b = cpi[order].astype(np.int64), cst[order], cen[order]
+            base = int(a.min())
+            run_end = np.maximum.accumulate((c << 32) + (b - base))  # latest end so far, per charge point
+            prev = np.concatenate([[-1], run_end[:-1]])
+            shared = (prev >> 32 == c) & ((prev & 0xFFFFFFFF) + base > a)  # overlaps an earlier one
+            nxt_c, nxt_a = np.append(c[1:], -1), np.append(a[1:], 0)
+            shared |= (nxt_c == c) & (nxt_a < b)  # overlaps the next one (the earliest later start)
+            cap[order[shared]] = power[order[shared]] / 2
+            other = cpi[sel].astype(np.int64) * MAXC + (2 - conn[sel])  # the other connector
+            still = self.chg_until[other] > cst[sel]
+            s, o = sel[still], other[still]
+            cap[s] = np.minimum(cap[s], np.maximum(power[s] - self.chg_kw[o], 0.1 * power[s]))
+        capped = np.isfinite(cap)
+        cap = np.where(capped, cap, 0.0)
+        hours = np.where(capped, (cen - cst) / 3600.0, 0.0)
+        kwh = np.where(capped, np.minimum(kwh, cap * hours), kwh)
+        eff = np.where(capped, np.minimum(eff, cap), eff)
+        # what each connector charges when the day ends (for sessions of the next days)
+        ch = np.flatnonzero((cst != NEVER) & (cen > cst))
+        ch = ch[np.argsort(cen[ch], kind="stable")]
+        g = cpi[ch].astype(np.int64) * MAXC + conn[ch] - 1
+        later = cen[ch] > self.chg_until[g]
+        self.chg_until[g[later]] = cen[ch][later]
+        self.chg_kw[g[later]] = kwh[ch][later] / ((cen[ch][later] - cst[ch][later]) / 3600.0)
+        return kwh, eff
 
-        def frames(cpx, t_ms, action, conn=None, err=None, status=None, fw=None, val=None, tx=None, has_ts=True):
-            m = len(cpx)
-            if m == 0:
-                return
-            full = lambda v, dflt, dt: np.full(m, dflt, dtype=dt) if v is None else np.asarray(v).astype(dt)
-            parts.append(dict(cp=np.asarray(cpx).astype(np.int32), ts=np.asarray(t_ms).astype(np.int64),
-                              action=np.full(m, action, dtype=np.int8), conn=full(conn, 0, np.int8),
-                              err=full(err, -1, np.int16), status=full(status, 0, np.int8),
-                              fw=full(fw, -1, np.int16), val=full(val, 0.0, np.float64),
-                              tx=full(tx, 0, np.int64), has_ts=np.full(m, has_ts, dtype=bool)))
+    def _free_from(self, cps: np.ndarray) -> np.ndarray:
+        """When every connector of these charge points is free: no session and no down interval."""
+        cg = np.asarray(cps, dtype=np.int64)[:, None] * MAXC + np.arange(MAXC)
+        real = np.arange(MAXC)[None, :] < self.w.cp["nconn"][cps][:, None]
+        return np.where(real, np.maximum(self.busy[cg], self.down_until[cg]), 0).max(axis=1, initial=0)
+
+    def _plan_outages(self, di: int, ds: int, active: np.ndarray) -> dict:
+        """The day's status events that take connectors out of service, planned before its sessions.
+
+        At most one event per active charge point and day, starting once its connectors are free
+        (no session or earlier event still running on them):
+        * a spontaneous fault (connectorId 0 = the whole charge point, or one connector) with its
+          error code, mostly on buggy firmware; most clear within minutes, some need a remote reset,
+          a few a technician (hours to days); then `Available`;
+        * an operator's maintenance window at night (`Unavailable`, errorCode `NoError`), then
+          `Available`; firmware upgrades get one too, around their BootNotification;
+        * a dead charge point: `Faulted` on connectorId 0, then silence for days until a technician
+          restarts it (BootNotification, `Available`);
+        * a lost connection: the charge point keeps charging but no frame reaches the platform for
+          days (silence only: its statuses stand as they were).
+        Returns the connector down intervals (g = cp * MAXC + connector - 1, start, end) and the
+        status / boot frames; `self.down` keeps the intervals still running."""
+        w, cp = self.w, self.w.cp
+        rng = self.rng(di, 0x0D7)
+        act = np.flatnonzero(active)
+        nconn = cp["nconn"][act].astype(np.int64)
+        free = self._free_from(act)
+        k = (cp["fw_t"][act] <= ds + DAY // 2).sum(axis=1) - 1
+        buggy = w.fw_buggy[cp["fw_v"][act, np.maximum(k, 0)]]
+        # firmware upgrades today (the registry's times) and none within a day: no other event
+        fw_t = cp["fw_t"][act]
+        upgrade = (fw_t[:, 1:] >= ds - DAY) & (fw_t[:, 1:] < ds + 2 * DAY)
+        quiet = ~upgrade.any(axis=1) & (self.silent_to[act] <= ds)
+        # which event (at most one): 1 fault, 2 maintenance, 3 dead, 4 connection lost
+        frag = self.fragility[act]
+        p = np.stack([np.minimum(np.where(buggy, 0.3, 0.015) * frag, 0.5), np.full(len(act), 0.008),
+                      np.minimum(np.where(buggy, 0.0035, 0.0015) * frag, 0.05), np.full(len(act), 0.003)], axis=1)
+        u = rng.random(len(act))
+        kind = np.where(quiet, (u[:, None] > np.cumsum(p, axis=1)).sum(axis=1) + 1, 5)
+        kind[kind == 5] = 0
+        # start: any time of the UTC day for faults, the local night for maintenance
+        off = w.tz_offsets[self.site_tz[act], di + 1]
+        night = ds + np.mod((rng.uniform(0.5, 4.5, len(act)) * 3600).astype(np.int64) - off, DAY)
+        t = np.where(kind == 2, night, ds + rng.integers(0, DAY, len(act)))
+        t = np.maximum(t, free + rng.integers(30, 600, len(act)))
+        kind[t >= ds + DAY] = 0
+        u = rng.random(len(act))
+        fault_s = np.where(u < 0.80, rng.uniform(120, 1800, len(act)),
+                           np.where(u < 0.95, rng.uniform(1800, 4 * 3600, len(act)),
+                                    np.clip(rng.lognormal(math.log(10 * 3600), 0.8, len(act)), 4 * 3600, 4 * DAY)))
+        maint_s = np.clip(rng.lognormal(math.log(1.5 * 3600), 0.5, len(act)), 1200, 8 * 3600)
+        dead_s = np.clip(rng.lognormal(math.log(3 * DAY), 0.7, len(act)), DAY, 21 * DAY)
+        lost_s = np.clip(rng.lognormal(math.log(1.5 * DAY), 0.7, len(act)), DAY // 2, 7 * DAY)
+        end = t + np.select([kind == 1, kind == 2, kind == 3, kind == 4],
+                            [fault_s, maint_s, dead_s, lost_s], 0).astype(np.int64)
+        # a silence never hides a firmware upgrade (its BootNotification is the registry's proof)
+        near_fw = ((fw_t[:, 1:] >= t[:, None] - 3600) & (fw_t[:, 1:] < end[:, None] + 3600)).any(axis=1)
+        kind[((kind == 3) | (kind == 4)) & near_fw] = 0
+        whole = (kind >= 2) & (rng.random(len(act)) < 0.7) | (kind == 3)  # connectorId 0
+        whole |= (kind == 1) & (rng.random(len(act)) * (nconn + 1) < 1.0)
+        conn = np.where(whole, 0, (rng.random(len(act)) * nconn).astype(np.int64) + 1)
+        err = np.where(buggy, w.fw_errors[cp["fw_v"][act, np.maximum(k, 0)], rng.integers(0, 3, len(act))],
+                       SPONTANEOUS_ERRORS[rng.integers(0, len(SPONTANEOUS_ERRORS), len(act))])
+        err = np.where(kind == 3, HARD_ERRORS[rng.integers(0, len(HARD_ERRORS), len(act))], err)
+
+        frames = []
+        ms = lambda x: np.asarray(x, dtype=np.int64) * 1000 + rng.integers(0, 1000, len(x))
+        # faults and maintenance: the status at the start (a fault often repeated), Available at the end
+        fm = np.flatnonzero((kind == 1) | (kind == 2))
+        down_status = np.where(kind[fm] == 1, ST_FAULTED, ST_UNAVAILABLE)
+        down_err = np.where(kind[fm] == 1, err[fm], -1)
+        frames.append(_frame_table(act[fm], ms(t[fm]), A_STATUS, conn=conn[fm], err=down_err, status=down_status))
+        rep = fm[(kind[fm] == 1) & (rng.random(len(fm)) < 0.4)]
+        frames.append(_frame_table(act[rep], ms(np.minimum(t[rep] + rng.integers(20, 900, len(rep)), end[rep] - 1)),
+                                   A_STATUS, conn=conn[rep], err=err[rep], status=np.full(len(rep), ST_FAULTED)))
+        frames.append(_frame_table(act[fm], ms(end[fm]), A_STATUS, conn=conn[fm],
+                                   status=np.full(len(fm), ST_AVAILABLE)))
+        # dead: Faulted on connectorId 0, silence, then a technician's restart
+        dd = np.flatnonzero(kind == 3)
+        frames.append(_frame_table(act[dd], ms(t[dd]), A_STATUS, err=err[dd], status=np.full(len(dd), ST_FAULTED),
+                                   force=True))
+        boot_fw = cp["fw_v"][act[dd], np.maximum((fw_t[dd] <= end[dd, None]).sum(axis=1) - 1, 0)]
+        frames.append(_frame_table(act[dd], ms(end[dd]), A_BOOT, fw=boot_fw, has_ts=False, force=True))
+        end[dd] += rng.integers(5, 40, len(dd))
+        frames.append(_frame_table(act[dd], ms(end[dd]), A_STATUS, status=np.full(len(dd), ST_AVAILABLE),
+                                   force=True))
+        silent = np.flatnonzero((kind == 3) | (kind == 4))
+        self.silent_from[act[silent]] = t[silent] + np.where(kind[silent] == 3, 1, 0)
+        self.silent_to[act[silent]] = end[silent]
+        # commissioning and firmware upgrades (the registry's times): the BootNotification with the
+        # firmware then installed and Available; before an upgrade, when the charge point is idle,
+        # Unavailable (NoError) on connectorId 0 a few minutes ahead
+        uc, uk = np.nonzero((cp["fw_t"] >= ds) & (cp["fw_t"] < ds + DAY))
+        ut = cp["fw_t"][uc, uk]
+        u_start = ut - rng.integers(300, 1200, len(uc))
+        boot_t = ut + rng.integers(60, 600, len(uc))
+        u_end = boot_t + rng.integers(5, 40, len(uc))
+        upg = (uk > 0) & (self._free_from(uc) < u_start)
+        frames.append(_frame_table(uc[upg], ms(u_start[upg]), A_STATUS, status=np.full(int(upg.sum()), ST_UNAVAILABLE),
+                                   force=True))
+        frames.append(_frame_table(uc, ms(boot_t), A_BOOT, fw=cp["fw_v"][uc, uk], has_ts=False, force=True))
+        frames.append(_frame_table(uc, ms(u_end), A_STATUS, status=np.full(len(uc), ST_AVAILABLE), force=True))
+
+        # connector down intervals (connectorId 0: every connector of the charge point); a lost
+        # connection blocks nothing, but no session may straddle its start (its last statuses
+        # before the silence would be those of a session that is long over)
+        lost = np.flatnonzero(kind == 4)
+        ev_cp = np.concatenate([act[fm], act[dd], uc[upg], act[lost]]).astype(np.int64)
+        ev_start = np.concatenate([t[fm], t[dd], u_start[upg], t[lost]])
+        ev_end = np.concatenate([end[fm], end[dd], u_end[upg], t[lost] + 1])
+        ev_conn = np.concatenate([conn[fm], np.zeros(len(dd) + int(upg.sum()) + len(lost), dtype=np.int64)])
+        cols = np.arange(MAXC)[None, :]
+        rows, cols = np.nonzero(np.where(ev_conn[:, None] == 0, cols < cp["nconn"][ev_cp][:, None],
+                                         cols == ev_conn[:, None] - 1))
+        g = ev_cp[rows] * MAXC + cols
+        start_, end_ = ev_start[rows], ev_end[rows]
+        np.maximum.at(self.down_until, g, end_)
+        keep = self.down["end"] > ds
+        self.down = dict(g=np.concatenate([self.down["g"][keep], g]),
+                         start=np.concatenate([self.down["start"][keep], start_]),
+                         end=np.concatenate([self.down["end"][keep], end_]))
+        return dict(g=g, end=end_, frames=frames)
+
+    def _ocpp_day(self, di: int, ds: int, rng: np.random.Generator, s: dict, active: np.ndarray,
+                  outage_frames: list[dict]) -> dict:
+        """OCPP frames: every status change of the sessions on charge points with full telemetry,
+        faults around failed sessions, the day's planned faults / maintenance / dead charge points /
+        firmware-upgrade boots (outage_frames), reboots, heartbeats and meter values; frames of a
+        charge point inside its silent window never reach the platform."""
+        w, cp = self.w, self.w.cp
+        parts = list(outage_frames)
+
+        def frames(*args, **kw):
+            parts.append(_frame_table(*args, **kw))
 
         ms = lambda t: np.asarray(t, dtype=np.int64) * 1000 + rng.integers(0, 1000, len(t))
-        # lifecycle of a sample of sessions
-        lc = np.flatnonzero((rng.random(len(s["cp"])) < 0.1) & ~s["failed"] & ~s["minute"])
-        for col, status in (("plug", ST_PREPARING), ("cst", ST_CHARGING), ("cen", ST_FINISHING),
-                            ("unp", ST_AVAILABLE)):
-            frames(s["cp"][lc], ms(s[col][lc]), A_STATUS, conn=s["conn"][lc], status=np.full(len(lc), status))
-        # faults around failed sessions (OCPP error reasons)
+        # session lifecycles: Preparing at plug-in, Charging, SuspendedEV while the car sits charged,
+        # Finishing when the transaction stops (at unplug, or a little before when stopped by card or
+        # app), Available once the car has left
+        lc = np.flatnonzero(self.telemetry[s["cp"]] & ~s["minute"])
+        ok = lc[~s["failed"][lc]]
+        frames(s["cp"][lc], ms(s["plug"][lc]), A_STATUS, conn=s["conn"][lc], status=np.full(len(lc), ST_PREPARING))
+        ch = lc[s["cst"][lc] != NEVER]
+        frames(s["cp"][ch], ms(s["cst"][ch]), A_STATUS, conn=s["conn"][ch], status=np.full(len(ch), ST_CHARGING))
+        se = ok[(s["cen"][ok] != NEVER) & (s["unp"][ok] - s["cen"][ok] >= 60)]
+        frames(s["cp"][se], ms(s["cen"][se]), A_STATUS, conn=s["conn"][se], status=np.full(len(se), ST_SUSP_EV))
+        base = np.where(s["cen"][ok] != NEVER, s["cen"][ok], s["plug"][ok])
+        by_user = s["stop"][ok] != 0  # stopped by card or app, unplugged a little later
+        fin_t = np.where(by_user, np.maximum(s["unp"][ok] - rng.integers(10, 120, len(ok)), base + 1), s["unp"][ok])
+        frames(s["cp"][ok], ms(fin_t), A_STATUS, conn=s["conn"][ok], status=np.full(len(ok), ST_FINISHING))
+        frames(s["cp"][ok], ms(s["unp"][ok] + rng.integers(2, 10, len(ok))), A_STATUS, conn=s["conn"][ok],
+               status=np.full(len(ok), ST_AVAILABLE))
+        pf = lc[s["failed"][lc] & s["platform"][lc]]  # refused by the back office: the car leaves
+        frames(s["cp"][pf], ms(s["unp"][pf] + rng.integers(2, 10, len(pf))), A_STATUS, conn=s["conn"][pf],
+               status=np.full(len(pf), ST_AVAILABLE))
+        # faults around failed sessions (OCPP error reasons): Faulted, repeated, Available once cleared
         fi = np.flatnonzero(s["failed"] & ~s["platform"])
         frames(s["cp"][fi], ms(s["fail"][fi]), A_STATUS, conn=s["conn"][fi], err=s["reason"][fi],
                status=np.full(len(fi), ST_FAULTED))
         rep = np.repeat(fi, rng.choice([0, 1, 2], size=len(fi), p=[0.5, 0.3, 0.2]))
-        frames(s["cp"][rep], ms(s["fail"][rep] + rng.integers(20, 600, len(rep))), A_STATUS, conn=s["conn"][rep],
-               err=s["reason"][rep], status=np.full(len(rep), ST_FAULTED))
-        frames(s["cp"][fi], ms(s["unp"][fi] + rng.integers(60, 1200, len(fi))), A_STATUS, conn=s["conn"][fi],
-               status=np.full(len(fi), ST_AVAILABLE))
-        # spontaneous faults
+        frames(s["cp"][rep], ms(np.minimum(s["fail"][rep] + rng.integers(20, 600, len(rep)), s["rec"][rep] - 1)),
+               A_STATUS, conn=s["conn"][rep], err=s["reason"][rep], status=np.full(len(rep), ST_FAULTED))
+        frames(s["cp"][fi], ms(s["rec"][fi]), A_STATUS, conn=s["conn"][fi], status=np.full(len(fi), ST_AVAILABLE))
+        # reboots (BootNotification with the firmware then installed, then Available on connectorId 0)
         act = np.flatnonzero(active)
-        k = (cp["fw_t"][act] <= ds + DAY // 2).sum(axis=1) - 1
-        fwa = cp["fw_v"][act, np.maximum(k, 0)]
-        buggy = w.fw_buggy[fwa]
-        nf = rng.poisson(np.where(buggy, 0.6, 0.012))
-        fc = np.repeat(np.arange(len(act)), nf)
-        t = ds + rng.integers(0, DAY, len(fc))
-        err = np.where(buggy[fc], w.fw_errors[fwa[fc], rng.integers(0, 3, len(fc))],
-                       SPONTANEOUS_ERRORS[rng.integers(0, len(SPONTANEOUS_ERRORS), len(fc))])
-        conn = (rng.random(len(fc)) * (cp["nconn"][act[fc]] + 1)).astype(np.int64)
-        frames(act[fc], ms(t), A_STATUS, conn=conn, err=err, status=np.full(len(fc), ST_FAULTED))
-        frames(act[fc], ms(t + rng.integers(120, 3600, len(fc))), A_STATUS, conn=conn,
-               status=np.full(len(fc), ST_AVAILABLE))
-        # boots: firmware upgrades and commissioning today, and random reboots
-        in_day = (cp["fw_t"] >= ds) & (cp["fw_t"] < ds + DAY)
-        bc, bk = np.nonzero(in_day)
-        bt = cp["fw_t"][bc, bk] + rng.integers(60, 600, len(bc))
-        bfw = cp["fw_v"][bc, bk]
         rb = act[rng.random(len(act)) < 0.003]
         rbt = ds + rng.integers(0, DAY, len(rb))
         kk = (cp["fw_t"][rb] <= rbt[:, None]).sum(axis=1) - 1
-        rfw = cp["fw_v"][rb, np.maximum(kk, 0)]
-        boot_cp = np.concatenate([bc, rb])
-        boot_t = np.concatenate([bt, rbt])
-        boot_fw = np.concatenate([bfw, rfw])
-        frames(boot_cp, ms(boot_t), A_BOOT, fw=boot_fw, has_ts=False)
-        frames(boot_cp, ms(boot_t + rng.integers(5, 40, len(boot_cp))), A_STATUS,
-               status=np.full(len(boot_cp), ST_AVAILABLE))
+        frames(rb, ms(rbt), A_BOOT, fw=cp["fw_v"][rb, np.maximum(kk, 0)], has_ts=False)
+        frames(rb, ms(rbt + rng.integers(5, 40, len(rb))), A_STATUS, status=np.full(len(rb), ST_AVAILABLE))
         # heartbeats (a sample of charge point-days) and meter values (a sample of sessions)
         hb = act[rng.random(len(act)) < 0.2]
         frames(hb, ms(ds + rng.integers(0, DAY, len(hb))), A_HEARTBEAT, has_ts=False)
@@ -634,7 +816,12 @@ class Simulator:
         table = _concat(parts)
         if not nrows(table):
             return {}
+        sec = table["ts"] // 1000
+        heard = table["force"] | ~((sec >= self.silent_from[table["cp"]]) & (sec < self.silent_to[table["cp"]]))
+        table = take(table, np.flatnonzero(heard)) if not heard.all() else table
         m = nrows(table)
+        if not m:
+            return {}
         late = rng.random(m) < 0.03
         delay = np.where(late, rng.integers(60_000, 900_000, m), rng.integers(40, 3000, m))
         table["recv"] = table["ts"] + delay
@@ -643,6 +830,41 @@ class Simulator:
         table["bad"] = np.zeros(m, dtype=np.int8)
         keep = table["_t"] < w.t_end
         return take(table, np.flatnonzero(keep)) if not keep.all() else table
+
+
+def _frame_table(cpx, t_ms, action, conn=None, err=None, status=None, fw=None, val=None, tx=None,
+                 has_ts=True, force=False) -> dict:
+    """OCPP frames as a table. conn 0 = the whole charge point; err -1 = NoError; force: sent even
+    while the charge point is silent (the frames that start and end a silence)."""
+    m = len(cpx)
+    full = lambda v, dflt, dt: np.full(m, dflt, dtype=dt) if v is None else np.asarray(v).astype(dt)
+    return dict(cp=np.asarray(cpx).astype(np.int32), ts=np.asarray(t_ms).astype(np.int64),
+                action=np.full(m, action, dtype=np.int8), conn=full(conn, 0, np.int8),
+                err=full(err, -1, np.int16), status=full(status, 0, np.int8),
+                fw=full(fw, -1, np.int16), val=full(val, 0.0, np.float64),
+                tx=full(tx, 0, np.int64), has_ts=np.full(m, has_ts, dtype=bool),
+                force=np.full(m, force, dtype=bool))
+
+
+def _overlapping(g, start, end, down: dict, keep) -> np.ndarray:
+    """Rows in `keep` whose [start, end) on connector g overlaps a down interval of that connector.
+    The kept rows of one connector do not overlap each other (the queue), so the rows a down
+    interval meets are a contiguous run of the rows sorted by (connector, start)."""
+    out = np.zeros(len(g), dtype=bool)
+    idx = np.flatnonzero(keep)
+    if len(idx) == 0 or len(down["g"]) == 0:
+        return out
+    order = idx[np.lexsort((start[idx], g[idx]))]
+    key_start = (g[order] << 34) + start[order]
+    key_end = np.maximum.accumulate((g[order] << 34) + end[order])  # running latest end per connector
+    lo = np.searchsorted(key_end, (down["g"] << 34) + down["start"], side="right")
+    hi = np.searchsorted(key_start, (down["g"] << 34) + down["end"], side="left")
+    hit = np.zeros(len(order) + 1, dtype=np.int64)
+    ok = hi > lo
+    np.add.at(hit, lo[ok], 1)
+    np.add.at(hit, hi[ok], -1)
+    out[order] = np.cumsum(hit[:-1]) > 0
+    return out
 
 
 def _queue(g, arrival, dur, busy, keep):

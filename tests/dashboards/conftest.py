@@ -19,6 +19,7 @@ PAGES = {  # page key -> file under dashboards/ (as AppTest.switch_page wants it
     "roaming": ("views/roaming.py", "roaming-charges"),
     "failed_charges": ("views/failed_charges.py", "failed-charges"),
     "site_utilization": ("views/site_utilization.py", "site-utilization"),
+    "reliability": ("views/reliability.py", "reliability"),
 }
 
 

@@ -27,12 +27,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 SCREENSHOTS = PROJECT / "warehouse" / "screenshots"
 # Charts (Altair / Vega-Lite) each page draws with the fixture's data; dataframes likewise.
 MIN_CHARTS = {"charge_points": 7, "revenue": 1, "team_revenue": 1, "invoices": 0, "roaming": 7,
-              "failed_charges": 7, "site_utilization": 5}
+              "failed_charges": 7, "site_utilization": 5, "reliability": 5}
 MIN_TABLES = {"charge_points": 2, "revenue": 3, "team_revenue": 3, "invoices": 2, "roaming": 3,
-              "failed_charges": 4, "site_utilization": 2}
+              "failed_charges": 4, "site_utilization": 2, "reliability": 4}
 TITLES = {"charge_points": "Charge points", "revenue": "Revenue", "team_revenue": "Team revenue",
           "invoices": "Invoices", "roaming": "Roaming charges", "failed_charges": "Failed charges",
-          "site_utilization": "Site utilization"}
+          "site_utilization": "Site utilization", "reliability": "Reliability and operations"}
 
 
 def ensure_chromium() -> str:

@@ -84,6 +84,9 @@ def test_filter_values_are_bound_never_spliced(monkeypatch, serving):
     assert data.failed_kpis(f)["total_sessions"] == 0
     assert data.utilization_by_site(f).empty
     assert data.cp_sites_table(f).empty
+    assert data.reliability_kpis(f)["ports"] == 0
+    assert data.ports_trailing(f).empty and data.rapid_reliability(f).empty
+    assert data.idle_over_time(f).empty and data.peak_demand_daily(f).empty
     assert seen and all(evil not in sql for sql, _ in seen)
     assert any(evil in str(params.values()) for _, params in seen)
 

@@ -5,7 +5,8 @@ declares (models/marts/**/_*__models.yml, which the pipeline enforces), so the d
 the same shapes as on a real serving.duckdb. The rows are derived, with pandas, from a hand-made
 little world: 2 operators (EUR, SEK), 4 teams, 3 sites, 5 charge points, three months of
 sessions (April-June 2025, as_of 2025-06-30), ledger entries, hand-picked invoices, roaming CDRs
-with a credit, OCPP errors and ratings. Sessions never cross midnight and never overlap on one
+with a credit, OCPP errors, ratings, and port uptime (two ports per charge point), idle time and
+peak demand. Sessions never cross midnight and never overlap on one
 charge point, so the marts' splitting and union rules reduce to plain sums. The numbers are
 deterministic (seeded), and internally consistent across marts, so tests can compare what a
 page shows with what the marts hold.
@@ -182,7 +183,9 @@ def _world():
                     state="failed" if failed else "completed", is_finished=True, is_completed=not failed,
                     is_failed=failed, is_roaming=roaming, time_zone=cp["time_zone"],
                     plugged_in_at=plugged, charging_started_at=None if failed else plugged,
-                    charging_ended_at=None if failed else plugged + timedelta(hours=length),
+                    # charged for 40-95 % of the stay (the rest idle), spread without drawing randomness
+                    charging_ended_at=None if failed else plugged + timedelta(
+                        hours=length * (0.4 + 0.55 * ((n * 37) % 100) / 100)),
                     unplugged_at=plugged + timedelta(hours=length),
                     failed_at=plugged if failed else None, plugged_in_date=day, plugged_in_month=_month(day),
                     unplugged_date=day, failure_reason=rng.choice(FAILURE_REASONS) if failed else None,
@@ -499,6 +502,9 @@ def build_tables(as_of: date = AS_OF) -> dict[str, pd.DataFrame]:
                             total_revenue=0.0, total_revenue_eur=0.0, has_revenue=False))
     t["team_revenue_teams"] = pd.DataFrame(ttr).assign(current_month=cm)
 
+    # ---- reliability and operations
+    t.update(_reliability_tables(rng, cps, sites, fin, as_of))
+
     # ---- invoices
     inv = pd.DataFrame(INVOICES, columns=["invoice_id", "operator_id", "customer_type", "customer_id", "status",
                                           "wallet_id", "currency", "payable_amount", "issued", "due", "paid"])
@@ -530,6 +536,110 @@ def build_tables(as_of: date = AS_OF) -> dict[str, pd.DataFrame]:
                            max_days_overdue=int(gs["days_overdue"].max()) if len(gs) else 0))
     t["invoice_status_summary"] = pd.DataFrame(ss).merge(
         ops[["operator_id", "operator_name", "parent_operator_id", "parent_operator_name"]], on="operator_id")
+    return t
+
+
+def _reliability_tables(rng, cps: pd.DataFrame, sites: pd.DataFrame, fin: pd.DataFrame,
+                        as_of: date) -> dict[str, pd.DataFrame]:
+    """Port uptime (two ports per charge point; CP-3 a lemon that misses NEVI, CP-5 a rapid one
+    with a long fault), rapid-charger reliability, idle time and peak demand, as the reliability
+    marts define them (DESIGN.md section 5)."""
+    t: dict[str, pd.DataFrame] = {}
+    rows = []
+    outage_rate = {"CP-1": 0.04, "CP-2": 0.08, "CP-3": 0.35, "CP-4": 0.05, "CP-5": 0.1}
+    for cp in cps.to_dict("records"):
+        d = max(date(2025, 4, 1), cp["commissioned_date"])
+        while d <= as_of:
+            if _active(cp, d):
+                for conn in (1, 2):
+                    outage = excluded = 0.0
+                    if rng.random() < outage_rate[cp["charge_point_id"]]:
+                        outage = float(rng.choice([12, 45, 90, 240, 600]))
+                    if rng.random() < 0.03:  # a maintenance window
+                        excluded = float(rng.choice([60, 120]))
+                        outage += excluded
+                    if cp["charge_point_id"] == "CP-5" and date(2025, 5, 12) <= d <= date(2025, 5, 14):
+                        outage = 1440.0  # dead for three days
+                    rows.append(dict({k: cp[k] for k in SEGMENT + ["charge_point_id"]}, date=d, month=_month(d),
+                                     connector_id=conn, period_minutes=1440.0, outage_minutes=outage,
+                                     excluded_minutes=excluded))
+            d += timedelta(days=1)
+    cu = pd.DataFrame(rows)
+    cu["uptime_pct"] = 100.0 * (cu["period_minutes"] - (cu["outage_minutes"] - cu["excluded_minutes"])) \
+        / cu["period_minutes"]
+    t["connector_uptime_daily"] = cu
+    window = cu[(cu["date"] > as_of - timedelta(days=365)) & (cu["date"] <= as_of)]
+    tr = window.groupby(["charge_point_id", "connector_id"]).agg(
+        first_date=("date", "min"), last_date=("date", "max"), active_days=("date", "count"),
+        period_minutes=("period_minutes", "sum"), outage_minutes=("outage_minutes", "sum"),
+        excluded_minutes=("excluded_minutes", "sum")).reset_index()
+    tr["uptime_pct"] = 100.0 * (tr["period_minutes"] - (tr["outage_minutes"] - tr["excluded_minutes"])) \
+        / tr["period_minutes"]
+    tr["meets_nevi_97"] = tr["uptime_pct"] > 97
+    t["charge_point_uptime_trailing"] = tr.merge(
+        cps[SEGMENT + ["charge_point_id", "max_power_kw"]], on="charge_point_id").assign(
+        as_of_date=as_of, window_start=as_of - timedelta(days=364))
+    port_year = cu.assign(year=[d.year for d in cu["date"]]).groupby(["year", "charge_point_id", "connector_id"]).agg(
+        p=("period_minutes", "sum"), o=("outage_minutes", "sum"), e=("excluded_minutes", "sum")).reset_index()
+    port_year["u"] = 100.0 * (port_year["p"] - (port_year["o"] - port_year["e"])) / port_year["p"]
+    cp_year = port_year.groupby(["year", "charge_point_id"])["u"].mean().reset_index()
+    rapid = cps[(cps["charging_type"] == "DC") & (cps["max_power_kw"] >= 50)][["charge_point_id", "operator_id"]]
+    ny = cp_year.merge(rapid, on="charge_point_id").groupby(["year", "operator_id"]).agg(
+        rapid_charge_points=("u", "count"), average_uptime_pct=("u", "mean"), lowest_uptime_pct=("u", "min"),
+        charge_points_below_99=("u", lambda v: int((v < 99).sum()))).reset_index()
+    ny["meets_uk_99"] = ny["average_uptime_pct"] >= 99
+    ny["first_date"], ny["last_date"], ny["is_complete_year"] = date(2025, 4, 1), as_of, False
+    t["network_reliability_yearly"] = ny
+
+    # idle time (unplugged - charging ended, 0 without a charging end) on the plug-in date
+    ses = fin.copy()
+    ended = ses["charging_ended_at"].notna()
+    ses["idle_s"] = 0.0
+    ses.loc[ended, "idle_s"] = (ses.loc[ended, "unplugged_at"] - ses.loc[ended, "charging_ended_at"]) \
+        .dt.total_seconds().clip(lower=0)
+    ses["idle_over_1h"] = ses["idle_s"] > 3600
+    ops = ses.groupby(["plugged_in_date", "charge_point_id"]).agg(
+        sessions=("session_id", "count"), idle_s=("idle_s", "sum"),
+        sessions_idle_over_1h=("idle_over_1h", "sum")).reset_index().rename(columns={"plugged_in_date": "date"})
+    ops["idle_hours"] = ops["idle_s"] / 3600.0
+    ops["month"] = [_month(d) for d in ops["date"]]
+    t["charge_point_operations_daily"] = ops.merge(cps[SEGMENT + ["charge_point_id"]], on="charge_point_id")
+    # peak demand: completed sessions' kWh spread over their charging interval, 15-minute slots
+    slot_kwh: dict[tuple[str, datetime], float] = {}
+    site_of = cps.set_index("charge_point_id")["site_id"].to_dict()
+    for r in ses[ses["is_completed"] & (ses["kwh"] > 0)].to_dict("records"):
+        a, b = r["charging_started_at"], r["charging_ended_at"]
+        kw = r["kwh"] / ((b - a).total_seconds() / 3600)
+        slot = a.replace(minute=a.minute - a.minute % 15, second=0, microsecond=0)
+        while slot < b:
+            end = slot + timedelta(minutes=15)
+            key = (site_of[r["charge_point_id"]], slot)
+            slot_kwh[key] = slot_kwh.get(key, 0.0) + kw * (min(b, end) - max(a, slot)).total_seconds() / 3600
+            slot = end
+    demand = pd.DataFrame([(k[0], k[1], v * 4) for k, v in slot_kwh.items()],
+                          columns=["site_id", "peak_slot_start", "peak_demand_kw"])
+    demand["date"] = [ts.date() for ts in demand["peak_slot_start"]]
+    demand = demand.sort_values(["site_id", "date", "peak_demand_kw", "peak_slot_start"],
+                                ascending=[True, True, False, True]).drop_duplicates(["site_id", "date"])
+    demand["peak_slot_start_utc"] = demand["peak_slot_start"] - pd.Timedelta(hours=2)  # CEST
+    active = []
+    for cp in cps.to_dict("records"):
+        d = date(2025, 4, 1)
+        while d <= as_of:
+            if _active(cp, d):
+                active.append(dict(site_id=cp["site_id"], date=d, power=cp["max_power_kw"]))
+            d += timedelta(days=1)
+    inst = pd.DataFrame(active).groupby(["site_id", "date"]).agg(
+        active_charge_points=("power", "count"), installed_power_kw=("power", "sum")).reset_index()
+    site_ops = ops.merge(cps[["charge_point_id", "site_id"]], on="charge_point_id").groupby(["site_id", "date"]).agg(
+        sessions=("sessions", "sum"), idle_hours=("idle_hours", "sum"),
+        sessions_idle_over_1h=("sessions_idle_over_1h", "sum")).reset_index()
+    so = inst.merge(site_ops, on=["site_id", "date"], how="outer").merge(
+        demand, on=["site_id", "date"], how="left")
+    so = so.fillna({"active_charge_points": 0, "installed_power_kw": 0.0, "sessions": 0, "idle_hours": 0.0,
+                    "sessions_idle_over_1h": 0, "peak_demand_kw": 0.0})
+    so["month"] = [_month(d) for d in so["date"]]
+    t["site_operations_daily"] = so.merge(sites[["site_id", "operator_id", "team_id"]], on="site_id")
     return t
 
 

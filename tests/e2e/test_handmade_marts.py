@@ -58,9 +58,10 @@ def _jsonl(path: Path, records: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
-def _session(sid, cp, state, plug, unplug, kwh, updated, roaming=False, team="t1", price="0", reason=None):
+def _session(sid, cp, state, plug, unplug, kwh, updated, roaming=False, team="t1", price="0", reason=None,
+             charging=(None, None)):
     return {"session_id": sid, "charge_point_id": cp, "connector_id": 1, "paying_team_id": team,
-            "state": state, "plugged_in_at": plug, "charging_started_at": None, "charging_ended_at": None,
+            "state": state, "plugged_in_at": plug, "charging_started_at": charging[0], "charging_ended_at": charging[1],
             "unplugged_at": unplug, "failed_at": unplug if state == "failed" else None,
             "failure_reason": reason, "stop_reason": None, "kwh": kwh, "price_excl_vat": price,
             "price_incl_vat": price, "currency": "DKK", "is_roaming": roaming, "updated_at": updated}
@@ -106,12 +107,15 @@ def write_landing(root: Path) -> None:
         "cp1,s1,t1,dk,Alfen,Eve,1.1,AC,22,2,public,true,2025-03-01T00:00:00Z,,2025-03-20T00:00:00Z",
     ])
     _jsonl(root / "sessions" / "sessions_2025-03-10.jsonl", [
-        _session("S1", "cp1", "completed", "2025-03-05T22:00:00Z", "2025-03-06T01:00:00Z", 30, "2025-03-06T01:00:00Z", price="60.0000"),
+        _session("S1", "cp1", "completed", "2025-03-05T22:00:00Z", "2025-03-06T01:00:00Z", 30, "2025-03-06T01:00:00Z", price="60.0000",
+                 charging=("2025-03-05T22:10:00Z", "2025-03-05T23:40:00Z")),
         _session("S2", "cp1", "in_progress", "2025-03-10T08:00:00Z", None, 5, "2025-03-10T09:00:00Z"),
     ])
     _jsonl(root / "sessions" / "sessions_2025-03-31.jsonl", [
-        _session("S2", "cp1", "completed", "2025-03-10T08:00:00Z", "2025-03-10T10:00:00Z", 14, "2025-03-10T10:00:00Z"),
-        _session("S3", "cp1", "completed", "2025-03-10T09:00:00Z", "2025-03-10T11:00:00Z", 10, "2025-03-10T11:00:00Z"),
+        _session("S2", "cp1", "completed", "2025-03-10T08:00:00Z", "2025-03-10T10:00:00Z", 14, "2025-03-10T10:00:00Z",
+                 charging=("2025-03-10T08:05:00Z", "2025-03-10T09:35:00Z")),
+        _session("S3", "cp1", "completed", "2025-03-10T09:00:00Z", "2025-03-10T11:00:00Z", 10, "2025-03-10T11:00:00Z",
+                 charging=("2025-03-10T09:05:00Z", "2025-03-10T10:05:00Z")),
         _session("S4", "cp2", "failed", "2025-03-12T10:00:00Z", "2025-03-12T10:05:00Z", 0, "2025-03-12T10:05:00Z", reason="GroundFailure"),
         _session("S5", "cp1", "failed", "2025-03-21T10:00:00Z", "2025-03-21T12:00:00Z", 20, "2025-03-21T12:00:00Z", reason="OtherError"),
         _session("S6", "cp1", "completed", "2025-03-15T10:00:00Z", "2025-03-15T11:00:00Z", 11, "2025-03-15T11:00:00Z", roaming=True, team=None),
@@ -137,6 +141,20 @@ def write_landing(root: Path) -> None:
         {"charge_point_id": "cp1", "received_at": "2025-03-31T23:30:00Z",
          "frame": [2, "m3", "StatusNotification", {"connectorId": 2, "errorCode": "HighTemperature", "status": "Faulted"}]},
         {"charge_point_id": "cp1", "received_at": "2025-03-31T23:40:00Z", "frame": [2, "m4", "Heartbeat", {}]},
+        # cp1 port 1 faulted across local midnight; the Available arrives 40 minutes late
+        {"charge_point_id": "cp1", "received_at": "2025-03-14T22:30:02Z",
+         "frame": [2, "m7", "StatusNotification", {"connectorId": 1, "errorCode": "EVCommunicationError",
+                                                   "status": "Faulted", "timestamp": "2025-03-14T22:30:00Z"}]},
+        {"charge_point_id": "cp1", "received_at": "2025-03-15T01:10:00Z",
+         "frame": [2, "m8", "StatusNotification", {"connectorId": 1, "errorCode": "NoError",
+                                                   "status": "Available", "timestamp": "2025-03-15T00:30:00Z"}]},
+        # maintenance of the whole of cp1 (connectorId 0) on the 23-hour day
+        {"charge_point_id": "cp1", "received_at": "2025-03-30T08:00:05Z",
+         "frame": [2, "m5", "StatusNotification", {"connectorId": 0, "errorCode": "NoError",
+                                                   "status": "Unavailable", "timestamp": "2025-03-30T08:00:00Z"}]},
+        {"charge_point_id": "cp1", "received_at": "2025-03-30T10:00:05Z",
+         "frame": [2, "m6", "StatusNotification", {"connectorId": 0, "errorCode": "NoError",
+                                                   "status": "Available", "timestamp": "2025-03-30T10:00:00Z"}]},
     ])
     _csv(root / "ratings" / "ratings.csv", "rating_id,session_id,charge_point_id,stars,created_at", [
         "r1,S1,cp1,5,2025-03-06T08:00:00Z",
@@ -253,7 +271,8 @@ def test_failed_charges(serving):
 def test_ocpp_errors_on_local_dates(serving):
     rows = read_serving(serving, """SELECT date::VARCHAR, charge_point_id, error_code, error_count
                                     FROM marts.ocpp_errors_daily ORDER BY date""")
-    assert rows == [("2025-03-12", "cp2", "GroundFailure", 1), ("2025-04-01", "cp1", "HighTemperature", 1)]
+    assert rows == [("2025-03-12", "cp2", "GroundFailure", 1), ("2025-03-14", "cp1", "EVCommunicationError", 1),
+                    ("2025-04-01", "cp1", "HighTemperature", 1)]
 
 
 def test_roaming(serving):
@@ -324,6 +343,48 @@ def test_charge_points_dashboard(serving):
     assert splits == {True: 1, False: 1}  # cp2 decommissioned on Mar 25
     assert one(serving, """SELECT ratings, average_stars FROM marts.cp_ratings_monthly
                            WHERE charge_point_id = 'cp1' AND month = DATE '2025-03-01'""") == (2, pytest.approx(4.0))
+
+
+def test_reliability_uptime(serving):
+    """Status data starts with cp2's fault on Mar 12 (the first StatusNotification): uptime days run
+    from Mar 12 to as_of Mar 31 for cp1's two ports (20 days) and to Mar 24 for cp2 (13 days)."""
+    days = {(str(d), cp, c): (p, o, e, u) for d, cp, c, p, o, e, u in read_serving(serving, """
+        SELECT date, charge_point_id, connector_id, period_minutes, outage_minutes, excluded_minutes, uptime_pct
+        FROM marts.connector_uptime_daily WHERE site_id = 's1'""")}
+    assert len(days) == 20 * 2 + 13 and min(d for d, _, _ in days) == "2025-03-12"
+    assert days["2025-03-12", "cp2", 1] == (1440.0, pytest.approx(29.0), 0.0, pytest.approx(100 * (1440 - 29) / 1440))
+    # Faulted 23:30 local on Mar 14 until 01:30 local (the payload's time, not the late arrival)
+    assert days["2025-03-14", "cp1", 1][1] == pytest.approx(30.0)
+    assert days["2025-03-15", "cp1", 1][1] == pytest.approx(90.0)
+    # connectorId 0 maintenance on the 23-hour day: both ports, all of it excluded
+    for port in (1, 2):
+        assert days["2025-03-30", "cp1", port] == (1380.0, pytest.approx(120.0), pytest.approx(120.0), 100.0)
+    assert days["2025-03-20", "cp1", 2] == (1440.0, 0.0, 0.0, 100.0)
+    trailing = {(cp, c): (p, o, e, u, ok) for cp, c, p, o, e, u, ok in read_serving(serving, """
+        SELECT charge_point_id, connector_id, period_minutes, outage_minutes, excluded_minutes, uptime_pct,
+               meets_nevi_97 FROM marts.charge_point_uptime_trailing""")}
+    assert trailing["cp1", 1] == (28740.0, pytest.approx(240.0), pytest.approx(120.0),
+                                  pytest.approx(100 * (28740 - 120) / 28740), True)
+    assert trailing["cp1", 2][3] == 100.0
+    assert trailing["cp2", 1][3] == pytest.approx(100 * (18720 - 29) / 18720)
+    # cp2 is the only rapid charge point (DC, 150 kW)
+    assert read_serving(serving, """SELECT year, operator_id, rapid_charge_points, average_uptime_pct, meets_uk_99,
+                                           is_complete_year FROM marts.network_reliability_yearly""") == \
+        [(2025, "dk", 1, pytest.approx(100 * (18720 - 29) / 18720), True, False)]
+
+
+def test_reliability_idle_time_and_peak_demand(serving):
+    ops = {str(d): (n, idle, over, peak, str(slot)) for d, n, idle, over, peak, slot in read_serving(serving, """
+        SELECT date, sessions, idle_hours, sessions_idle_over_1h, peak_demand_kw, peak_slot_start
+        FROM marts.site_operations_daily WHERE site_id = 's1'""")}
+    # S1 charges 30 kWh 23:10-00:40 local (20 kW) and sits idle 80 minutes
+    assert ops["2025-03-05"] == (1, pytest.approx(80 / 60), 1, pytest.approx(20.0), "2025-03-05 23:15:00")
+    assert ops["2025-03-06"][3:] == (pytest.approx(20.0), "2025-03-06 00:00:00")
+    # S2 (14 kWh over 90 min) and S3 (10 kWh over 60 min) overlap: 10:15 local draws 58/3 kW
+    assert ops["2025-03-10"] == (2, pytest.approx((25 + 55) / 60), 0, pytest.approx(58 / 3), "2025-03-10 10:15:00")
+    # S9 without charging times: 8 kWh over its occupied interval (4 h, 2 kW), across the DST night
+    assert ops["2025-03-30"][3:] == (pytest.approx(2.0), "2025-03-30 00:00:00")
+    assert ops["2025-03-20"][:4] == (0, 0.0, 0, 0.0)  # S8 still in progress: no session, no demand
 
 
 def test_published_run_marker(serving):

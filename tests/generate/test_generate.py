@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import jsonschema
@@ -516,6 +517,179 @@ def test_ocpp_faults_cluster_on_buggy_firmware_and_boots_follow_upgrades(landing
                 assert any(abs((t - b["updated_at"]).total_seconds()) < 3600 and fw == b["firmware_version"]
                            for t, fw in boots[cp]), (cp, b["firmware_version"])
     assert upgrades > 0
+
+
+# ------------------------------------------------------------------------------ OCPP status timelines
+SESSION_CYCLE = ["Preparing", "Charging", "SuspendedEV", "Finishing", "Available"]
+DOWN = ("Faulted", "Unavailable")
+
+
+def _statuses(p) -> dict[tuple[str, int], list[tuple[datetime, str, str]]]:
+    """(charge point, connectorId) -> [(time, status, errorCode)] by payload timestamp."""
+    out = defaultdict(list)
+    for r in p.good["ocpp"]:
+        if r["action"] == "StatusNotification":
+            out[r["charge_point_id"], r["connector_id"]].append(
+                (r["payload_timestamp"] or r["received_at"], r["status"], r["error_code"]))
+    for v in out.values():
+        v.sort()
+    return out
+
+
+def _down_intervals(timeline) -> list[tuple[datetime, datetime | None, str, str]]:
+    """Runs of Faulted / Unavailable in one timeline: (start, end or None, status, errorCode)."""
+    runs, start = [], None
+    for t, status, err in timeline:
+        if status in DOWN and start is None:
+            start, first = t, (status, err)
+        elif status not in DOWN and start is not None:
+            runs.append((start, t, *first))
+            start = None
+    if start is not None:
+        runs.append((start, None, *first))
+    return runs
+
+
+def test_sessions_charge_inside_their_plugged_interval_with_realistic_idle_tails(landing):
+    _, p = landing
+    cps = p.current("charge_points", "charge_point_id")
+    dc_idle, ac_idle = [], []
+    for s in p.current("sessions", "session_id").values():
+        if s["state"] != "completed":
+            continue
+        assert s["plugged_in_at"] <= s["charging_started_at"] <= s["charging_ended_at"] <= s["unplugged_at"], s
+        idle = (s["unplugged_at"] - s["charging_ended_at"]).total_seconds() / 60
+        (dc_idle if cps[s["charge_point_id"]]["charging_type"] == "DC" else ac_idle).append(idle)
+    dc, ac = pd.Series(dc_idle), pd.Series(ac_idle)
+    # DC: most drivers are back within minutes, a few leave the car for an hour or more
+    assert 1 <= dc.median() <= 6 and 0.003 <= (dc > 60).mean() <= 0.05, dc.describe()
+    assert (dc > 20).mean() > 0.05
+    # AC: parked for hours (work, shopping, overnight), charged long before leaving
+    assert ac.median() > 60 and (ac > 6 * 60).mean() > 0.15, ac.describe()
+
+
+def test_site_demand_stays_within_the_installed_power(landing):
+    """Two connectors of a charge point share its power: no 15-minute slot of a site draws more
+    than the sum of its charge points' maximum power."""
+    _, p = landing
+    cps = p.current("charge_points", "charge_point_id")
+    installed = Counter()
+    for c in cps.values():
+        installed[c["site_id"]] += c["max_power_kw"]
+    slot_kwh = Counter()
+    for s in p.current("sessions", "session_id").values():
+        a, b = s["charging_started_at"], s["charging_ended_at"]
+        if s["state"] != "completed" or a is None or b is None or b <= a:
+            continue
+        kw = s["kwh"] / ((b - a).total_seconds() / 3600)
+        assert kw <= cps[s["charge_point_id"]]["max_power_kw"] * 1.001, s
+        t = a.replace(minute=a.minute - a.minute % 15, second=0, microsecond=0)
+        while t < b:
+            end = t + timedelta(minutes=15)
+            slot_kwh[cps[s["charge_point_id"]]["site_id"], t] += kw * (min(b, end) - max(a, t)).total_seconds() / 3600
+            t = end
+    over = {k: v * 4 for k, v in slot_kwh.items() if v * 4 > installed[k[0]] * 1.001}
+    assert not over, sorted(over.items())[:5]
+    busiest = max(v * 4 / installed[k[0]] for k, v in slot_kwh.items())
+    assert busiest > 0.5  # some sites come close to their connection
+
+
+def test_session_status_cycle_on_charge_points_with_full_telemetry(landing):
+    _, p = landing
+    statuses = _statuses(p)
+    telemetry = {cp for (cp, _), v in statuses.items() if any(s == "Charging" for _, s, _ in v)}
+    cps = p.current("charge_points", "charge_point_id")
+    assert 0.04 < len(telemetry) / len(cps) < 0.25
+    full = partial = 0
+    for s in p.current("sessions", "session_id").values():
+        if s["state"] != "completed" or s["charge_point_id"] not in telemetry \
+                or s["unplugged_at"] == s["plugged_in_at"]:
+            continue
+        seen = [st for t, st, _ in statuses[s["charge_point_id"], s["connector_id"]]
+                if s["plugged_in_at"] <= t <= s["unplugged_at"] + timedelta(seconds=15)]
+        cycle = [st for st in SESSION_CYCLE
+                 if st != "SuspendedEV" or (s["unplugged_at"] - s["charging_ended_at"]).total_seconds() >= 60]
+        # in this order, never with anything else in between (a lost connection may hide some)
+        assert seen == [st for st in cycle if st in seen], (s, seen)
+        full += seen == cycle
+        partial += seen != cycle
+    assert full > 1000 and partial < 0.05 * full, (full, partial)
+
+
+def test_faults_maintenance_and_their_recovery(landing):
+    _, p = landing
+    statuses = _statuses(p)
+    runs = {k: _down_intervals(v) for k, v in statuses.items()}
+    allruns = [r for v in runs.values() for r in v]
+    faulted = [r for r in allruns if r[2] == "Faulted"]
+    maintenance = [r for r in allruns if r[2] == "Unavailable" and r[3] == "NoError"]
+    assert all(r[3] != "NoError" for r in faulted)
+    # recovery: almost every outage ends with a status of its own connector (the rest are still
+    # down at the end of the data)
+    ended = [r for r in allruns if r[1] is not None]
+    assert len(ended) > 0.97 * len(allruns)
+    minutes = pd.Series([(r[1] - r[0]).total_seconds() / 60 for r in faulted if r[1] is not None])
+    assert (minutes < 30).mean() > 0.5 and (minutes > 4 * 60).sum() >= 5, minutes.describe()
+    # whole-charge-point messages: faults and maintenance on connectorId 0
+    assert any(conn == 0 for (_, conn), v in runs.items() for r in v if r[2] == "Faulted")
+    assert sum(1 for (_, conn), v in runs.items() for r in v if conn == 0 and r[2] == "Unavailable") > 20
+    assert any(conn > 0 for (_, conn), v in runs.items() for r in v if r[2] == "Unavailable")
+    # operator maintenance windows are short and mostly at night, local time
+    sites = p.current("sites", "site_id")
+    cps = p.current("charge_points", "charge_point_id")
+    local_hours = []
+    for (cp, _), v in runs.items():
+        tz = ZoneInfo(sites[cps[cp]["site_id"]]["time_zone"])
+        for r in v:
+            if r[2] == "Unavailable" and r[3] == "NoError" and r[1] is not None:
+                assert (r[1] - r[0]) <= timedelta(hours=8, minutes=5), r
+                local_hours.append(r[0].replace(tzinfo=timezone.utc).astimezone(tz).hour)
+    assert len(maintenance) > 20 and sum(1 for h in local_hours if h < 6) > 0.7 * len(local_hours)
+
+
+def test_completed_sessions_never_overlap_an_outage_of_their_port(landing):
+    _, p = landing
+    statuses = _statuses(p)
+    down = defaultdict(list)  # (cp, connector) -> outages of the connector or the whole charge point
+    end_of_data = datetime.combine(END + timedelta(days=1), datetime.min.time())
+    for (cp, conn), v in statuses.items():
+        for start, end, *_ in _down_intervals(v):
+            down[cp, conn].append((start, end or end_of_data))
+    checked = 0
+    for s in p.current("sessions", "session_id").values():
+        if s["state"] != "completed":
+            continue
+        checked += 1
+        for start, end in down[s["charge_point_id"], s["connector_id"]] + down[s["charge_point_id"], 0]:
+            overlap = (min(end, s["unplugged_at"]) - max(start, s["plugged_in_at"])).total_seconds()
+            assert overlap <= 1, (s, start, end)  # timestamps carry milliseconds
+    assert checked > 20_000
+
+
+def test_some_charge_points_fall_silent_for_days(landing):
+    _, p = landing
+    frames = defaultdict(list)
+    for r in p.good["ocpp"]:
+        frames[r["charge_point_id"]].append((r["payload_timestamp"] or r["received_at"], r))
+    telemetry = {cp for cp, v in frames.items() if any(r["status"] == "Charging" for _, r in v)}
+    sessions = defaultdict(list)
+    for s in p.current("sessions", "session_id").values():
+        if s["unplugged_at"] and s["unplugged_at"] > s["plugged_in_at"]:
+            sessions[s["charge_point_id"]].append(s["plugged_in_at"])
+    dead = lost = 0
+    margin = timedelta(minutes=1)
+    for cp, v in frames.items():
+        v.sort(key=lambda x: x[0])
+        for (t0, a), (t1, b) in zip(v, v[1:]):
+            if t1 - t0 < timedelta(hours=12):
+                continue
+            if a["action"] == "StatusNotification" and a["status"] == "Faulted" and a["connector_id"] == 0 \
+                    and b["action"] == "BootNotification" and t1 - t0 >= timedelta(days=1):
+                dead += 1  # died, silent until a technician restarted it
+                assert not any(t0 < t < t1 for t in sessions[cp]), cp  # and nobody charged there
+            elif cp in telemetry and any(t0 + margin < t < t1 - margin for t in sessions[cp]):
+                lost += 1  # kept charging, but none of its status changes reached the platform
+    assert dead >= 5 and lost >= 1, (dead, lost)
 
 
 # ------------------------------------------------------------------------------ CDRs

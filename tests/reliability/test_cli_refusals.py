@@ -6,7 +6,9 @@ stays byte-for-byte what it was."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -95,3 +97,22 @@ def test_refused_files_left_nothing_in_raw(refused_run):
         assert con.execute("SELECT count(*) FROM raw.cdrs").fetchone()[0] == 3
     finally:
         con.close()
+
+
+def test_output_names_the_files_that_need_a_look_and_ends_in_a_short_summary(refused_run):
+    """Lines for refused files as they are found, none for the files that loaded fine (those are in
+    the run's log), and a closing summary on one screen whose last line is the verdict."""
+    result, _, _, _ = refused_run
+    out = result.output
+    assert result.returncode == 1
+    for file, _ in EXPECTED.values():
+        assert re.search(rf"^    {re.escape(file)}: REFUSED — ", out, re.M), file
+    for good in ("operators/operators.csv", "sessions/sessions_2025-03-10.jsonl", "ratings/ratings.csv"):
+        assert good not in out
+    summary = out[out.index("summary of run"):].strip().splitlines()
+    assert len(summary) <= 25, summary
+    assert summary[-1].startswith("NOT PUBLISHED: ") and "4 blocking check(s) failed" in summary[-1]
+    log = Path(re.search(r"^  log +(\S+)", out, re.M).group(1)).read_text()
+    for good in ("operators/operators.csv: loaded", "sessions/sessions_2025-03-10.jsonl: loaded"):
+        assert good in log
+    assert "Traceback" not in out

@@ -51,9 +51,10 @@ from tests.reliability.helpers import (PROJECT, _wait_group_gone, cli_env, fast_
                                        save_figures, serving_state, session, start_cli)
 
 RNG = random.Random(20251124)
-LOAD_MARK = re.compile(r" - raw__\w+ - ")
-DBT_MARK = " - dbt_build - "
-DBT_DONE_MARK = "Finished dbt command"
+# the CLI's progress lines (orchestration/progress.py): a source loaded, the dbt step started / ended
+LOAD_MARK = re.compile(r"^  load \w+", re.M)
+DBT_MARK = "  dbt build started"
+DBT_DONE_MARK = "  dbt build finished"
 JOB_TRIALS = ["startup", "load", "dbt", "dbt", "dbt", "dbt", "publish"]  # four in dbt build: its longest phase
 LOADER_KILLS = 7
 PUBLISH_KILLS = 10
