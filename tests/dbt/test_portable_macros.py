@@ -1,7 +1,8 @@
 """The shared macros give the same values on DuckDB and on Spark (DESIGN.md section 8), on the
 cases where the engines differ most: DST transitions (23- and 25-hour days, a midnight that does
 not exist, half-hour and southern-hemisphere zones), sub-second intervals, NULLs, integer
-percentages, DOUBLE sums, day counts and currency conversion.
+percentages, DOUBLE sums, day counts, currency conversion, quarter-hour slots, series and
+last-non-NULL windows.
 
 Each macro call is compiled by dbt for each target (`dbt compile --inline`), then the compiled
 query runs on DuckDB and on a local Spark session with the settings of the `spark` target that
@@ -72,7 +73,10 @@ select
     {{ ratio('n', 7) }} as ratio_of_7,
     {{ amount_in_eur('cast(n * 12.3457 as decimal(18, 4))', 'cast(1.0823 as double)') }} as eur,
     {{ invoice_days_overdue("'unpaid'", 'ts', as_of="cast('2025-07-01' as date)") }} as days_overdue,
-    {{ is_active_on('day', add_days('day', 1), 'day') }} as active
+    {{ is_active_on('day', add_days('day', 1), 'day') }} as active,
+    {{ quarter_hour_start('ts') }} as quarter_hour,
+    {{ idle_seconds('ts', 'later') }} as idle_seconds,
+    {{ uptime_pct('1440', 'n * 10', 'n') }} as uptime_pct
 from nulls
 """
 
@@ -90,6 +94,17 @@ from (
     cross join (select {{ date_series("cast('2024-12-31' as date)", "cast('2025-06-30' as date)") }} as day) as dates
     where dates.day between spans.first_day and spans.last_day
 ) as t
+"""
+
+WINDOWS = """
+select
+    n,
+    {{ last_non_null('v') }} over (order by n rows between unbounded preceding and current row) as last_v,
+    (select sum(i) from (select {{ integer_series(2, 5) }} as i) as series) as series_total
+from (
+    select 1 as n, 'a' as v union all select 2, null union all select 3, 'c' union all select 4, null
+) as t
+order by n
 """
 
 SPLIT = "\n-- next query --\n"
@@ -120,8 +135,8 @@ def _naive(value):
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("macros")
-    # one compile per target: the two queries travel in one inline node, split after compiling
-    return {target: _compile(_jinja_cases(SELECT + SPLIT + SUMS), target, warehouse).split(SPLIT)
+    # one compile per target: the queries travel in one inline node, split after compiling
+    return {target: _compile(_jinja_cases(SPLIT.join([SELECT, SUMS, WINDOWS])), target, warehouse).split(SPLIT)
             for target in ("duckdb", "spark")}
 
 
@@ -163,9 +178,18 @@ def test_row_macros_give_the_same_values_on_both_engines(compiled, spark):
     assert duck["berlin before spring DST"]["seconds"] == pytest.approx(1.376544, abs=1e-9)
     assert duck["nulls"]["seconds"] is None and duck["nulls"]["day_before"] is None
     assert duck["utc"]["pct_of_3"] == 100.0 * 10 / 3 and duck["utc"]["pct_of_0"] is None
+    assert duck["kolkata half-hour offset"]["quarter_hour"] == dt.datetime(2025, 6, 30, 18, 15)
+    assert duck["utc"]["uptime_pct"] == 100.0 * (1440 - 90) / 1440
 
 
 def test_aggregate_and_series_macros_give_the_same_values_on_both_engines(compiled, spark):
     on_duckdb, on_spark = _run_both(compiled, spark, 1)
     assert on_duckdb == on_spark
     assert on_duckdb[0]["days"] == 32 + 1 + 3  # 2025-01-30..03-02, one day, 2024-12-31..2025-01-02
+
+
+def test_window_and_integer_series_macros_give_the_same_values_on_both_engines(compiled, spark):
+    on_duckdb, on_spark = _run_both(compiled, spark, 2)
+    assert on_duckdb == on_spark
+    assert [row["last_v"] for row in on_duckdb] == ["a", "a", "c", "c"]
+    assert on_duckdb[0]["series_total"] == 2 + 3 + 4 + 5
