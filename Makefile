@@ -9,7 +9,7 @@ LANDING   ?= $(or $(WAREHOUSE_LANDING_DIR),data/landing)
 WAREHOUSE ?= $(or $(WAREHOUSE_DIR),warehouse)
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: run load test venv generate parse dev docs dashboards bench clean
+.PHONY: run load test venv generate parse dev docs dashboards bench spark-check java clean
 
 venv: $(STAMP)
 
@@ -32,7 +32,7 @@ load: $(STAMP)
 	$(PY) -m orchestration load --landing "$(LANDING)" --warehouse "$(WAREHOUSE)"
 
 ## make test: the whole test suite
-test: $(STAMP) $(OLD_DUCKDB)/.installed
+test: $(STAMP) $(OLD_DUCKDB)/.installed java
 	$(PY) -m pytest -n 2 --dist loadfile --durations=25
 
 # DuckDB 1.1, as old BI tools embed it: the tests open serving.duckdb with it (read-only).
@@ -65,6 +65,15 @@ docs: $(STAMP)
 SESSIONS ?= 1000000
 bench: $(STAMP)
 	$(PY) -m bench --sessions $(SESSIONS) $(BENCH_ARGS)
+
+## make spark-check [SPARK_CHECK_ARGS=...]: the same landing zone (20,000 sessions, one year) built by the
+## DuckDB job and by dbt on local Spark; every published mart compared, one line per table (bench/spark_check.py)
+spark-check: $(STAMP) java
+	$(PY) -m bench.spark_check $(SPARK_CHECK_ARGS)
+
+# A Java 17+ runtime for Spark: installed with apt-get (openjdk-17-jre-headless) when missing.
+java:
+	@bash scripts/ensure_java.sh
 
 clean:
 	rm -rf $(WAREHOUSE) target logs

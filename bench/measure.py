@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 TIME = "/usr/bin/time"
 
 
@@ -46,33 +47,55 @@ class Measurement:
         return d
 
 
+def _stat_fields(pid: int | str) -> list[bytes] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, ...), or None when
+    the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # the command name may contain spaces and parentheses: split after the last ')'
+    return stat[stat.rfind(b")") + 2:].split()
+
+
 def _children_map() -> dict[int, list[int]]:
     kids: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # the command name may contain spaces and parentheses: split after the last ')'
-        rest = stat[stat.rfind(b")") + 2:].split()
-        kids.setdefault(int(rest[1]), []).append(int(entry.name))
+        if entry.name.isdigit() and (rest := _stat_fields(entry.name)) is not None:
+            kids.setdefault(int(rest[1]), []).append(int(entry.name))
     return kids
 
 
-def tree_rss_bytes(root: int) -> int:
+def descendants(root: int) -> list[int]:
+    """The live processes below `root` (children, their children, ...)."""
     kids = _children_map()
-    total, todo = 0, [root]
+    found, todo = [], list(kids.get(root, ()))
     while todo:
         pid = todo.pop()
+        found.append(pid)
         todo.extend(kids.get(pid, ()))
+    return found
+
+
+def tree_rss_bytes(root: int) -> int:
+    total = 0
+    for pid in [root, *descendants(root)]:
         try:
             with open(f"/proc/{pid}/statm", "rb") as f:
                 total += int(f.read().split()[1]) * PAGE
         except (OSError, IndexError, ValueError):
             pass
+    return total
+
+
+def descendants_cpu_s(root: int) -> float:
+    """CPU seconds (user + sys) spent so far by the live descendants of `root` (e.g. the JVM a
+    Python process started for Spark), which os.wait4 does not count until they end."""
+    total = 0.0
+    for pid in descendants(root):
+        if (rest := _stat_fields(pid)) is not None:
+            total += (int(rest[11]) + int(rest[12])) / CLK_TCK  # utime, stime
     return total
 
 

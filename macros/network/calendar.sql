@@ -6,9 +6,19 @@
     cast({{ dbt.date_trunc('month', date_expression) }} as date)
 {%- endmacro %}
 
-{#- A DATE plus `days` days, as a DATE. -#}
+{#- A DATE plus `days` days, as a DATE (NULL for a NULL date). -#}
 {% macro add_days(date_expression, days) -%}
+    {{ return(adapter.dispatch('add_days', 'ev_warehouse')(date_expression, days)) }}
+{%- endmacro %}
+
+{% macro default__add_days(date_expression, days) -%}
     cast({{ dbt.dateadd('day', days, date_expression) }} as date)
+{%- endmacro %}
+
+{#- Spark: date_add itself (dbt's dateadd on Spark goes through unix seconds and raises on a
+    NULL date). -#}
+{% macro spark__add_days(date_expression, days) -%}
+    date_add(cast({{ date_expression }} as date), cast({{ days }} as int))
 {%- endmacro %}
 
 {#- Select-list expression that turns each row into one row per date from `start_date` to

@@ -14,6 +14,12 @@
     ((epoch_us({{ end_timestamp }}) - epoch_us({{ start_timestamp }})) / 1000000.0)
 {%- endmacro %}
 
+{#- Spark: microseconds since the epoch, as DuckDB (dbt's datediff on Spark counts whole seconds
+    and raises on NULL). The difference is made DOUBLE before dividing, as on DuckDB. -#}
+{% macro spark__seconds_between(start_timestamp, end_timestamp) -%}
+    (cast(unix_micros({{ end_timestamp }}) - unix_micros({{ start_timestamp }}) as double) / 1000000)
+{%- endmacro %}
+
 {#- Hours from `start_timestamp` to `end_timestamp` as DOUBLE. -#}
 {% macro hours_between(start_timestamp, end_timestamp) -%}
     ({{ seconds_between(start_timestamp, end_timestamp) }} / 3600.0)

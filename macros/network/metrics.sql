@@ -15,19 +15,22 @@
     ({{ state }} in ('completed', 'failed'))
 {%- endmacro %}
 
-{#- numerator / denominator x 100 as DOUBLE, NULL when the denominator is 0 or NULL. Not rounded. -#}
+{#- numerator / denominator x 100 as DOUBLE, NULL when the denominator is 0 or NULL. Not rounded.
+    Computed in DOUBLE from the start: a DECIMAL literal times an integer would be divided as
+    DECIMAL on Spark (rounded to its result scale) but as DOUBLE on DuckDB. -#}
 {% macro percentage(numerator, denominator) -%}
     case
         when {{ denominator }} > 0
-            then cast(100.0 * {{ numerator }} / {{ denominator }} as double)
+            then cast(100.0 * cast({{ numerator }} as double) / {{ denominator }} as double)
     end
 {%- endmacro %}
 
-{#- numerator / denominator as DOUBLE, NULL when the denominator is 0 or NULL. -#}
+{#- numerator / denominator as DOUBLE, NULL when the denominator is 0 or NULL (DOUBLE division on
+    every engine, as percentage). -#}
 {% macro ratio(numerator, denominator) -%}
     case
         when {{ denominator }} > 0
-            then cast(1.0 * {{ numerator }} / {{ denominator }} as double)
+            then cast(cast({{ numerator }} as double) / {{ denominator }} as double)
     end
 {%- endmacro %}
 
