@@ -200,7 +200,8 @@ def test_ecb_wide_file_with_na_holes_unpivoted(con, tmp_path):
     (d / "eurofxref-hist.csv").write_text(
         "Date,USD,NOK,ISK,\n2025-01-03,1.0300,11.7500,N/A,\n2025-01-02,1.0400,11.8000,N/A,\n2025-01-01,N/A,N/A,N/A,\n")
     f = load_source(con, "fx_rates", landing).files[0]
-    assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (3, 3, 0)
+    # a record is a (Date, currency) cell; N/A is no rate, not a record
+    assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (4, 4, 0)
     rows = con.execute("SELECT rate_date::VARCHAR, currency, rate FROM raw.fx_rates ORDER BY 1, 2").fetchall()
     assert rows == [("2025-01-02", "NOK", 11.8), ("2025-01-02", "USD", 1.04),
                     ("2025-01-03", "NOK", 11.75), ("2025-01-03", "USD", 1.03)]
@@ -209,7 +210,7 @@ def test_ecb_wide_file_with_na_holes_unpivoted(con, tmp_path):
         "Date,USD,NOK,ISK,\n2025-01-06,1.0350,11.7000,N/A,\n2025-01-03,1.0300,11.7500,N/A,\n"
         "2025-01-02,1.0400,11.8000,N/A,\n2025-01-01,N/A,N/A,N/A,\n")
     g = {f.file: f for f in load_source(con, "fx_rates", landing).files}["fx_rates/eurofxref-hist-next.csv"]
-    assert (g.rows_read, g.rows_loaded, g.rows_duplicate) == (4, 2, 2)
+    assert (g.rows_read, g.rows_loaded, g.rows_duplicate) == (6, 2, 4)
 
 
 def test_reconciliation_holds_for_every_file(con, tmp_path):
