@@ -184,16 +184,16 @@ def compile_suite(source: str) -> tuple[CompiledExpectation, ...]:
     return tuple(compile_expectation(i, e) for i, e in enumerate(exps))
 
 
-def known_set_sql(param: str, source: str, batch: str) -> str:
+def known_set_sql(param: str, source: str, batch: str | None) -> str:
     """SELECT v: the values of suite parameter `param` — the engine's IANA time zones, or the ids
     known to the build database (for a registry checking its own ids, plus those of the
-    structurally good records of the batch being loaded, relation `batch`)."""
+    structurally good records of the batch being loaded, relation `batch`, when given)."""
     if param == "iana_time_zones":
         return "SELECT name AS v FROM pg_timezone_names()"
     reg, col = KNOWN_IDS[param]
     sql = f"SELECT DISTINCT {col} AS v FROM raw.{reg} WHERE {col} IS NOT NULL"
-    if reg == source:
-        sql += f" UNION SELECT {col} AS v FROM {batch} WHERE {col} IS NOT NULL AND _srule IS NULL"
+    if reg == source and batch:
+        sql += f" UNION SELECT {col} AS v FROM {batch} WHERE {col} IS NOT NULL AND _struct_ok"
     return sql
 
 

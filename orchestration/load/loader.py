@@ -31,7 +31,8 @@ from orchestration.check import expectations as gx_check
 from orchestration.contract import SOURCES, Source
 from orchestration.load import readers
 from orchestration.load.schema import ensure_raw_schema
-from orchestration.load.validate import PassSettings, RawState, key_hash_sql, output_columns, pass_sql
+from orchestration.load.validate import (PassSettings, RawState, candidates_sql, classify_sql, key_hash_sql,
+                                         output_columns, pass_sql, self_reference_sql)
 
 log = logging.getLogger("orchestration.load")
 
@@ -285,8 +286,8 @@ def _register_files(con, batch: list[_Pending]) -> None:
     }))
 
 
-def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, state: RawState,
-              expectations: bool, read_here: frozenset[str] = frozenset()) -> dict[int, str]:
+def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, expectations: bool,
+              read_here: frozenset[str] = frozenset()) -> dict[int, str]:
     """CREATE the temp table _checked for `batch`; returns the files that could not be read
     (file_id -> message). `read_here`: plain files that must be read by readers.jsonl_chunks
     (not UTF-8: their bad lines are quarantined one by one)."""
@@ -326,7 +327,7 @@ def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, s
         con.execute("DROP TABLE IF EXISTS _checked")
         return failed
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {pass_sql(src, input_sql, settings, state, expectations)}",
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {pass_sql(src, input_sql, settings, expectations)}",
                     params)
     except duckdb.InvalidInputException as e:
         if src.format != "jsonl" or ("UTF-8" not in str(e) and "UTF8" not in str(e)):
@@ -336,7 +337,7 @@ def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, s
             "SELECT filename FROM read_blob(?) WHERE TRY(decode(content)) IS NULL", [params[0]]).fetchall())
         if not bad or bad <= read_here:
             raise
-        return _run_pass(con, src, batch, settings, state, expectations, read_here | bad)
+        return _run_pass(con, src, batch, settings, expectations, read_here | bad)
     finally:
         for name in ("_chunk_stream", "_csv_rows"):
             try:
@@ -344,6 +345,37 @@ def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, s
             except Exception:
                 pass
     return failed
+
+
+def _classify(con, src: Source, batch: list[_Pending], settings: PassSettings, state: RawState,
+              expectations: bool) -> None:
+    """Finish _checked: a registry's references to its own ids in the batch, then the few records
+    whose key repeats in the batch or was loaded before (duplicates, conflicts, GX's key
+    uniqueness), with the text of the records that became quarantined."""
+    for sql in self_reference_sql(src, expectations):
+        con.execute(sql)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cand AS {candidates_sql(src, state)}")
+    if con.execute("SELECT count(*) FROM _cand").fetchall()[0][0]:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _upd AS {classify_sql(src, state, expectations)}")
+        con.execute("UPDATE _checked SET _gx = u.gx, _rule = u.rule, _dup = u.dup, _rep = u.rep, _clash = u.clash "
+                    "FROM _upd u WHERE _checked.rowid = u.rid")
+        con.execute("DROP TABLE _upd")
+        missing = con.execute("SELECT file_id, _line FROM _checked WHERE _rule IS NOT NULL AND _raw IS NULL"
+                              ).fetchall()
+        if missing:
+            wanted: dict[int, set[int]] = {}
+            for fid, line in missing:
+                wanted.setdefault(fid, set()).add(line)
+            by_id = {p.file_id: p.file for p in batch}
+            texts = [(fid, n, text) for fid, lines in wanted.items()
+                     for n, text in readers.line_texts(by_id[fid], lines, settings.max_line_bytes)]
+            con.register("_texts", pa.table({"file_id": pa.array([t[0] for t in texts], pa.int32()),
+                                             "_line": pa.array([t[1] for t in texts], pa.int64()),
+                                             "text": pa.array([t[2] for t in texts], pa.string())}))
+            con.execute("UPDATE _checked SET _raw = t.text FROM _texts t WHERE _checked.file_id = t.file_id "
+                        "AND _checked._line = t._line AND _checked._rule IS NOT NULL AND _checked._raw IS NULL")
+            con.unregister("_texts")
+    con.execute("DROP TABLE _cand")
 
 
 def _file_counts(con) -> dict[int, tuple[int, int, int]]:
@@ -367,6 +399,11 @@ def _top_rules(con, file_ids: list[int]) -> dict[int, list[tuple[str, int, int]]
     return out
 
 
+def _has_checked(con) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_checked' AND temporary"
+                            ).fetchall()[0][0])
+
+
 def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *, max_bad_share: float,
                 run_id: str | None, settings: PassSettings, expectations: bool, gx_rows: int) -> None:
     now = settings.now
@@ -375,8 +412,11 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
     state = _raw_state(con, src)
     refused: list[FileResult] = []
     while True:
-        failed = _run_pass(con, src, batch, settings, state, expectations)
-        counts = _file_counts(con) if batch and not (failed and len(failed) == len(batch)) else {}
+        failed = _run_pass(con, src, batch, settings, expectations)
+        readable = [p for p in batch if p.file_id not in failed]
+        if readable and _has_checked(con):
+            _classify(con, src, readable, settings, state, expectations)
+        counts = _file_counts(con) if readable and _has_checked(con) else {}
         over = [p for p in batch if p.file_id not in failed and counts.get(p.file_id, (0, 0, 0))[0]
                 and counts[p.file_id][1] / counts[p.file_id][0] > max_bad_share]
         tops = _top_rules(con, [p.file_id for p in over])
@@ -400,8 +440,7 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
             break
 
     results: list[FileResult] = []
-    if batch and con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_checked' AND temporary"
-                             ).fetchall()[0][0]:
+    if batch and _has_checked(con):
         counts = _file_counts(con)
         with_rules = [p.file_id for p in batch if counts.get(p.file_id, (0, 0, 0))[1]]
         tops = _top_rules(con, with_rules)

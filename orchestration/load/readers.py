@@ -191,6 +191,22 @@ def raw_lines(f: LandingFile, max_line_bytes: int) -> Iterator[tuple[int, bytes,
         raise _gzip_error(e) from None
 
 
+def line_texts(f: LandingFile, wanted: set[int], max_line_bytes: int) -> Iterator[tuple[int, str]]:
+    """(line number, text as written) of the `wanted` lines of a file (read again: the loader keeps
+    the text of a record only once it knows the record goes to quarantine)."""
+    last = max(wanted)
+    for n, raw, length in raw_lines(f, max_line_bytes):
+        if n > last:
+            return
+        if n in wanted:
+            if length < 0:
+                yield n, raw.decode("utf-8", errors="backslashreplace")
+                continue
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            yield n, raw.rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")
+
+
 def long_marker(prefix: bytes, length: int) -> str:
     return f"{ODD_LONG}{length}\x01{prefix.decode('utf-8', errors='backslashreplace')}"
 

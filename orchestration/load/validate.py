@@ -107,34 +107,36 @@ def _not_scalar(v: str) -> str:
     return f"(starts_with({v}, '{{') OR starts_with({v}, '['))"
 
 
-def _jsonl_texts(src: Source, input_sql: str, settings: PassSettings) -> tuple[str, list[str]]:
-    """CTEs from the batch's lines to `texts`: per field its text `_t_<f>`, plus `_shape` (the
-    line-level rule), `_ns_<f>` (a text field given an object/array), `_keys`, `_line_text`."""
-    ws = "' ' || chr(9) || chr(13)"
+def _jsonl_texts(src: Source, input_sql: str, settings: PassSettings) -> str:
+    """CTEs from the batch's chunks to `texts`: per field its text `_t_<f>`, plus `_shape` (the
+    line-level rule), `_ns_<f>` (a text field given an object or array), `_keys` and `_doc`
+    (the record as JSON, for the whole-record columns)."""
+    ws = "' ' || chr(9)"
     ctes = [
         f"chunks AS ({input_sql})",
         "split AS (SELECT file_id, first_line, string_split(content, chr(10)) AS parts FROM chunks)",
         "lines0 AS (SELECT file_id, first_line - 1 + generate_subscripts(parts, 1) AS _line, unnest(parts) AS line "
         "FROM split)",
-        # a UTF-8 byte order mark before the first line is not part of the record
-        "lines1 AS (SELECT file_id, _line, CASE WHEN _line = 1 AND starts_with(line, chr(65279)) "
-        "THEN line[2:] ELSE line END AS line FROM lines0)",
-        "lines AS (SELECT *, json_valid(line) AS _ok FROM lines1)",
-        f"records AS (SELECT * FROM lines WHERE _ok OR trim(line, {ws}) <> '')",  # blank lines are no records
-        f"parsed AS (SELECT *, CASE WHEN _ok THEN from_json(line, {sql_str(_struct_type(src))}) END AS _j, "
-        "CASE WHEN _ok THEN json_keys(line) END AS _keys FROM records)",
+        # the line without its CR (CRLF files), and without a UTF-8 byte order mark before line 1
+        "lines1 AS (SELECT file_id, _line, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) "
+        "ELSE line END AS line FROM lines0)",
+        "lines2 AS (SELECT file_id, _line, CASE WHEN _line = 1 AND starts_with(line, chr(65279)) THEN line[2:] "
+        "ELSE line END AS line FROM lines1)",
+        # the record's validating read (TRY_CAST: NULL when the line is not JSON)
+        "lines AS (SELECT *, TRY_CAST(line AS JSON) AS _doc FROM lines2)",
+        f"records AS (SELECT * FROM lines WHERE _doc IS NOT NULL OR trim(line, {ws}) <> '')",  # blank: no record
     ]
+    keys = "json_keys(_doc)" if src.name != "cdrs" else "CAST(NULL AS VARCHAR[])"  # cdrs keep the whole object
+    ctes.append(f"parsed AS (SELECT *, from_json(_doc, {sql_str(_struct_type(src))}) AS _j, {keys} AS _keys "
+                "FROM records)")
     long_rule = (f"'line longer than the limit of {settings.max_line_bytes:,} bytes (WAREHOUSE_MAX_LINE_BYTES): ' "
                  f"|| split_part(line, chr(1), 4) || ' bytes'")
-    shape = (f"CASE WHEN _ok THEN (CASE WHEN NOT starts_with(line, '{{') AND NOT starts_with(ltrim(line, {ws}), '{{') "
-             f"THEN 'not a JSON object' END) "
+    shape = (f"CASE WHEN _doc IS NOT NULL THEN (CASE WHEN NOT starts_with(line, '{{') "
+             f"AND NOT starts_with(ltrim(line, {ws}), '{{') THEN 'not a JSON object' END) "
              f"WHEN starts_with(line, {sql_str(ODD_UTF8)}) THEN 'not valid UTF-8' "
              f"WHEN starts_with(line, {sql_str(ODD_LONG)}) THEN {long_rule} "
              f"ELSE 'not valid JSON' END")
-    line_text = (f"CASE WHEN starts_with(line, {sql_str(ODD_UTF8)}) THEN line[{len(ODD_UTF8) + 1}:] "
-                 f"WHEN starts_with(line, {sql_str(ODD_LONG)}) THEN split_part(line, chr(1), 5) "
-                 f"ELSE rtrim(line, chr(13)) END")
-    cols = ["file_id", "_line", "line", f"{shape} AS _shape", f"{line_text} AS _line_text", "_keys"]
+    cols = ["file_id", "_line", "line", f"{shape} AS _shape", "_doc", "_keys"]
     if src.name == "ocpp":
         frame = "CAST(struct_extract(_j, 'frame') AS VARCHAR)"
         ctes.append(f"framed AS (SELECT *, from_json({frame}, '[\"JSON\"]') AS _fr FROM parsed)")
@@ -169,7 +171,13 @@ def _jsonl_texts(src: Source, input_sql: str, settings: PassSettings) -> tuple[s
         if f.type == "str":
             cols.append(f"{_not_scalar(v)} AS _ns_{f.name}")
     ctes.append(f"texts AS (SELECT {', '.join(cols)} FROM {base})")
-    return ",\n".join(ctes), []
+    return ",\n".join(ctes)
+
+
+def _jsonl_raw_text() -> str:
+    """The quarantined line's text: as written (a marker line: the escaped text / first bytes)."""
+    return (f"CASE WHEN starts_with(line, {sql_str(ODD_UTF8)}) THEN line[{len(ODD_UTF8) + 1}:] "
+            f"WHEN starts_with(line, {sql_str(ODD_LONG)}) THEN split_part(line, chr(1), 5) ELSE line END")
 
 
 def _csv_texts(src: Source, input_sql: str, settings: PassSettings) -> str:
@@ -178,7 +186,7 @@ def _csv_texts(src: Source, input_sql: str, settings: PassSettings) -> str:
     shape = (f"CASE WHEN starts_with(_raw, {sql_str(ODD_LONG)}) THEN {long_rule} "
              "WHEN NOT _ncols_ok THEN 'wrong number of fields (a delimiter or quoting problem)' END")
     line_text = f"CASE WHEN starts_with(_raw, {sql_str(ODD_LONG)}) THEN split_part(_raw, chr(1), 5) ELSE _raw END"
-    cols = ["file_id", "_line", f"{shape} AS _shape", f"{line_text} AS _line_text", "_extra AS _csv_extra"]
+    cols = ["file_id", "_line", f"{shape} AS _shape", f"{line_text} AS line", "_extra AS _csv_extra"]
     cols += [f"_c_{f.name} AS _t_{f.name}" for f in src.fields]
     return f"chunks AS ({input_sql}),\ntexts AS (SELECT {', '.join(cols)} FROM chunks)"
 
@@ -307,7 +315,7 @@ def _case(checks: list[tuple[str, str]], first: str = "_shape") -> str:
 
 @dataclass(frozen=True)
 class RawState:
-    """What the raw layer already holds for the source (decides which joins the pass needs)."""
+    """What the raw layer already holds for the source (decides which joins classification needs)."""
     has_rows: bool
     has_conflicts: bool
 
@@ -324,99 +332,133 @@ def output_columns(src: Source) -> list[str]:
     return src.columns + (["provider"] if src.provider_folders else []) + (["cdr"] if src.name == "cdrs" else [])
 
 
-def pass_sql(src: Source, input_sql: str, settings: PassSettings, state: RawState,
-             expectations: bool = True) -> str:
-    """The SELECT of the pass over `input_sql` (jsonl: file_id, first_line, content; csv/ecb: the
-    reader's table with file_id). `_batch_files(file_id, provider)` must be registered."""
-    if src.format == "jsonl":
-        texts, _ = _jsonl_texts(src, input_sql, settings)
-    else:
-        texts = _csv_texts(src, input_sql, settings)
+def _first_rule(compiled, mask: str) -> str:
+    if not compiled:
+        return "NULL"
+    return "CASE " + " ".join(f"WHEN {mask} & {1 << c.index} <> 0 THEN {sql_str(c.name)}"
+                              for c in sorted(compiled, key=lambda c: c.index)) + " END"
+
+
+def pass_sql(src: Source, input_sql: str, settings: PassSettings, expectations: bool = True) -> str:
+    """The streaming pass (no sort, no join with raw) over `input_sql` (jsonl: file_id,
+    first_line, content; csv/ecb: the reader's table with file_id); `_batch_files(file_id,
+    provider)` must be registered. Gives per record: the typed columns, `_extra`,
+    `_record_hash`, `_struct_ok`, `_gx` (bits of the row expectations it fails), `_rule` (the
+    contract rule or first row expectation it breaks), `_raw` (its text, when `_rule` is set;
+    every record's for CSV), and `_dup`, `_rep`, `_clash` set for a record alone in the batch
+    (classify_sql corrects the few records whose key repeats or was loaded before)."""
+    texts = _jsonl_texts(src, input_sql, settings) if src.format == "jsonl" else _csv_texts(src, input_sql, settings)
     typed_cols = ", ".join(f"{_typed_expr(f, f'_t_{f.name}')} AS {f.name}" for f in src.fields)
-    keys = ", ".join(src.key)
 
     # record content: typed values (+ provider, + the whole CDR as sent)
     hash_parts = [f"coalesce(CAST({f.name} AS VARCHAR), chr(0))" for f in src.fields]
     extra_cols = []
+    join = ""
     if src.provider_folders:
         extra_cols.append("b.provider AS provider")
         hash_parts.append("coalesce(provider, '')")
+        join = " JOIN _batch_files b USING (file_id)"
     if src.name == "cdrs":
-        extra_cols.append("CASE WHEN _shape IS NULL THEN CAST(_line_text AS JSON) END AS cdr")
-        hash_parts.append("coalesce(_line_text, chr(0))")
-    if src.format == "jsonl":
+        extra_cols.append("CASE WHEN _shape IS NULL THEN _doc END AS cdr")
+        hash_parts.append("coalesce(CAST(_doc AS VARCHAR), chr(0))")
+    if src.format == "jsonl" and src.name != "cdrs":
         known = "[" + ", ".join(sql_str(c) for c in src.landing_columns) + "]"
-        extra = f"CASE WHEN _shape IS NULL AND NOT list_has_all({known}, _keys) THEN CAST(_line_text AS JSON) END"
+        extra = f"CASE WHEN _shape IS NULL AND NOT list_has_all({known}, _keys) THEN _doc END"
     elif src.format == "csv":
         extra = "CAST(_csv_extra AS JSON)"
-    else:
+    else:  # the ECB file has no extra columns; a CDR's whole object is in `cdr`
         extra = "CAST(NULL AS JSON)"
     record_hash = "md5(concat_ws(chr(31), " + ", ".join(hash_parts) + "))"
 
     ctes = [texts,
-            f"typed AS (SELECT t.*, {typed_cols}{''.join(', ' + c for c in extra_cols)} "
-            f"FROM texts t JOIN _batch_files b USING (file_id))",
-            f"ruled AS (SELECT *, {_case(_contract_rules(src, settings))} AS _srule, "
-            f"{extra} AS _extra, {record_hash} AS _record_hash FROM typed)"]
-
-    # the suite, compiled: one bit per expectation in _gx
-    compiled = compile_suite(src.name) if expectations else []
-    row_bits, unique_bits = [], []
-    for c in compiled:
-        if c.kind == "unique":
-            unique_bits.append(c)
-        else:
-            row_bits.append(c)
+            f"typed AS (SELECT t.*, {typed_cols}{''.join(', ' + c for c in extra_cols)} FROM texts t{join})",
+            f"ruled AS (SELECT *, {_case(_contract_rules(src, settings))} AS _srule FROM typed)"]
+    compiled = [c for c in compile_suite(src.name) if c.kind == "row"] if expectations else []
     for param in sorted({c.param for c in compiled if c.param}):
-        ctes.append(f"_known_{param} AS ({known_set_sql(param, src.name, 'ruled')})")
-    window = f"PARTITION BY {keys} ORDER BY _record_hash, _srule IS NOT NULL, file_id, _line"
-    full = f"PARTITION BY {keys}"
-    # the key-uniqueness expectations are GX's view of "versions of one key differ in the batch":
-    # among the structurally good records, more than one content per key
-    uniq = {}
-    for c in unique_bits:
-        part = ", ".join(c.columns)
-        uniq[c.index] = (f"min(_record_hash) FILTER (WHERE _srule IS NULL) OVER (PARTITION BY {part}) <> "
-                         f"max(_record_hash) FILTER (WHERE _srule IS NULL) OVER (PARTITION BY {part})")
-    gx_terms = [f"CASE WHEN {c.predicate} THEN {1 << c.index} ELSE 0 END" for c in row_bits]
-    gx_terms += [f"CASE WHEN {uniq[c.index]} THEN {1 << c.index} ELSE 0 END" for c in unique_bits]
-    gx = f"CASE WHEN _srule IS NULL THEN ({' + '.join(gx_terms)}) END" if gx_terms else "CAST(NULL AS BIGINT)"
-    first_gx = ("CASE " + " ".join(f"WHEN _gx & {1 << c.index} <> 0 THEN {sql_str(c.name)}"
-                                   for c in sorted(compiled, key=lambda c: c.index)) + " END") if compiled else "NULL"
-    conflict_in_batch = (f"min(_record_hash) FILTER (WHERE _srule IS NULL) OVER ({full}) <> "
-                         f"max(_record_hash) FILTER (WHERE _srule IS NULL) OVER ({full})")
-    ctes.append(f"""classified AS (
-    SELECT *, {gx} AS _gx,
-        {conflict_in_batch} AS _conflict_in_batch,
-        _srule IS NULL AND lag(_record_hash) OVER ({window}) IS NOT DISTINCT FROM _record_hash AS _dup_in_batch
-    FROM ruled)""")
-
-    joins, old_hash, known_conflict = "", "NULL", "false"
-    if state.has_rows:
-        # the version of each key loaded earlier (one at most: conflicts leave raw)
-        joins += (f"\n    LEFT JOIN (SELECT {keys}, _record_hash AS _old_hash FROM raw.{src.name} "
-                  f"WHERE ({keys}) IN (SELECT ({keys}) FROM ruled WHERE _srule IS NULL)) AS e USING ({keys})")
-        old_hash = "e._old_hash"
-    if state.has_conflicts:
-        joins += (f"\n    LEFT JOIN (SELECT DISTINCT key_hash AS _known_conflict FROM raw._conflicts "
-                  f"WHERE source = {sql_str(src.name)}) AS k ON k._known_conflict = {key_hash_sql(src, 'c')}")
-        known_conflict = "k._known_conflict IS NOT NULL"
-    rule = f"""coalesce(c._srule, {first_gx.replace('_gx', 'c._gx')},
-            CASE WHEN c._conflict_in_batch THEN 'conflict: versions of one key differ within the batch'
-                 WHEN {known_conflict} THEN 'conflict: this key had conflicting versions before (see raw._conflicts)'
-                 WHEN {old_hash} IS NOT NULL AND {old_hash} <> c._record_hash
-                     THEN 'conflict: differs from a version of this key loaded earlier' END)"""
-    out_cols = ", ".join(f"c.{col}" for col in output_columns(src))
-    ctes.append(f"""final AS (
-    SELECT c.file_id, c._line, {out_cols}, c._extra, c._record_hash, c._srule IS NULL AS _struct_ok, c._gx,
-        c._srule IS NULL AND NOT c._dup_in_batch AS _rep,
-        c._srule IS NULL AND coalesce(c._conflict_in_batch, false) AS _clash,
-        {rule} AS _rule,
-        c._dup_in_batch OR coalesce({old_hash} = c._record_hash, false) AS _dup0,
-        c._line_text
-    FROM classified c{joins})""")
+        ctes.append(f"_known_{param} AS ({known_set_sql(param, src.name, None)})")
+    gx_terms = [f"CASE WHEN {c.predicate} THEN {1 << c.index} ELSE 0 END" for c in compiled]
+    gx = f"CASE WHEN _srule IS NULL THEN {' + '.join(gx_terms)} ELSE 0 END" if gx_terms else "CAST(0 AS BIGINT)"
+    ctes.append(f"checked AS (SELECT *, {gx} AS _gx FROM ruled)")
+    raw_text = _jsonl_raw_text() if src.format == "jsonl" else "line"
+    rule = f"coalesce(_srule, {_first_rule(compiled, '_gx')})"
+    keep_text = "true" if src.format != "jsonl" else "_rule IS NOT NULL"
     return ("WITH " + ",\n".join(ctes) + f"""
-SELECT file_id, _line, {', '.join(output_columns(src))}, _extra, _record_hash, _struct_ok, _gx, _rep, _clash, _rule,
-    _rule IS NULL AND _dup0 AS _dup,
-    CASE WHEN _rule IS NOT NULL THEN _line_text END AS _raw
-FROM final""")
+SELECT file_id, _line, {', '.join(output_columns(src))}, _extra, _record_hash, _struct_ok, _gx, _rule,
+    false AS _dup, _struct_ok AS _rep, false AS _clash, CASE WHEN {keep_text} THEN {raw_text} END AS _raw
+FROM (SELECT *, {extra} AS _extra, {record_hash} AS _record_hash, _srule IS NULL AS _struct_ok, {rule} AS _rule
+      FROM checked)""")
+
+
+def candidates_sql(src: Source, state: RawState) -> str:
+    """The records (rowid of _checked) whose classification depends on other records: a key seen
+    more than once among the batch's structurally good records, already in raw, or known to
+    have had conflicting versions. Usually a tiny share of the batch."""
+    keys = ", ".join(src.key)
+    parts = [f"SELECT c.rowid AS rid FROM _checked c SEMI JOIN (SELECT {keys} FROM _checked WHERE _struct_ok "
+             f"GROUP BY {keys} HAVING count(*) > 1) AS m USING ({keys}) WHERE c._struct_ok"]
+    if state.has_rows:
+        parts.append(f"SELECT c.rowid FROM _checked c SEMI JOIN raw.{src.name} r USING ({keys}) WHERE c._struct_ok")
+    if state.has_conflicts:
+        parts.append(f"SELECT rowid FROM _checked WHERE _struct_ok AND {key_hash_sql(src)} IN "
+                     f"(SELECT key_hash FROM raw._conflicts WHERE source = {sql_str(src.name)})")
+    return " UNION ".join(parts)
+
+
+def classify_sql(src: Source, state: RawState, expectations: bool = True) -> str:
+    """For the candidate records (temp table _cand(rid)): their final _gx (with the key-uniqueness
+    expectations, GX's view of versions that differ), _rule, _dup, _rep and _clash — as rows
+    (rid, gx, rule, dup, rep, clash) to update _checked with."""
+    keys = ", ".join(src.key)
+    compiled = compile_suite(src.name) if expectations else []
+    ubits = sum(1 << c.index for c in compiled if c.kind == "unique")
+    old = "NULL"
+    joins = ""
+    if state.has_rows:
+        joins += (f" LEFT JOIN (SELECT {keys}, _record_hash AS _old_hash FROM raw.{src.name}) AS e USING ({keys})")
+        old = "e._old_hash"
+    known = "false"
+    if state.has_conflicts:
+        joins += (f" LEFT JOIN (SELECT DISTINCT key_hash AS _kc FROM raw._conflicts WHERE source = {sql_str(src.name)}) "
+                  f"AS k ON k._kc = {key_hash_sql(src, 'c')}")
+        known = "k._kc IS NOT NULL"
+    # (uniqueness per expectation is over its own columns; the suites' are the key)
+    clash = f"min(c._record_hash) OVER (PARTITION BY {', '.join('c.' + k for k in src.key)}) <> " \
+            f"max(c._record_hash) OVER (PARTITION BY {', '.join('c.' + k for k in src.key)})"
+    return f"""
+WITH m AS (
+    SELECT c.rowid AS rid, c._gx, c._record_hash, {old} AS _old, {known} AS _known_conflict,
+        {clash} AS _clash_,
+        row_number() OVER (PARTITION BY {', '.join('c.' + k for k in src.key)}, c._record_hash
+                           ORDER BY c.file_id, c._line) > 1 AS _dup_in_batch
+    FROM _checked c SEMI JOIN _cand ON c.rowid = _cand.rid{joins}
+),
+g AS (SELECT *, _gx | CASE WHEN _clash_ THEN {ubits} ELSE 0 END AS gx FROM m),
+r AS (
+    SELECT *, coalesce({_first_rule(compiled, 'gx')},
+        CASE WHEN _clash_ THEN 'conflict: versions of one key differ within the batch'
+             WHEN _known_conflict THEN 'conflict: this key had conflicting versions before (see raw._conflicts)'
+             WHEN _old IS NOT NULL AND _old <> _record_hash
+                 THEN 'conflict: differs from a version of this key loaded earlier' END) AS rule
+    FROM g
+)
+SELECT rid, gx, rule, rule IS NULL AND (_dup_in_batch OR coalesce(_old = _record_hash, false)) AS dup,
+    NOT _dup_in_batch AS rep, _clash_ AS clash
+FROM r"""
+
+
+def self_reference_sql(src: Source, expectations: bool = True) -> list[str]:
+    """A registry whose suite checks its own ids (a credit CDR's credit_reference_id against the
+    CDRs): the pass checked against the ids already loaded; a record it flagged whose id is among
+    the batch's structurally good records is cleared here (UPDATEs of _checked)."""
+    from orchestration.check.expectations import KNOWN_IDS
+    compiled = [c for c in compile_suite(src.name) if c.kind == "row"] if expectations else []
+    out = []
+    for c in compiled:
+        if c.param and KNOWN_IDS.get(c.param, ("",))[0] == src.name:
+            col = KNOWN_IDS[c.param][1]
+            bit = 1 << c.index
+            gx = f"(_gx & ~CAST({bit} AS BIGINT))"
+            out.append(f"""UPDATE _checked SET _gx = {gx}, _rule = {_first_rule(compile_suite(src.name), gx)}
+WHERE _struct_ok AND _gx & {bit} <> 0
+  AND {c.columns[0]} IN (SELECT {col} FROM _checked WHERE _struct_ok AND {col} IS NOT NULL)""")
+    return out
