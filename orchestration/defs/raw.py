@@ -46,6 +46,11 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
                 description="No landing file of this source was refused (format, header, encoding, "
                             "or more bad records than the allowed share)."),
             dg.AssetCheckSpec(
+                "gx_sample_agrees", asset=key, blocking=True,
+                description=f"Great Expectations, validating a sample of every loaded batch with "
+                            f"expectations/{src.name}.json, flags exactly the records the suite compiled to "
+                            "SQL flagged (the loader enforces the suite in SQL on every record)."),
+            dg.AssetCheckSpec(
                 "expectations", asset=key,
                 description=f"Great Expectations suite expectations/{src.name}.json on the incoming "
                             "records; failing records are quarantined (warns when there were any)."),
@@ -63,13 +68,22 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
         finally:
             con.close()
         summary = result.summary()
-        for f in result.files:
-            if f.status != "skipped":
-                context.log.info(
-                    f"{f.file}: {f.status}, read {f.rows_read} = loaded {f.rows_loaded} + "
-                    f"quarantined {f.rows_quarantined} + duplicates {f.rows_duplicate}"
-                    + (f" — {f.message}" if f.message else ""))
-        yield dg.MaterializeResult(metadata={**summary, "raw_rows_total": total})
+        # one line per source; a line per file only for files refused or with quarantined records,
+        # and per entry of the landing folder the loader does not read
+        context.log.info("\n".join([result.summary_line(), *result.file_lines()]))
+        yield dg.MaterializeResult(metadata={
+            **summary, "raw_rows_total": total,
+            "not_read": dg.MetadataValue.json([{"path": p, "reason": r} for p, r in result.ignored])})
+        disagreements = result.gx_disagreements
+        yield dg.AssetCheckResult(
+            check_name="gx_sample_agrees",
+            passed=not disagreements,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"records_validated": sum(s.rows for s in result.gx_samples),
+                      "of_which_flagged": sum(s.flagged for s in result.gx_samples),
+                      "disagreements": dg.MetadataValue.json(disagreements)},
+            description="; ".join(disagreements) or None,
+        )
         failing = {f"{o.expectation}({o.column})": o.unexpected for o in result.expectations if o.unexpected}
         yield dg.AssetCheckResult(
             check_name="expectations",

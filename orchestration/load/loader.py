@@ -449,7 +449,12 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
             results.append(FileResult(p.file.rel, p.digest, "loaded", read, read - bad - dup, bad, dup,
                                       rules=tops.get(p.file_id, [])))
         if expectations:
-            result.expectations = gx_check.outcomes_from_sql(con, src.name, "_checked")
+            outcomes = gx_check.outcomes_from_sql(con, src.name, "_checked")
+            if result.expectations:  # a source loaded in several batches: counts add up
+                for total, o in zip(result.expectations, outcomes):
+                    total.unexpected += o.unexpected
+            else:
+                result.expectations = outcomes
             if gx_rows > 0:
                 result.gx_samples.append(gx_check.sample_check(con, src.name, "_checked", gx_rows, run_id))
         _register_files(con, batch)
