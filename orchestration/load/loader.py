@@ -476,9 +476,11 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
 
 def _append(con, src: Source, state: RawState, now: datetime) -> None:
     """Quarantine, displaced earlier versions, conflicts, raw: set-based, from _checked."""
-    con.execute("""
+    # an ECB record is one rate of its line: the rule names the currency (the text is the line)
+    rule = "c._rule || coalesce(' [' || c.currency || ']', '')" if src.format == "ecb_csv" else "c._rule"
+    con.execute(f"""
         INSERT INTO raw._quarantine
-        SELECT ?, b.file, b.file_hash, c._line, c._rule, c._raw, ?
+        SELECT ?, b.file, b.file_hash, c._line, {rule}, c._raw, ?
         FROM _checked c JOIN _batch_files b USING (file_id) WHERE c._rule IS NOT NULL""", [src.name, now])
     keys = ", ".join(src.key)
     if state.has_rows:

@@ -45,7 +45,7 @@ ODD_UTF8 = ODD + "not-utf8\x01"  # + the line with undecodable bytes escaped
 LONG_LINE_KEEP = 1024  # bytes of an over-long line kept in the quarantine
 
 TEXT_MAX_BYTES = 64 * 1024 * 1024  # plain files up to this size are read whole by DuckDB
-CHUNK_BYTES = 16 * 1024 * 1024  # chunks of whole lines handed to DuckDB otherwise
+CHUNK_BYTES = 8 * 1024 * 1024  # chunks of whole lines handed to DuckDB otherwise
 
 EXTENSIONS = {"jsonl": (".jsonl", ".ndjson", ".json"), "csv": (".csv",), "ecb_csv": (".csv",)}
 
@@ -208,7 +208,7 @@ def line_texts(f: LandingFile, wanted: set[int], max_line_bytes: int) -> Iterato
 
 
 def long_marker(prefix: bytes, length: int) -> str:
-    return f"{ODD_LONG}{length}\x01{prefix.decode('utf-8', errors='backslashreplace')}"
+    return f"{ODD_LONG}{length:,}\x01{prefix.decode('utf-8', errors='backslashreplace')}"
 
 
 def utf8_marker(raw: bytes) -> str:
