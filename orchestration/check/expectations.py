@@ -112,9 +112,11 @@ def _sql_literal(v) -> str:
     raise ValueError(f"unsupported literal {v!r}")
 
 
-def condition_sql(condition: str) -> str:
-    """A pandas row_condition of the form `column ==|!= value` as SQL with pandas' semantics:
-    `==` is false on a missing value, `!=` true."""
+def condition_sql(condition: str, column_type: str = "str") -> str:
+    """A pandas row_condition of the form `column ==|!= value` as SQL with the semantics GX gives
+    it on the loader's frames: `==` is false on a missing value; `!=` is true on a missing value
+    of a text column (NaN semantics) but false on a missing boolean (pandas' nullable boolean:
+    NA compares as NA, and query() drops it)."""
     m = CONDITION.fullmatch(condition)
     if not m:
         raise NotImplementedError(f"row_condition {condition!r}: only `column ==|!= literal` is compiled to SQL")
@@ -122,10 +124,12 @@ def condition_sql(condition: str) -> str:
     value = {"True": "true", "False": "false"}.get(lit)
     if value is None:
         value = "'" + lit[1:-1].replace("'", "''") + "'" if lit[0] in "\"'" else lit
-    return f"coalesce({col} = {value}, false)" if op == "==" else f"({col} IS DISTINCT FROM {value})"
+    if op == "==":
+        return f"coalesce({col} = {value}, false)"
+    return f"coalesce({col} <> {value}, false)" if column_type == "bool" else f"({col} IS DISTINCT FROM {value})"
 
 
-def compile_expectation(index: int, exp: dict) -> CompiledExpectation:
+def compile_expectation(index: int, exp: dict, types: dict[str, str] | None = None) -> CompiledExpectation:
     """The SQL that flags exactly the rows GX 1.x flags for this expectation (on a pandas frame of
     the same typed records; tests/check/test_compiled_expectations.py proves it per expectation)."""
     typ, kw = exp["type"], dict(exp["kwargs"])
@@ -133,7 +137,9 @@ def compile_expectation(index: int, exp: dict) -> CompiledExpectation:
     if "row_condition" in kw:
         if kw.pop("condition_parser", None) != "pandas":
             raise NotImplementedError(f"{typ}: only the pandas condition_parser is compiled")
-        cond = condition_sql(kw.pop("row_condition"))
+        cond_text = kw.pop("row_condition")
+        m = CONDITION.fullmatch(cond_text)
+        cond = condition_sql(cond_text, (types or {}).get(m.group(1), "str") if m else "str")
     if typ not in SUPPORTED_KWARGS or set(kw) - SUPPORTED_KWARGS[typ]:
         raise NotImplementedError(f"{typ} with {sorted(kw)} is not compiled to SQL")
     name = rule_text(exp)
@@ -181,7 +187,9 @@ def compile_suite(source: str) -> tuple[CompiledExpectation, ...]:
     exps = suite_json(source)["expectations"]
     if len(exps) > 62:
         raise ValueError(f"expectations/{source}.json: at most 62 expectations fit the loader's bit mask")
-    return tuple(compile_expectation(i, e) for i, e in enumerate(exps))
+    from orchestration.contract import SOURCES
+    types = {f.name: f.type for f in SOURCES[source].fields}
+    return tuple(compile_expectation(i, e, types) for i, e in enumerate(exps))
 
 
 def known_set_sql(param: str, source: str, batch: str | None) -> str:
@@ -348,5 +356,8 @@ def _examples(df, rows: list[int], c: CompiledExpectation) -> str:
     if not rows:
         return "none"
     cols = [col for col in c.columns if col in df.columns]
-    shown = [", ".join(f"{col}={df.at[r, col]!r}" for col in cols) for r in rows[:3]]
+    def value(r, col):
+        v = df.at[r, col]
+        return v.item() if hasattr(v, "item") else v
+    shown = [", ".join(f"{col}={value(r, col)!r}" for col in cols) for r in rows[:3]]
     return f"{len(rows)}: " + "; ".join(shown) + (" …" if len(rows) > 3 else "")

@@ -447,6 +447,7 @@ def test_case(case: Case, registry_db: Path, tmp_path: Path):
                 (landing / case.path).unlink()
         write_files(landing, {case.path: case.content})
         result = load_source(con, case.source, landing)
+        assert result.gx_disagreements == []  # GX re-validated a sample: it agrees with the SQL
         mine = [f for f in result.files if f.file == case.path]
         assert len(mine) == 1, result.files
         f = mine[0]
