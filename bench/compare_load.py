@@ -28,7 +28,7 @@ def compare(left: Path, right: Path, sources=BIG) -> dict[str, dict]:
             cols = [c for (c,) in con.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE database_name = 'l' AND schema_name = 'raw' "
                 "AND table_name = ? AND column_name <> '_loaded_at' ORDER BY column_index", [s]).fetchall()]
-            sel = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in cols)
+            sel = ", ".join(f'"{c}"' for c in cols)
             queries[f"raw.{s}"] = (f"SELECT {sel} FROM l.raw.{s}", f"SELECT {sel} FROM r.raw.{s}")
         q = ("SELECT source, file, file_hash, line, rule, raw_text FROM {}.raw._quarantine WHERE source IN " + src_list)
         queries["raw._quarantine"] = (q.format("l"), q.format("r"))
@@ -37,12 +37,14 @@ def compare(left: Path, right: Path, sources=BIG) -> dict[str, dict]:
         queries["raw._load_audit"] = (a.format("l"), a.format("r"))
         for name, (ql, qr) in queries.items():
             n = con.execute(f"SELECT count(*) FROM ({ql})").fetchall()[0][0]
-            only_l = con.execute(f"SELECT * FROM ({ql} EXCEPT ALL {qr}) LIMIT 3").fetchall()
-            only_r = con.execute(f"SELECT * FROM ({qr} EXCEPT ALL {ql}) LIMIT 3").fetchall()
-            n_l = con.execute(f"SELECT count(*) FROM ({ql} EXCEPT ALL {qr})").fetchall()[0][0]
-            n_r = con.execute(f"SELECT count(*) FROM ({qr} EXCEPT ALL {ql})").fetchall()[0][0]
+            con.execute(f"CREATE OR REPLACE TEMP TABLE only_l AS {ql} EXCEPT ALL {qr}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE only_r AS {qr} EXCEPT ALL {ql}")
+            n_l = con.execute("SELECT count(*) FROM only_l").fetchall()[0][0]
+            n_r = con.execute("SELECT count(*) FROM only_r").fetchall()[0][0]
+            examples = con.execute("SELECT * FROM only_l LIMIT 3").fetchall() + con.execute(
+                "SELECT * FROM only_r LIMIT 3").fetchall()
             out[name] = {"rows": n, "equal": n_l == 0 and n_r == 0, "only_left": n_l, "only_right": n_r,
-                         "examples": [str(x)[:300] for x in only_l + only_r]}
+                         "examples": [str(x)[:300] for x in examples]}
     finally:
         con.close()
     return out

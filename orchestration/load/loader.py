@@ -17,6 +17,7 @@ is dealt with.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -448,6 +449,7 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
             read, bad, dup = counts.get(p.file_id, (0, 0, 0))
             results.append(FileResult(p.file.rel, p.digest, "loaded", read, read - bad - dup, bad, dup,
                                       rules=tops.get(p.file_id, [])))
+        sample = None
         if expectations:
             outcomes = gx_check.outcomes_from_sql(con, src.name, "_checked")
             if result.expectations:  # a source loaded in several batches: counts add up
@@ -456,7 +458,8 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
             else:
                 result.expectations = outcomes
             if gx_rows > 0:
-                result.gx_samples.append(gx_check.sample_check(con, src.name, "_checked", gx_rows, run_id))
+                sample = gx_check.sample_check(con, src.name, "_checked", gx_rows, run_id)
+                result.gx_samples.append(sample)
         _register_files(con, batch)
         con.execute("BEGIN TRANSACTION")
         try:
@@ -464,6 +467,10 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
             _audit(con, src, results + refused, run_id, now)
             con.execute("INSERT INTO raw._loaded_files SELECT file_hash, ?, file, ? FROM _batch_files",
                         [src.name, now])
+            if sample is not None and sample.result is not None:
+                con.execute("INSERT INTO raw._gx_validations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [src.name, run_id, now, sample.rows, sample.flagged, json.dumps(sample.disagreements),
+                             json.dumps(sample.result, default=str)])
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")

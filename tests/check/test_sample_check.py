@@ -4,7 +4,7 @@ SQL's verdict is reported — the source's blocking check `gx_sample_agrees` the
 
 from __future__ import annotations
 
-import shutil
+import json
 
 from orchestration.check import expectations as X
 from orchestration.contract import SOURCES
@@ -54,3 +54,13 @@ def test_the_loader_reports_agreement_on_a_batch_with_bad_records(tmp_path):
     [sample] = res.gx_samples
     assert sample.flagged == 6 and 50 <= sample.rows <= 6 + 200
     assert res.gx_disagreements == []
+    # GX's result is kept, and is what the Data Docs show for the source
+    stored = con.execute("SELECT records, flagged, disagreements, result FROM raw._gx_validations "
+                         "WHERE source = 'sessions'").fetchall()
+    assert [(r, f, json.loads(d)) for r, f, d, _ in stored] == [(sample.rows, 6, [])]
+    assert json.loads(stored[0][3])["success"] is False  # six records break the suite
+    con.close()
+    from orchestration.docs import build_gx_docs
+    index = build_gx_docs(tmp_path, tmp_path / "docs")
+    [page] = index.parent.glob("validations/landing_sessions/load/*/sessions-load-sample.html")
+    assert "kwh" in page.read_text() and "sessions-load-sample" in index.read_text()
