@@ -3,7 +3,8 @@
 -- result — the same raw rows, quarantine rows (line, rule, text) and audit rows
 -- (bench/compare_load.py checks it).
 --
--- Run by bench/run_load_reference.py in a database whose registries are loaded, with variables:
+-- Run by bench/run_load_reference.py (which runs the @tail-template at the end after each source's
+-- section) in a database whose registries are loaded, with variables:
 --   landing (the landing directory), suites (expectations/), ocpp_schemas (the OCPP 1.6 request
 --   schemas of the `ocpp` package), now (the moment of loading), max_session_days.
 -- Scope: the generator's landing zone — plain UTF-8 files with lines under the line limit, every
@@ -51,34 +52,41 @@ FROM glob(getvariable('ocpp_schemas') || '/*.json') WHERE NOT file LIKE '%Respon
 
 CREATE OR REPLACE TEMP MACRO rule_gx(typ, cols, why) AS typ || '(' || cols || '): ' || why;
 
+-- a source's new files (f: id, path, path in the landing zone, SHA-256, provider folder), and their
+-- lines (read whole, split with their numbers; without a CR before the newline or a byte order
+-- mark before line 1), each with its validating read as JSON (NULL: not JSON)
+CREATE OR REPLACE TEMP MACRO landing_files(pattern) AS TABLE
+SELECT (row_number() OVER (ORDER BY filename) - 1)::INTEGER AS file_id, filename AS path,
+       substr(filename, length(getvariable('landing')) + 2) AS rel, sha256(content) AS file_hash,
+       CASE WHEN len(string_split(pattern, '/')) > 3 THEN split_part(substr(filename, length(getvariable('landing')) + 2), '/', 2)
+            ELSE '' END AS provider
+FROM read_blob(getvariable('landing') || pattern)
+WHERE sha256(content) NOT IN (SELECT file_hash FROM raw._loaded_files);  -- loaded once per content
+CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files('/sessions/*.jsonl') LIMIT 0;
+SET VARIABLE paths = [];
+CREATE OR REPLACE TEMP VIEW landing_lines AS
+SELECT file_id, provider, _line, l AS line, TRY_CAST(l AS JSON) AS doc
+FROM (SELECT file_id, provider, _line, CASE WHEN _line = 1 AND starts_with(l1, chr(65279)) THEN l1[2:] ELSE l1 END AS l
+      FROM (SELECT *, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS l1
+            FROM (SELECT f.file_id, f.provider, generate_subscripts(p, 1) AS _line, unnest(p) AS line
+                  FROM (SELECT filename, string_split(content, chr(10)) AS p FROM read_text(getvariable('paths'))) r
+                  JOIN f ON f.path = r.filename)));
+
 
 -- =============================================================================================
 -- sessions
-CREATE OR REPLACE TEMP TABLE f AS
-SELECT (row_number() OVER (ORDER BY filename) - 1)::INTEGER AS file_id, filename AS path,
-       substr(filename, length(getvariable('landing')) + 2) AS rel, sha256(content) AS file_hash, '' AS provider
-FROM read_blob(getvariable('landing') || '/sessions/*.jsonl')
-WHERE sha256(content) NOT IN (SELECT file_hash FROM raw._loaded_files);  -- loaded once per content
+CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files('/sessions/*.jsonl');
 SET VARIABLE paths = (SELECT coalesce(list(path ORDER BY file_id), []) FROM f);
 
 CREATE OR REPLACE TEMP TABLE c AS
-WITH lines0 AS (
-    SELECT f.file_id, generate_subscripts(p, 1) AS _line, unnest(p) AS line
-    FROM (SELECT filename, string_split(content, chr(10)) AS p FROM read_text(getvariable('paths'))) r
-    JOIN f ON f.path = r.filename
-), lines AS (
-    SELECT file_id, _line, l AS line, TRY_CAST(l AS JSON) AS doc
-    FROM (SELECT file_id, _line,
-                 CASE WHEN _line = 1 AND starts_with(l1, chr(65279)) THEN l1[2:] ELSE l1 END AS l
-          FROM (SELECT *, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS l1 FROM lines0))
-), parsed AS (
+WITH parsed AS (
     SELECT file_id, _line, line, doc, bad_shape(line, doc) AS shape, json_keys(doc) AS keys,
         from_json(doc, '{"session_id":"JSON","charge_point_id":"JSON","connector_id":"VARCHAR","paying_team_id":"JSON",'
                        '"state":"JSON","plugged_in_at":"VARCHAR","charging_started_at":"VARCHAR","charging_ended_at":"VARCHAR",'
                        '"unplugged_at":"VARCHAR","failed_at":"VARCHAR","failure_reason":"JSON","stop_reason":"JSON",'
                        '"kwh":"VARCHAR","price_excl_vat":"VARCHAR","price_incl_vat":"VARCHAR","currency":"JSON",'
                        '"is_roaming":"VARCHAR","updated_at":"VARCHAR"}') AS j
-    FROM lines WHERE doc IS NOT NULL OR trim(line, ' ' || chr(9)) <> ''
+    FROM landing_lines WHERE doc IS NOT NULL OR trim(line, ' ' || chr(9)) <> ''
 ), t AS (
     SELECT file_id, _line, line, doc, shape, keys,
         jtxt(j.session_id) AS t_session_id, jtxt(j.charge_point_id) AS t_charge_point_id, vtxt(j.connector_id) AS t_connector_id,
@@ -175,81 +183,21 @@ FROM gx;
 
 -- records whose key repeats among the structurally good ones, or is loaded already: duplicates
 -- (identical to an earlier one) and conflicts (the suite's uniqueness expectation, GX's view)
-CREATE OR REPLACE TEMP TABLE k AS
-WITH cand AS (
-    SELECT rowid AS rid FROM c SEMI JOIN (SELECT session_id, updated_at FROM c WHERE ok GROUP BY ALL HAVING count(*) > 1)
-        USING (session_id, updated_at) WHERE ok
-    UNION SELECT c.rowid FROM c SEMI JOIN raw.sessions USING (session_id, updated_at) WHERE ok
-), m AS (
-    SELECT c.rowid AS rid, c.srule, c.gxrule, e._record_hash AS old, c._record_hash,
-        min(c._record_hash) OVER w <> max(c._record_hash) OVER w AS clash,
-        row_number() OVER (PARTITION BY c.session_id, c.updated_at, c._record_hash ORDER BY c.file_id, c._line) > 1 AS again
-    FROM c SEMI JOIN cand ON c.rowid = cand.rid
-    LEFT JOIN raw.sessions e USING (session_id, updated_at)
-    WINDOW w AS (PARTITION BY c.session_id, c.updated_at)
-)
-SELECT rid, coalesce(CASE WHEN clash THEN rule_gx('expect_compound_columns_to_be_unique', 'session_id,updated_at',
-                          'one record per key and version (identical re-sends are skipped before this check)') END,
-                     gxrule, CASE WHEN old <> _record_hash THEN 'conflict: differs from a version of this key loaded earlier' END) AS rule,
-       again OR coalesce(old = _record_hash, false) AS dup
-FROM m;
-UPDATE c SET _rule = k.rule, _dup = k.rule IS NULL AND k.dup FROM k WHERE c.rowid = k.rid;
--- the text of a record quarantined here: its line, read again
-UPDATE c SET _raw = l.line
-FROM (SELECT f.file_id, generate_subscripts(p, 1) AS _line, unnest(p) AS line
-      FROM (SELECT filename, string_split(content, chr(10)) AS p FROM read_text(getvariable('paths'))) r
-      JOIN f ON f.path = r.filename
-      WHERE f.file_id IN (SELECT file_id FROM c WHERE _rule IS NOT NULL AND _raw IS NULL)) l
-WHERE c.file_id = l.file_id AND c._line = l._line AND c._rule IS NOT NULL AND c._raw IS NULL;
-
-SET VARIABLE source = 'sessions';
--- a record that differs from the version of its key loaded earlier: that version leaves raw too
-CREATE OR REPLACE TEMP TABLE displaced AS
-SELECT session_id, updated_at, first(f.rel) AS later FROM c JOIN f USING (file_id)
-WHERE c._rule = 'conflict: differs from a version of this key loaded earlier' GROUP BY ALL;
-INSERT INTO raw._quarantine
-SELECT getvariable('source'), r._file, r._file_hash, r._line,
-    'conflict: a later file (' || d.later || ') has a different version of this key', CAST(to_json(r) AS VARCHAR),
-    getvariable('now')
-FROM raw.sessions r JOIN displaced d USING (session_id, updated_at);
-DELETE FROM raw.sessions WHERE (session_id, updated_at) IN (SELECT (session_id, updated_at) FROM displaced);
-INSERT INTO raw._quarantine SELECT getvariable('source'), f.rel, f.file_hash, c._line, c._rule, c._raw, getvariable('now')
-FROM c JOIN f USING (file_id) WHERE c._rule IS NOT NULL;
-INSERT INTO raw._load_audit BY NAME  -- per file: read = loaded + quarantined + duplicates
-SELECT getvariable('source') AS source, f.rel AS file, f.file_hash, 'loaded' AS status, coalesce(n, 0) AS rows_read,
-    coalesce(n - q - d, 0) AS rows_loaded, coalesce(q, 0) AS rows_quarantined, coalesce(d, 0) AS rows_duplicate,
-    0 AS rows_refused, NULL AS message, NULL AS run_id, getvariable('now') AS loaded_at
-FROM f LEFT JOIN (SELECT file_id, count(*) AS n, count(_rule) AS q, count(*) FILTER (WHERE _dup) AS d FROM c GROUP BY ALL)
-    USING (file_id);
-INSERT INTO raw.sessions BY NAME
-SELECT c.* EXCLUDE (file_id, ok, srule, gxrule, _rule, _dup, _raw), f.rel AS _file, f.file_hash AS _file_hash,
-    getvariable('now') AS _loaded_at
-FROM c JOIN f USING (file_id) WHERE c._rule IS NULL AND NOT c._dup;
+SET VARIABLE unique_rule = rule_gx('expect_compound_columns_to_be_unique', 'session_id,updated_at',
+    'one record per key and version (identical re-sends are skipped before this check)');
+-- @tail sessions: session_id, updated_at
 
 -- =============================================================================================
 -- ledger
-CREATE OR REPLACE TEMP TABLE f AS
-SELECT (row_number() OVER (ORDER BY filename) - 1)::INTEGER AS file_id, filename AS path,
-       substr(filename, length(getvariable('landing')) + 2) AS rel, sha256(content) AS file_hash, '' AS provider
-FROM read_blob(getvariable('landing') || '/ledger/*.jsonl')
-WHERE sha256(content) NOT IN (SELECT file_hash FROM raw._loaded_files);  -- loaded once per content
+CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files('/ledger/*.jsonl');
 SET VARIABLE paths = (SELECT coalesce(list(path ORDER BY file_id), []) FROM f);
 
 CREATE OR REPLACE TEMP TABLE c AS
-WITH lines0 AS (
-    SELECT f.file_id, generate_subscripts(p, 1) AS _line, unnest(p) AS line
-    FROM (SELECT filename, string_split(content, chr(10)) AS p FROM read_text(getvariable('paths'))) r
-    JOIN f ON f.path = r.filename
-), lines AS (
-    SELECT file_id, _line, l AS line, TRY_CAST(l AS JSON) AS doc
-    FROM (SELECT file_id, _line,
-                 CASE WHEN _line = 1 AND starts_with(l1, chr(65279)) THEN l1[2:] ELSE l1 END AS l
-          FROM (SELECT *, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS l1 FROM lines0))
-), parsed AS (
+WITH parsed AS (
     SELECT file_id, _line, line, doc, bad_shape(line, doc) AS shape, json_keys(doc) AS keys,
         from_json(doc, '{"entry_id":"JSON","operator_id":"JSON","team_id":"JSON","plan_id":"JSON","kind":"JSON",'
                        '"amount":"VARCHAR","currency":"JSON","booked_at":"VARCHAR","session_id":"JSON","invoice_id":"JSON"}') AS j
-    FROM lines WHERE doc IS NOT NULL OR trim(line, ' ' || chr(9)) <> ''
+    FROM landing_lines WHERE doc IS NOT NULL OR trim(line, ' ' || chr(9)) <> ''
 ), t AS (
     SELECT file_id, _line, line, doc, shape, keys,
         jtxt(j.entry_id) AS entry_id, jtxt(j.operator_id) AS operator_id, jtxt(j.team_id) AS team_id,
@@ -309,77 +257,17 @@ SELECT file_id, _line, entry_id, operator_id, team_id, plan_id, kind, amount, cu
     CASE WHEN srule IS NOT NULL OR gxrule IS NOT NULL THEN line END AS _raw
 FROM gx;
 
-CREATE OR REPLACE TEMP TABLE k AS
-WITH cand AS (
-    SELECT rowid AS rid FROM c SEMI JOIN (SELECT entry_id FROM c WHERE ok GROUP BY ALL HAVING count(*) > 1) USING (entry_id)
-    WHERE ok
-    UNION SELECT c.rowid FROM c SEMI JOIN raw.ledger USING (entry_id) WHERE ok
-), m AS (
-    SELECT c.rowid AS rid, c.gxrule, e._record_hash AS old, c._record_hash,
-        min(c._record_hash) OVER w <> max(c._record_hash) OVER w AS clash,
-        row_number() OVER (PARTITION BY c.entry_id, c._record_hash ORDER BY c.file_id, c._line) > 1 AS again
-    FROM c SEMI JOIN cand ON c.rowid = cand.rid
-    LEFT JOIN raw.ledger e USING (entry_id)
-    WINDOW w AS (PARTITION BY c.entry_id)
-)
-SELECT rid, coalesce(CASE WHEN clash THEN rule_gx('expect_column_values_to_be_unique', 'entry_id',
-                          'one record per key and version (identical re-sends are skipped before this check)') END,
-                     gxrule, CASE WHEN old <> _record_hash THEN 'conflict: differs from a version of this key loaded earlier' END) AS rule,
-       again OR coalesce(old = _record_hash, false) AS dup
-FROM m;
-UPDATE c SET _rule = k.rule, _dup = k.rule IS NULL AND k.dup FROM k WHERE c.rowid = k.rid;
-UPDATE c SET _raw = l.line
-FROM (SELECT f.file_id, generate_subscripts(p, 1) AS _line, unnest(p) AS line
-      FROM (SELECT filename, string_split(content, chr(10)) AS p FROM read_text(getvariable('paths'))) r
-      JOIN f ON f.path = r.filename
-      WHERE f.file_id IN (SELECT file_id FROM c WHERE _rule IS NOT NULL AND _raw IS NULL)) l
-WHERE c.file_id = l.file_id AND c._line = l._line AND c._rule IS NOT NULL AND c._raw IS NULL;
-
-SET VARIABLE source = 'ledger';
--- a record that differs from the version of its key loaded earlier: that version leaves raw too
-CREATE OR REPLACE TEMP TABLE displaced AS
-SELECT entry_id, first(f.rel) AS later FROM c JOIN f USING (file_id)
-WHERE c._rule = 'conflict: differs from a version of this key loaded earlier' GROUP BY ALL;
-INSERT INTO raw._quarantine
-SELECT getvariable('source'), r._file, r._file_hash, r._line,
-    'conflict: a later file (' || d.later || ') has a different version of this key', CAST(to_json(r) AS VARCHAR),
-    getvariable('now')
-FROM raw.ledger r JOIN displaced d USING (entry_id);
-DELETE FROM raw.ledger WHERE (entry_id) IN (SELECT (entry_id) FROM displaced);
-INSERT INTO raw._quarantine SELECT getvariable('source'), f.rel, f.file_hash, c._line, c._rule, c._raw, getvariable('now')
-FROM c JOIN f USING (file_id) WHERE c._rule IS NOT NULL;
-INSERT INTO raw._load_audit BY NAME  -- per file: read = loaded + quarantined + duplicates
-SELECT getvariable('source') AS source, f.rel AS file, f.file_hash, 'loaded' AS status, coalesce(n, 0) AS rows_read,
-    coalesce(n - q - d, 0) AS rows_loaded, coalesce(q, 0) AS rows_quarantined, coalesce(d, 0) AS rows_duplicate,
-    0 AS rows_refused, NULL AS message, NULL AS run_id, getvariable('now') AS loaded_at
-FROM f LEFT JOIN (SELECT file_id, count(*) AS n, count(_rule) AS q, count(*) FILTER (WHERE _dup) AS d FROM c GROUP BY ALL)
-    USING (file_id);
-INSERT INTO raw.ledger BY NAME
-SELECT c.* EXCLUDE (file_id, ok, srule, gxrule, _rule, _dup, _raw), f.rel AS _file, f.file_hash AS _file_hash,
-    getvariable('now') AS _loaded_at
-FROM c JOIN f USING (file_id) WHERE c._rule IS NULL AND NOT c._dup;
+SET VARIABLE unique_rule = rule_gx('expect_column_values_to_be_unique', 'entry_id',
+    'one record per key and version (identical re-sends are skipped before this check)');
+-- @tail ledger: entry_id
 
 -- =============================================================================================
 -- cdrs (one folder per roaming connection; the whole OCPI object kept in `cdr`)
-CREATE OR REPLACE TEMP TABLE f AS
-SELECT (row_number() OVER (ORDER BY filename) - 1)::INTEGER AS file_id, filename AS path,
-       substr(filename, length(getvariable('landing')) + 2) AS rel, sha256(content) AS file_hash,
-       split_part(substr(filename, length(getvariable('landing')) + 2), '/', 2) AS provider
-FROM read_blob(getvariable('landing') || '/cdrs/*/*.jsonl')
-WHERE sha256(content) NOT IN (SELECT file_hash FROM raw._loaded_files);  -- loaded once per content
+CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files('/cdrs/*/*.jsonl');
 SET VARIABLE paths = (SELECT coalesce(list(path ORDER BY file_id), []) FROM f);
 
 CREATE OR REPLACE TEMP TABLE c AS
-WITH lines0 AS (
-    SELECT f.file_id, f.provider, generate_subscripts(p, 1) AS _line, unnest(p) AS line
-    FROM (SELECT filename, string_split(content, chr(10)) AS p FROM read_text(getvariable('paths'))) r
-    JOIN f ON f.path = r.filename
-), lines AS (
-    SELECT file_id, provider, _line, l AS line, TRY_CAST(l AS JSON) AS doc
-    FROM (SELECT file_id, provider, _line,
-                 CASE WHEN _line = 1 AND starts_with(l1, chr(65279)) THEN l1[2:] ELSE l1 END AS l
-          FROM (SELECT *, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS l1 FROM lines0))
-), parsed AS (
+WITH parsed AS (
     SELECT file_id, provider, _line, line, doc, bad_shape(line, doc) AS shape,
         from_json(doc, '{"country_code":"JSON","party_id":"JSON","id":"JSON","start_date_time":"VARCHAR",'
                        '"end_date_time":"VARCHAR","session_id":"JSON","cdr_token":{"country_code":"JSON","party_id":"JSON",'
@@ -388,7 +276,7 @@ WITH lines0 AS (
                        '"connector_power_type":"JSON"},"currency":"JSON","total_cost":{"excl_vat":"VARCHAR","incl_vat":"VARCHAR"},'
                        '"total_energy":"VARCHAR","total_time":"VARCHAR","total_parking_time":"VARCHAR","credit":"VARCHAR",'
                        '"credit_reference_id":"JSON","last_updated":"VARCHAR"}') AS j
-    FROM lines WHERE doc IS NOT NULL OR trim(line, ' ' || chr(9)) <> ''
+    FROM landing_lines WHERE doc IS NOT NULL OR trim(line, ' ' || chr(9)) <> ''
 ), t AS (
     SELECT file_id, provider, _line, line, doc, shape,
         jtxt(j.country_code) AS country_code, jtxt(j.party_id) AS party_id, jtxt(j.id) AS id,
@@ -520,56 +408,11 @@ FROM gx;
 UPDATE c SET gxrule = gxrule_after_ref, _rule = gxrule_after_ref
 WHERE ok AND gxrule = rule_gx('expect_column_values_to_be_in_set', 'credit_reference_id', 'a credit CDR cancels a CDR we sent')
   AND credit_reference_id IN (SELECT id FROM c WHERE ok);
+ALTER TABLE c DROP COLUMN gxrule_after_ref;
 
-CREATE OR REPLACE TEMP TABLE k AS
-WITH cand AS (
-    SELECT rowid AS rid FROM c SEMI JOIN (SELECT country_code, party_id, id FROM c WHERE ok GROUP BY ALL HAVING count(*) > 1)
-        USING (country_code, party_id, id) WHERE ok
-    UNION SELECT c.rowid FROM c SEMI JOIN raw.cdrs USING (country_code, party_id, id) WHERE ok
-), m AS (
-    SELECT c.rowid AS rid, c.gxrule, e._record_hash AS old, c._record_hash,
-        min(c._record_hash) OVER w <> max(c._record_hash) OVER w AS clash,
-        row_number() OVER (PARTITION BY c.country_code, c.party_id, c.id, c._record_hash ORDER BY c.file_id, c._line) > 1 AS again
-    FROM c SEMI JOIN cand ON c.rowid = cand.rid
-    LEFT JOIN raw.cdrs e USING (country_code, party_id, id)
-    WINDOW w AS (PARTITION BY c.country_code, c.party_id, c.id)
-)
-SELECT rid, coalesce(CASE WHEN clash THEN rule_gx('expect_compound_columns_to_be_unique', 'country_code,party_id,id',
-                          'one record per key and version (identical re-sends are skipped before this check)') END,
-                     gxrule, CASE WHEN old <> _record_hash THEN 'conflict: differs from a version of this key loaded earlier' END) AS rule,
-       again OR coalesce(old = _record_hash, false) AS dup
-FROM m;
-UPDATE c SET _rule = k.rule, _dup = k.rule IS NULL AND k.dup FROM k WHERE c.rowid = k.rid;
-UPDATE c SET _raw = l.line
-FROM (SELECT f.file_id, generate_subscripts(p, 1) AS _line, unnest(p) AS line
-      FROM (SELECT filename, string_split(content, chr(10)) AS p FROM read_text(getvariable('paths'))) r
-      JOIN f ON f.path = r.filename
-      WHERE f.file_id IN (SELECT file_id FROM c WHERE _rule IS NOT NULL AND _raw IS NULL)) l
-WHERE c.file_id = l.file_id AND c._line = l._line AND c._rule IS NOT NULL AND c._raw IS NULL;
-
-SET VARIABLE source = 'cdrs';
--- a record that differs from the version of its key loaded earlier: that version leaves raw too
-CREATE OR REPLACE TEMP TABLE displaced AS
-SELECT country_code, party_id, id, first(f.rel) AS later FROM c JOIN f USING (file_id)
-WHERE c._rule = 'conflict: differs from a version of this key loaded earlier' GROUP BY ALL;
-INSERT INTO raw._quarantine
-SELECT getvariable('source'), r._file, r._file_hash, r._line,
-    'conflict: a later file (' || d.later || ') has a different version of this key', CAST(to_json(r) AS VARCHAR),
-    getvariable('now')
-FROM raw.cdrs r JOIN displaced d USING (country_code, party_id, id);
-DELETE FROM raw.cdrs WHERE (country_code, party_id, id) IN (SELECT (country_code, party_id, id) FROM displaced);
-INSERT INTO raw._quarantine SELECT getvariable('source'), f.rel, f.file_hash, c._line, c._rule, c._raw, getvariable('now')
-FROM c JOIN f USING (file_id) WHERE c._rule IS NOT NULL;
-INSERT INTO raw._load_audit BY NAME  -- per file: read = loaded + quarantined + duplicates
-SELECT getvariable('source') AS source, f.rel AS file, f.file_hash, 'loaded' AS status, coalesce(n, 0) AS rows_read,
-    coalesce(n - q - d, 0) AS rows_loaded, coalesce(q, 0) AS rows_quarantined, coalesce(d, 0) AS rows_duplicate,
-    0 AS rows_refused, NULL AS message, NULL AS run_id, getvariable('now') AS loaded_at
-FROM f LEFT JOIN (SELECT file_id, count(*) AS n, count(_rule) AS q, count(*) FILTER (WHERE _dup) AS d FROM c GROUP BY ALL)
-    USING (file_id);
-INSERT INTO raw.cdrs BY NAME
-SELECT c.* EXCLUDE (file_id, ok, srule, gxrule, gxrule_after_ref, _rule, _dup, _raw), f.rel AS _file,
-    f.file_hash AS _file_hash, getvariable('now') AS _loaded_at
-FROM c JOIN f USING (file_id) WHERE c._rule IS NULL AND NOT c._dup;
+SET VARIABLE unique_rule = rule_gx('expect_compound_columns_to_be_unique', 'country_code,party_id,id',
+    'one record per key and version (identical re-sends are skipped before this check)');
+-- @tail cdrs: country_code, party_id, id
 
 -- =============================================================================================
 -- ocpp (OCPP-J CALL frames; StatusNotification and BootNotification payloads checked against
@@ -577,27 +420,14 @@ FROM c JOIN f USING (file_id) WHERE c._rule IS NULL AND NOT c._dup;
 CREATE OR REPLACE TEMP MACRO is_str(v) AS starts_with(v, '"');
 CREATE OR REPLACE TEMP MACRO not_str(v) AS v IS NOT NULL AND NOT starts_with(v, '"');
 CREATE OR REPLACE TEMP MACRO too_long(v, n) AS length(unq(v)) > n;
-CREATE OR REPLACE TEMP TABLE f AS
-SELECT (row_number() OVER (ORDER BY filename) - 1)::INTEGER AS file_id, filename AS path,
-       substr(filename, length(getvariable('landing')) + 2) AS rel, sha256(content) AS file_hash, '' AS provider
-FROM read_blob(getvariable('landing') || '/ocpp/*.jsonl')
-WHERE sha256(content) NOT IN (SELECT file_hash FROM raw._loaded_files);  -- loaded once per content
+CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files('/ocpp/*.jsonl');
 SET VARIABLE paths = (SELECT coalesce(list(path ORDER BY file_id), []) FROM f);
 
 CREATE OR REPLACE TEMP TABLE c AS
-WITH lines0 AS (
-    SELECT f.file_id, generate_subscripts(p, 1) AS _line, unnest(p) AS line
-    FROM (SELECT filename, string_split(content, chr(10)) AS p FROM read_text(getvariable('paths'))) r
-    JOIN f ON f.path = r.filename
-), lines AS (
-    SELECT file_id, _line, l AS line, TRY_CAST(l AS JSON) AS doc
-    FROM (SELECT file_id, _line,
-                 CASE WHEN _line = 1 AND starts_with(l1, chr(65279)) THEN l1[2:] ELSE l1 END AS l
-          FROM (SELECT *, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS l1 FROM lines0))
-), parsed AS (
+WITH parsed AS (
     SELECT file_id, _line, line, doc, bad_shape(line, doc) AS shape, json_keys(doc) AS keys,
         from_json(doc, '{"charge_point_id":"JSON","received_at":"VARCHAR","frame":"JSON"}') AS j
-    FROM lines WHERE doc IS NOT NULL OR trim(line, ' ' || chr(9)) <> ''
+    FROM landing_lines WHERE doc IS NOT NULL OR trim(line, ' ' || chr(9)) <> ''
 ), framed AS (
     SELECT *, CAST(j.frame AS VARCHAR) AS frame_text, from_json(CAST(j.frame AS VARCHAR), '["JSON"]') AS fr FROM parsed
 ), payloads AS (
@@ -723,26 +553,34 @@ SELECT file_id, _line, charge_point_id, received_at, frame, message_type_id, mes
     CASE WHEN srule IS NOT NULL OR gxrule IS NOT NULL THEN line END AS _raw
 FROM gx;
 
+SET VARIABLE unique_rule = rule_gx('expect_compound_columns_to_be_unique', 'charge_point_id,received_at,message_id',
+    'one record per key and version (identical re-sends are skipped before this check)');
+-- @tail ocpp: charge_point_id, received_at, message_id
+
+-- =============================================================================================
+-- @tail-template: after each source's pass (tables f and c; {source} is the raw table, {key} its
+-- key columns): the records whose key repeats among the structurally good ones or is loaded
+-- already — duplicates (identical to an earlier one) and conflicts (the suite's uniqueness
+-- expectation, GX's view) — then quarantine, displaced earlier versions, audit and raw.
 CREATE OR REPLACE TEMP TABLE k AS
 WITH cand AS (
-    SELECT rowid AS rid FROM c SEMI JOIN (SELECT charge_point_id, received_at, message_id FROM c WHERE ok GROUP BY ALL
-        HAVING count(*) > 1) USING (charge_point_id, received_at, message_id) WHERE ok
-    UNION SELECT c.rowid FROM c SEMI JOIN raw.ocpp USING (charge_point_id, received_at, message_id) WHERE ok
+    SELECT rowid AS rid FROM c SEMI JOIN (SELECT {key} FROM c WHERE ok GROUP BY ALL HAVING count(*) > 1)
+        USING ({key}) WHERE ok
+    UNION SELECT c.rowid FROM c SEMI JOIN raw.{source} USING ({key}) WHERE ok
 ), m AS (
     SELECT c.rowid AS rid, c.gxrule, e._record_hash AS old, c._record_hash,
         min(c._record_hash) OVER w <> max(c._record_hash) OVER w AS clash,
-        row_number() OVER (PARTITION BY c.charge_point_id, c.received_at, c.message_id, c._record_hash
-                           ORDER BY c.file_id, c._line) > 1 AS again
+        row_number() OVER (PARTITION BY {ckey}, c._record_hash ORDER BY c.file_id, c._line) > 1 AS again
     FROM c SEMI JOIN cand ON c.rowid = cand.rid
-    LEFT JOIN raw.ocpp e USING (charge_point_id, received_at, message_id)
-    WINDOW w AS (PARTITION BY c.charge_point_id, c.received_at, c.message_id)
+    LEFT JOIN raw.{source} e USING ({key})
+    WINDOW w AS (PARTITION BY {ckey})
 )
-SELECT rid, coalesce(CASE WHEN clash THEN rule_gx('expect_compound_columns_to_be_unique', 'charge_point_id,received_at,message_id',
-                          'one record per key and version (identical re-sends are skipped before this check)') END,
+SELECT rid, coalesce(CASE WHEN clash THEN getvariable('unique_rule') END,
                      gxrule, CASE WHEN old <> _record_hash THEN 'conflict: differs from a version of this key loaded earlier' END) AS rule,
        again OR coalesce(old = _record_hash, false) AS dup
 FROM m;
 UPDATE c SET _rule = k.rule, _dup = k.rule IS NULL AND k.dup FROM k WHERE c.rowid = k.rid;
+-- the text of a record quarantined here: its line, read again
 UPDATE c SET _raw = l.line
 FROM (SELECT f.file_id, generate_subscripts(p, 1) AS _line, unnest(p) AS line
       FROM (SELECT filename, string_split(content, chr(10)) AS p FROM read_text(getvariable('paths'))) r
@@ -750,17 +588,17 @@ FROM (SELECT f.file_id, generate_subscripts(p, 1) AS _line, unnest(p) AS line
       WHERE f.file_id IN (SELECT file_id FROM c WHERE _rule IS NOT NULL AND _raw IS NULL)) l
 WHERE c.file_id = l.file_id AND c._line = l._line AND c._rule IS NOT NULL AND c._raw IS NULL;
 
-SET VARIABLE source = 'ocpp';
+SET VARIABLE source = '{source}';
 -- a record that differs from the version of its key loaded earlier: that version leaves raw too
 CREATE OR REPLACE TEMP TABLE displaced AS
-SELECT charge_point_id, received_at, message_id, first(f.rel) AS later FROM c JOIN f USING (file_id)
+SELECT {key}, first(f.rel) AS later FROM c JOIN f USING (file_id)
 WHERE c._rule = 'conflict: differs from a version of this key loaded earlier' GROUP BY ALL;
 INSERT INTO raw._quarantine
 SELECT getvariable('source'), r._file, r._file_hash, r._line,
     'conflict: a later file (' || d.later || ') has a different version of this key', CAST(to_json(r) AS VARCHAR),
     getvariable('now')
-FROM raw.ocpp r JOIN displaced d USING (charge_point_id, received_at, message_id);
-DELETE FROM raw.ocpp WHERE (charge_point_id, received_at, message_id) IN (SELECT (charge_point_id, received_at, message_id) FROM displaced);
+FROM raw.{source} r JOIN displaced d USING ({key});
+DELETE FROM raw.{source} WHERE ({key}) IN (SELECT ({key}) FROM displaced);
 INSERT INTO raw._quarantine SELECT getvariable('source'), f.rel, f.file_hash, c._line, c._rule, c._raw, getvariable('now')
 FROM c JOIN f USING (file_id) WHERE c._rule IS NOT NULL;
 INSERT INTO raw._load_audit BY NAME  -- per file: read = loaded + quarantined + duplicates
@@ -769,8 +607,7 @@ SELECT getvariable('source') AS source, f.rel AS file, f.file_hash, 'loaded' AS 
     0 AS rows_refused, NULL AS message, NULL AS run_id, getvariable('now') AS loaded_at
 FROM f LEFT JOIN (SELECT file_id, count(*) AS n, count(_rule) AS q, count(*) FILTER (WHERE _dup) AS d FROM c GROUP BY ALL)
     USING (file_id);
-INSERT INTO raw.ocpp BY NAME
+INSERT INTO raw.{source} BY NAME
 SELECT c.* EXCLUDE (file_id, ok, srule, gxrule, _rule, _dup, _raw), f.rel AS _file, f.file_hash AS _file_hash,
     getvariable('now') AS _loaded_at
 FROM c JOIN f USING (file_id) WHERE c._rule IS NULL AND NOT c._dup;
-CHECKPOINT;
