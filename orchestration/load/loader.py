@@ -306,27 +306,46 @@ def _register_files(con, batch: list[_Pending]) -> None:
 def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, expectations: bool,
               read_here: frozenset[str] = frozenset()) -> dict[int, str]:
     """CREATE the temp table _checked for `batch`; returns the files that could not be read
-    (file_id -> message). `read_here`: plain files that must be read by readers.jsonl_chunks
-    (not UTF-8: their bad lines are quarantined one by one)."""
+    (file_id -> message). The pass is streaming (no record depends on another), so it runs as
+    one statement over the plain files DuckDB reads whole and one per group of chunks read here;
+    `read_here`: plain files to read here (not UTF-8: their bad lines are quarantined one by one)."""
     failed: dict[int, str] = {}
     _register_files(con, batch)
-    params: list = []
+    con.execute("DROP TABLE IF EXISTS _checked")
+    created = False
+
+    def run(input_sql: str, params: list) -> None:
+        nonlocal created
+        sql = pass_sql(src, input_sql, settings, expectations)
+        con.execute(("INSERT INTO _checked " if created else "CREATE TEMP TABLE _checked AS ") + sql, params)
+        created = True
+
     if src.format == "jsonl":
         def whole(p: _Pending) -> bool:
             path = str(p.file.path.resolve())
             return (readers.reads_whole(p.file, settings.max_line_bytes) and path not in read_here
                     and not GLOB_CHARS & set(path))  # read_text takes a path as a glob pattern
-        parts = []
-        if any(whole(p) for p in batch):
-            parts.append("SELECT b.file_id, CAST(1 AS BIGINT) AS first_line, r.content FROM read_text(?) r "
-                         "JOIN _batch_files b ON b.path = r.filename")
-            params.append([str(p.file.path.resolve()) for p in batch if whole(p)])
+        paths = [str(p.file.path.resolve()) for p in batch if whole(p)]
+        if paths:
+            try:
+                run("SELECT b.file_id, CAST(1 AS BIGINT) AS first_line, r.content FROM read_text(?) r "
+                    "JOIN _batch_files b ON b.path = r.filename", [paths])
+            except duckdb.InvalidInputException as e:
+                if "UTF-8" not in str(e) and "UTF8" not in str(e):
+                    raise
+                # read_text met a plain file that is not UTF-8: find it, and read it here instead
+                bad = frozenset(r[0] for r in con.execute(
+                    "SELECT filename FROM read_blob(?) WHERE TRY(decode(content)) IS NULL", [paths]).fetchall())
+                if not bad or bad <= read_here:
+                    raise
+                return _run_pass(con, src, batch, settings, expectations, read_here | bad)
         chunked = [(p.file_id, p.file) for p in batch if not whole(p)]
-        if chunked:
-            con.register("_chunk_stream", pa.RecordBatchReader.from_batches(
-                readers.CHUNK_SCHEMA, readers.jsonl_chunks(chunked, settings.max_line_bytes, failed)))
-            parts.append("SELECT file_id, first_line, content FROM _chunk_stream")
-        input_sql = " UNION ALL ".join(parts)
+        for table in _prefetched(readers.jsonl_chunk_groups(chunked, settings.max_line_bytes, failed)):
+            con.register("_chunk_group", table)
+            try:
+                run("SELECT file_id, first_line, content FROM _chunk_group", [])
+            finally:
+                con.unregister("_chunk_group")
     else:
         tables = []
         for p in batch:
@@ -339,29 +358,25 @@ def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, e
             tables.append(t.add_column(0, "file_id", pa.array([p.file_id] * t.num_rows, pa.int32())))
         if tables:
             con.register("_csv_rows", pa.concat_tables(tables))
-        input_sql = "SELECT * FROM _csv_rows" if tables else ""
-    if not input_sql:
-        con.execute("DROP TABLE IF EXISTS _checked")
-        return failed
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {pass_sql(src, input_sql, settings, expectations)}",
-                    params)
-    except duckdb.InvalidInputException as e:
-        if src.format != "jsonl" or ("UTF-8" not in str(e) and "UTF8" not in str(e)):
-            raise
-        # read_text met a plain file that is not UTF-8: find it, and read it here instead
-        bad = frozenset(r[0] for r in con.execute(
-            "SELECT filename FROM read_blob(?) WHERE TRY(decode(content)) IS NULL", [params[0]]).fetchall())
-        if not bad or bad <= read_here:
-            raise
-        return _run_pass(con, src, batch, settings, expectations, read_here | bad)
-    finally:
-        for name in ("_chunk_stream", "_csv_rows"):
             try:
-                con.unregister(name)
-            except Exception:
-                pass
+                run("SELECT * FROM _csv_rows", [])
+            finally:
+                con.unregister("_csv_rows")
     return failed
+
+
+def _prefetched(items):
+    """The items of an iterator, the next one produced on a thread while the caller works on the
+    current one (reading and decompressing overlap DuckDB's work: both release the GIL)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        it = iter(items)
+        nxt = pool.submit(next, it, None)
+        while True:
+            item = nxt.result()
+            if item is None:
+                return
+            nxt = pool.submit(next, it, None)
+            yield item
 
 
 def _classify(con, src: Source, batch: list[_Pending], settings: PassSettings, state: RawState,

@@ -10,8 +10,8 @@ regular file — is returned with the reason, so that the run reports it by name
 Reading. A record is a line; its number is its 1-based line number in the (decompressed) file.
 - JSON lines are split and parsed by DuckDB (validate.py). A plain file no bigger than
   `TEXT_MAX_BYTES` (and than the line limit) is read whole by DuckDB's `read_text`; any other file
-  (compressed, big, or not UTF-8) is read here in chunks of whole lines (`jsonl_chunks`), handed
-  to DuckDB as an Arrow stream, so a big file never sits whole in memory. A line longer than the
+  (compressed, big, or not UTF-8) is read here in chunks of whole lines (`jsonl_chunk_groups`),
+  handed to DuckDB as Arrow tables of about 128 MiB, so a big file never sits whole in memory. A line longer than the
   limit (WAREHOUSE_MAX_LINE_BYTES, default 16 MiB) is never held whole: it is replaced by a marker
   line with its length and first bytes, and a line that is not UTF-8 by a marker line with its text
   escaped; SQL turns both into quarantined records naming the problem.
@@ -218,19 +218,31 @@ def utf8_marker(raw: bytes) -> str:
 CHUNK_SCHEMA = pa.schema([("file_id", pa.int32()), ("first_line", pa.int64()), ("content", pa.large_string())])
 
 
-def jsonl_chunks(files: list[tuple[int, LandingFile]], max_line_bytes: int,
-                 failed: dict[int, str]) -> Iterator[pa.RecordBatch]:
-    """Record batches of (file_id, first_line, content): each content is whole lines of one file
-    (newlines kept, split by DuckDB). Over-long and non-UTF-8 lines are replaced by marker lines.
-    A file that cannot be read (a broken gzip stream) is recorded in `failed` (file_id ->
-    message) and its chunks stop; the loader then loads the batch without it."""
+GROUP_BYTES = 128 * 1024 * 1024  # text handed to DuckDB per statement on the chunked path
+
+
+def jsonl_chunk_groups(files: list[tuple[int, LandingFile]], max_line_bytes: int,
+                       failed: dict[int, str]) -> Iterator[pa.Table]:
+    """Tables of (file_id, first_line, content) of about GROUP_BYTES: each row is whole lines of
+    one file (newlines kept, split by DuckDB), each table scanned by DuckDB in parallel (a stream
+    would be read by one thread). Over-long and non-UTF-8 lines are replaced by marker lines. A
+    file that cannot be read (a broken gzip stream) is recorded in `failed` (file_id -> message)
+    and its chunks stop; the loader then loads the batch without it."""
+    batches: list[pa.RecordBatch] = []
+    size = 0
     for file_id, f in files:
         try:
             for first, text in _file_chunks(f, max_line_bytes):
-                yield pa.record_batch([pa.array([file_id], pa.int32()), pa.array([first], pa.int64()),
-                                       pa.array([text], pa.large_string())], schema=CHUNK_SCHEMA)
+                batches.append(pa.record_batch([pa.array([file_id], pa.int32()), pa.array([first], pa.int64()),
+                                                pa.array([text], pa.large_string())], schema=CHUNK_SCHEMA))
+                size += len(text)
+                if size >= GROUP_BYTES:
+                    yield pa.Table.from_batches(batches, schema=CHUNK_SCHEMA)
+                    batches, size = [], 0
         except BatchRefused as e:
             failed[file_id] = str(e)
+    if batches:
+        yield pa.Table.from_batches(batches, schema=CHUNK_SCHEMA)
 
 
 def _file_chunks(f: LandingFile, max_line_bytes: int) -> Iterator[tuple[int, str]]:
