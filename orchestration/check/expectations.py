@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -215,8 +216,18 @@ def _context():
     return ctx
 
 
-@cache
+_GX_LOCK = threading.Lock()
+
+
 def _suite_and_batch_definition(source: str):
+    """The source's suite and a pandas batch definition in GX's context (made once; the loader
+    may ask for it from a thread while its main thread does too)."""
+    with _GX_LOCK:
+        return _make_suite_and_batch_definition(source)
+
+
+@cache
+def _make_suite_and_batch_definition(source: str):
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
     ctx = _context()
@@ -309,22 +320,43 @@ def sample_check(con: duckdb.DuckDBPyConnection, source: str, table: str, rows: 
     """Validate about `rows` flagged and `rows` other records of `table` with the source's suite in
     Great Expectations and compare, expectation by expectation, the rows GX finds unexpected with
     the rows the SQL flagged (the `_gx` bits). Any difference is a disagreement."""
-    check = SampleCheck(source)
-    compiled = compile_suite(source)
-    if not compiled:
-        return check
+    return validate_sample(sample_frame(con, source, table, rows))
+
+
+@dataclass
+class Sample:
+    """The records of a batch GX validates (fetched from DuckDB), and the suite's parameters."""
+    source: str
+    df: object  # pandas DataFrame with _row, _gx and the contract columns
+    params: dict
+
+
+def sample_frame(con: duckdb.DuckDBPyConnection, source: str, table: str, rows: int) -> Sample:
+    """The sample (sample_sql) of `table` as a frame, with the suite parameters it needs."""
+    if not compile_suite(source):
+        return Sample(source, None, {})
     n_flagged, n_other = con.execute(
         f"SELECT count(*) FILTER (WHERE _gx <> 0), count(*) FILTER (WHERE _gx = 0) FROM {table} WHERE _rep").fetchall()[0]
     sql = sample_sql(source, table, max(1, -(-n_flagged // rows)), max(1, -(-n_other // rows)))
     df = con.execute(sql).df()
+    return Sample(source, df, parameter_values(con, source, table, sql) if len(df) else {})
+
+
+def validate_sample(sample: Sample) -> SampleCheck:
+    """GX on the sample, compared with the SQL's verdicts (pure Python: may run on a thread while
+    the connection does other work)."""
+    source, df = sample.source, sample.df
+    check = SampleCheck(source)
+    if df is None:
+        return check
     check.rows, check.flagged = len(df), int((df["_gx"] != 0).sum()) if len(df) else 0
     if df.empty:
         return check
+    compiled = compile_suite(source)
     suite, bd = _suite_and_batch_definition(source)
-    params = parameter_values(con, source, table, sql)
     res = bd.get_batch(batch_parameters={"dataframe": df}).validate(
         suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_row"]},
-        expectation_parameters=params)
+        expectation_parameters=sample.params)
     check.result = res.to_json_dict()
     by_name = {c.name: c for c in compiled}
     masks = df["_gx"].tolist()
@@ -350,6 +382,12 @@ def sample_check(con: duckdb.DuckDBPyConnection, source: str, table: str, rows: 
     for name in by_name.keys() - seen:
         check.disagreements.append(f"{name}: GX did not run it")
     return check
+
+
+def prepare(source: str) -> None:
+    """Build GX's context and the source's suite (a few seconds, once per process) ahead of use."""
+    if compile_suite(source):
+        _suite_and_batch_definition(source)
 
 
 def _examples(df, rows: list[int], c: CompiledExpectation) -> str:

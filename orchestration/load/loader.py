@@ -256,10 +256,14 @@ def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
     if refused_early:
         _audit(con, src, refused_early, run_id, now)
         result.files.extend(refused_early)
-    for batch in _batches(pending):
-        _load_batch(con, src, batch, result, max_bad_share=max_bad_share, run_id=run_id, settings=settings,
-                    expectations=expectations,
-                    gx_rows=config.gx_sample_rows() if gx_sample_rows is None else gx_sample_rows)
+    gx_rows = config.gx_sample_rows() if gx_sample_rows is None else gx_sample_rows
+    # Great Expectations runs on a thread beside the SQL (its set-up, then each batch's sample)
+    with ThreadPoolExecutor(max_workers=1) as gx_thread:
+        if pending and expectations and gx_rows > 0:
+            gx_thread.submit(gx_check.prepare, src.name)
+        for batch in _batches(pending):
+            _load_batch(con, src, batch, result, max_bad_share=max_bad_share, run_id=run_id, settings=settings,
+                        expectations=expectations, gx_rows=gx_rows, gx_thread=gx_thread)
     result.seconds = time.perf_counter() - t0
     _log(result)
     return result
@@ -437,7 +441,8 @@ def _has_checked(con) -> bool:
 
 
 def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *, max_bad_share: float,
-                run_id: str | None, settings: PassSettings, expectations: bool, gx_rows: int) -> None:
+                run_id: str | None, settings: PassSettings, expectations: bool, gx_rows: int,
+                gx_thread: ThreadPoolExecutor) -> None:
     now = settings.now
     for i, p in enumerate(batch):
         p.file_id = i
@@ -480,7 +485,7 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
             read, bad, dup = counts.get(p.file_id, (0, 0, 0))
             results.append(FileResult(p.file.rel, p.digest, "loaded", read, read - bad - dup, bad, dup,
                                       rules=tops.get(p.file_id, [])))
-        sample = None
+        sample_check = None
         if expectations:
             outcomes = gx_check.outcomes_from_sql(con, src.name, "_checked")
             if result.expectations:  # a source loaded in several batches: counts add up
@@ -488,9 +493,9 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
                     total.unexpected += o.unexpected
             else:
                 result.expectations = outcomes
-            if gx_rows > 0:
-                sample = gx_check.sample_check(con, src.name, "_checked", gx_rows, run_id)
-                result.gx_samples.append(sample)
+            if gx_rows > 0:  # GX validates the sample while the batch is appended
+                sample_check = gx_thread.submit(gx_check.validate_sample,
+                                                gx_check.sample_frame(con, src.name, "_checked", gx_rows))
         _register_files(con, batch)
         con.execute("BEGIN TRANSACTION")
         try:
@@ -498,14 +503,17 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
             _audit(con, src, results + refused, run_id, now)
             con.execute("INSERT INTO raw._loaded_files SELECT file_hash, ?, file, ? FROM _batch_files",
                         [src.name, now])
-            if sample is not None and sample.result is not None:
-                con.execute("INSERT INTO raw._gx_validations VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [src.name, run_id, now, sample.rows, sample.flagged, json.dumps(sample.disagreements),
-                             json.dumps(sample.result, default=str)])
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
+        if sample_check is not None:
+            sample = sample_check.result()
+            result.gx_samples.append(sample)
+            if sample.result is not None:
+                con.execute("INSERT INTO raw._gx_validations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [src.name, run_id, now, sample.rows, sample.flagged, json.dumps(sample.disagreements),
+                             json.dumps(sample.result, default=str)])
     elif refused:
         _audit(con, src, refused, run_id, now)
     con.execute("DROP TABLE IF EXISTS _checked")
