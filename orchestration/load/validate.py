@@ -1,22 +1,24 @@
-"""The load's one SQL pass: compile a source's contract, its Great Expectations suite and the
-duplicate/conflict rules into one SELECT that reads a batch's lines, parses each record once,
-types it and classifies it.
+"""The load's SQL: compile a source's contract and its Great Expectations suite into one
+streaming pass that reads a batch's lines, parses each record once, types it and names the
+rule it breaks; and the set-based classification of the few records whose key repeats.
 
-For JSON lines, DuckDB splits the files into lines (keeping line numbers), checks a line is JSON
-(`json_valid`, a validating read without extraction) and parses it once with `from_json` into a
-struct of the contract's fields (nested OCPI objects included), taking its key list for the
+For JSON lines, DuckDB splits the files into lines (keeping line numbers); `TRY_CAST(line AS
+JSON)` is the validating read (NULL: not JSON), and `from_json` parses the record once into a
+struct of the contract's fields (nested OCPI objects included), with `json_keys` for the
 unknown-key check. An OCPP frame is parsed once into its four elements and its payload once into
 the OCPP 1.6 properties, which the schema rules check. CSV and ECB records arrive as text columns
 from readers.py.
 
-Per record the pass gives: the typed contract columns, `_srule` (the first contract rule broken,
+`pass_sql` gives per record: the typed contract columns, `_struct_ok` (no contract rule broken;
 in this order: encoding and line length → record shape (JSON object / field count / OCPP-J
 frame) → required fields → types → enums → control characters in ids → OCPP 1.6 payload schema →
-implausible timestamps → session length), `_gx` (a bit per suite expectation the record fails,
-from the suite compiled to SQL: orchestration/check/expectations.py), `_rule` (the rule it is
-quarantined with: the contract's, else the first expectation's, else a conflict), `_dup`
-(identical to a record loaded earlier or earlier in the batch) and, only for quarantined
-records, `_raw` (the line as written).
+implausible timestamps → session length), `_gx` (a bit per row expectation of the suite the
+record fails, compiled to SQL by orchestration/check/expectations.py), `_rule` (the contract's
+rule, else the first expectation's) and, only for records with a rule, `_raw` (the line as
+written). It needs no sort and no join with the raw table, so it streams and can run in parts.
+`candidates_sql` / `classify_sql` then settle the records whose key repeats in the batch, is
+already loaded, or had conflicting versions before: duplicates, conflicts, the suite's key
+uniqueness (`_dup`, `_rep`, `_clash`, and their `_rule`).
 
 No value from a landing file becomes SQL text: everything here is built from the contract, the
 suites and the loader's own settings; file paths travel as bound parameters / Arrow tables.
