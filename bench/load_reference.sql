@@ -64,12 +64,16 @@ FROM read_blob(getvariable('landing') || pattern)
 WHERE sha256(content) NOT IN (SELECT file_hash FROM raw._loaded_files);  -- loaded once per content
 CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files('/sessions/*.jsonl') LIMIT 0;
 SET VARIABLE paths = [];
+-- read_text reads its files on one thread (and what follows runs on that thread): two of them,
+-- on half the files each, are read and processed in parallel
+CREATE OR REPLACE TEMP MACRO half(i) AS list_filter(getvariable('paths'), lambda p, j: j % 2 = i);
 CREATE OR REPLACE TEMP VIEW landing_lines AS
 SELECT file_id, provider, _line, l AS line, TRY_CAST(l AS JSON) AS doc
 FROM (SELECT file_id, provider, _line, CASE WHEN _line = 1 AND starts_with(l1, chr(65279)) THEN l1[2:] ELSE l1 END AS l
       FROM (SELECT *, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS l1
             FROM (SELECT f.file_id, f.provider, generate_subscripts(p, 1) AS _line, unnest(p) AS line
-                  FROM (SELECT filename, string_split(content, chr(10)) AS p FROM read_text(getvariable('paths'))) r
+                  FROM (SELECT filename, string_split(content, chr(10)) AS p
+                        FROM (SELECT * FROM read_text(half(0)) UNION ALL SELECT * FROM read_text(half(1)))) r
                   JOIN f ON f.path = r.filename)));
 
 

@@ -331,9 +331,13 @@ def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, e
                     and not GLOB_CHARS & set(path))  # read_text takes a path as a glob pattern
         paths = [str(p.file.path.resolve()) for p in batch if whole(p)]
         if paths:
+            # read_text reads its files on one thread, and everything after it in the pass runs on
+            # that thread: one read_text per DuckDB thread, their union scanned in parallel
+            parts = _split_by_size(paths, int(con.execute("SELECT current_setting('threads')").fetchall()[0][0]))
+            read = " UNION ALL ".join("SELECT filename, content FROM read_text(?)" for _ in parts)
             try:
-                run("SELECT b.file_id, CAST(1 AS BIGINT) AS first_line, r.content FROM read_text(?) r "
-                    "JOIN _batch_files b ON b.path = r.filename", [paths])
+                run(f"SELECT b.file_id, CAST(1 AS BIGINT) AS first_line, r.content FROM ({read}) r "
+                    "JOIN _batch_files b ON b.path = r.filename", parts)
             except duckdb.InvalidInputException as e:
                 if "UTF-8" not in str(e) and "UTF8" not in str(e):
                     raise
@@ -367,6 +371,17 @@ def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, e
             finally:
                 con.unregister("_csv_rows")
     return failed
+
+
+def _split_by_size(paths: list[str], n: int) -> list[list[str]]:
+    """`paths` in at most `n` non-empty lists of about equal total size (largest files first)."""
+    parts: list[list[str]] = [[] for _ in range(max(1, min(n, len(paths))))]
+    sizes = [0] * len(parts)
+    for path in sorted(paths, key=lambda p: -Path(p).stat().st_size):
+        i = sizes.index(min(sizes))
+        parts[i].append(path)
+        sizes[i] += Path(path).stat().st_size
+    return parts
 
 
 def _prefetched(items):
