@@ -55,31 +55,34 @@ CREATE OR REPLACE TEMP MACRO rule_gx(typ, cols, why) AS typ || '(' || cols || ')
 -- a source's new files (f: id, path, path in the landing zone, SHA-256, provider folder), and their
 -- lines (read whole, split with their numbers; without a CR before the newline or a byte order
 -- mark before line 1), each with its validating read as JSON (NULL: not JSON)
-CREATE OR REPLACE TEMP MACRO landing_files(pattern) AS TABLE
+SET VARIABLE found = []::VARCHAR[];
+SET VARIABLE paths = []::VARCHAR[];
+-- read_text and read_blob read their files on one thread (and what follows runs on that thread):
+-- two of them, on half the files each, run in parallel
+CREATE OR REPLACE TEMP MACRO half(name, i) AS list_filter(getvariable(name), lambda p, j: j % 2 = i);
+CREATE OR REPLACE TEMP MACRO landing_files(with_provider) AS TABLE  -- the files of variable `found`
 SELECT (row_number() OVER (ORDER BY filename) - 1)::INTEGER AS file_id, filename AS path,
-       substr(filename, length(getvariable('landing')) + 2) AS rel, sha256(content) AS file_hash,
-       CASE WHEN len(string_split(pattern, '/')) > 3 THEN split_part(substr(filename, length(getvariable('landing')) + 2), '/', 2)
+       substr(filename, length(getvariable('landing')) + 2) AS rel, file_hash,
+       CASE WHEN with_provider THEN split_part(substr(filename, length(getvariable('landing')) + 2), '/', 2)
             ELSE '' END AS provider
-FROM read_blob(getvariable('landing') || pattern)
-WHERE sha256(content) NOT IN (SELECT file_hash FROM raw._loaded_files);  -- loaded once per content
-CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files('/sessions/*.jsonl') LIMIT 0;
-SET VARIABLE paths = [];
--- read_text reads its files on one thread (and what follows runs on that thread): two of them,
--- on half the files each, are read and processed in parallel
-CREATE OR REPLACE TEMP MACRO half(i) AS list_filter(getvariable('paths'), lambda p, j: j % 2 = i);
+FROM (SELECT filename, sha256(content) AS file_hash FROM read_blob(half('found', 0))
+      UNION ALL SELECT filename, sha256(content) FROM read_blob(half('found', 1)))
+WHERE file_hash NOT IN (SELECT file_hash FROM raw._loaded_files);  -- loaded once per content
+CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files(false) LIMIT 0;
 CREATE OR REPLACE TEMP VIEW landing_lines AS
 SELECT file_id, provider, _line, l AS line, TRY_CAST(l AS JSON) AS doc
 FROM (SELECT file_id, provider, _line, CASE WHEN _line = 1 AND starts_with(l1, chr(65279)) THEN l1[2:] ELSE l1 END AS l
       FROM (SELECT *, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS l1
             FROM (SELECT f.file_id, f.provider, generate_subscripts(p, 1) AS _line, unnest(p) AS line
                   FROM (SELECT filename, string_split(content, chr(10)) AS p
-                        FROM (SELECT * FROM read_text(half(0)) UNION ALL SELECT * FROM read_text(half(1)))) r
+                        FROM (SELECT * FROM read_text(half('paths', 0)) UNION ALL SELECT * FROM read_text(half('paths', 1)))) r
                   JOIN f ON f.path = r.filename)));
 
 
 -- =============================================================================================
 -- sessions
-CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files('/sessions/*.jsonl');
+SET VARIABLE found = (SELECT coalesce(list(file ORDER BY file), []) FROM glob(getvariable('landing') || '/sessions/*.jsonl'));
+CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files(false);
 SET VARIABLE paths = (SELECT coalesce(list(path ORDER BY file_id), []) FROM f);
 
 CREATE OR REPLACE TEMP TABLE c AS
@@ -193,7 +196,8 @@ SET VARIABLE unique_rule = rule_gx('expect_compound_columns_to_be_unique', 'sess
 
 -- =============================================================================================
 -- ledger
-CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files('/ledger/*.jsonl');
+SET VARIABLE found = (SELECT coalesce(list(file ORDER BY file), []) FROM glob(getvariable('landing') || '/ledger/*.jsonl'));
+CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files(false);
 SET VARIABLE paths = (SELECT coalesce(list(path ORDER BY file_id), []) FROM f);
 
 CREATE OR REPLACE TEMP TABLE c AS
@@ -267,7 +271,8 @@ SET VARIABLE unique_rule = rule_gx('expect_column_values_to_be_unique', 'entry_i
 
 -- =============================================================================================
 -- cdrs (one folder per roaming connection; the whole OCPI object kept in `cdr`)
-CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files('/cdrs/*/*.jsonl');
+SET VARIABLE found = (SELECT coalesce(list(file ORDER BY file), []) FROM glob(getvariable('landing') || '/cdrs/*/*.jsonl'));
+CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files(true);
 SET VARIABLE paths = (SELECT coalesce(list(path ORDER BY file_id), []) FROM f);
 
 CREATE OR REPLACE TEMP TABLE c AS
@@ -424,7 +429,8 @@ SET VARIABLE unique_rule = rule_gx('expect_compound_columns_to_be_unique', 'coun
 CREATE OR REPLACE TEMP MACRO is_str(v) AS starts_with(v, '"');
 CREATE OR REPLACE TEMP MACRO not_str(v) AS v IS NOT NULL AND NOT starts_with(v, '"');
 CREATE OR REPLACE TEMP MACRO too_long(v, n) AS length(unq(v)) > n;
-CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files('/ocpp/*.jsonl');
+SET VARIABLE found = (SELECT coalesce(list(file ORDER BY file), []) FROM glob(getvariable('landing') || '/ocpp/*.jsonl'));
+CREATE OR REPLACE TEMP TABLE f AS SELECT * FROM landing_files(false);
 SET VARIABLE paths = (SELECT coalesce(list(path ORDER BY file_id), []) FROM f);
 
 CREATE OR REPLACE TEMP TABLE c AS
