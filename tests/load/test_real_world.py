@@ -185,6 +185,19 @@ def test_an_over_long_line_is_quarantined_with_its_file_line_and_first_bytes(con
     reconcile(con, "sessions")
 
 
+def test_a_line_over_the_default_16_mib_is_quarantined(con, tmp_path):
+    """At the default limit: a 17 MiB line among good ones (the 200 MB line that ended in "out of
+    memory" and blocked the source, at test size)."""
+    huge = json.dumps(session(9000, failure_reason="y" * (17 * 1024 * 1024)))
+    write_files(tmp_path / "landing", {"sessions/day.jsonl": jsonl([session(i) for i in range(40)] + [huge])})
+    f = load_source(con, "sessions", tmp_path / "landing").files[0]
+    assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (41, 40, 1)
+    [(_, line, rule, raw_text)] = quarantine(con, "sessions")
+    assert line == 41 and rule.startswith("line longer than the limit of 16,777,216 bytes")
+    assert len(raw_text) == readers.LONG_LINE_KEEP
+    reconcile(con, "sessions")
+
+
 def test_an_over_long_csv_line_is_quarantined(con, tmp_path, monkeypatch):
     monkeypatch.setenv("WAREHOUSE_MAX_LINE_BYTES", "4096")
     rows = [rating_row(i) for i in range(50)]
