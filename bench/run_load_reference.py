@@ -50,6 +50,7 @@ def run(db: Path, landing: Path, profile: bool = False, max_bad_share: float = 0
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET memory_limit = ?", [config.memory_limit()])
         con.execute("SET temp_directory = ?", [str(db.parent / "duckdb_tmp")])
+        con.execute("SET preserve_insertion_order = false")
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         con.execute("SET VARIABLE landing = ?", [str(landing.resolve())])
         con.execute("SET VARIABLE suites = ?", [str(config.PROJECT_DIR / "expectations")])

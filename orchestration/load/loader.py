@@ -201,6 +201,8 @@ def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET memory_limit = ?", [config.memory_limit()])
     con.execute("SET temp_directory = ?", [str(db_path.parent / "duckdb_tmp")])
+    # raw tables have no meaningful row order (as dbt's profile): lets DuckDB write in parallel
+    con.execute("SET preserve_insertion_order = false")
     return con
 
 
