@@ -11,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.contract import SOURCES
 
 BIG = ("sessions", "ledger", "cdrs", "ocpp")
 

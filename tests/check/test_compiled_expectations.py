@@ -13,7 +13,6 @@ finite numbers, DECIMAL(18,4) money, UTC timestamps)."""
 
 from __future__ import annotations
 
-import copy
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 

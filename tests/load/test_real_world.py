@@ -18,7 +18,7 @@ import pytest
 from orchestration.load import readers
 from orchestration.load.loader import connect, load_source
 from tests.reliability.helpers import (
-    RATINGS_HEADER, audits, cdr, csv_text, jsonl, make_registry_db, rating_row, reconcile, session, write_files)
+    RATINGS_HEADER, cdr, csv_text, jsonl, make_registry_db, rating_row, reconcile, session, write_files)
 
 ECB_FILE = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "ecb_eurofxref" / "eurofxref-hist.csv"
 
