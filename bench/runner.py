@@ -36,24 +36,30 @@ PROJECT = config.PROJECT_DIR
 PY = sys.executable
 DBT = str(Path(PY).parent / "dbt")
 DEFAULT_END = date(2025, 6, 30)
-CONTENDERS = ("job", "dbt", "reference", "pandas", "incremental")
+CONTENDERS = ("job", "dbt", "reference", "pandas", "incremental", "load")
 TARGETS = {"dbt_full_over_reference": 1.5, "pandas_over_dbt_full": 3.0, "incremental_over_full": 0.10,
-           "peak_memory_gb": 6.0}
+           "peak_memory_gb": 6.0, "load_over_load_reference": 1.5, "job_full_s_at_10M": 300}
+REGISTRIES = ("operators", "teams", "sites", "charge_points", "plans", "subscriptions", "ratings", "invoices", "wallets",
+              "fx_rates")
 
 
 # ------------------------------------------------------------------------------------------------
 # landing zone (cached)
 # ------------------------------------------------------------------------------------------------
-def default_out(sessions: int, seed: int, days: int, end: date) -> Path:
-    name = f"{sessions}-{seed}-{days}d" + ("" if end == DEFAULT_END else f"-{end.isoformat()}")
+def default_out(sessions: int, seed: int, days: int, end: date, gzip: bool = False) -> Path:
+    name = (f"{sessions}-{seed}-{days}d" + ("" if end == DEFAULT_END else f"-{end.isoformat()}")
+            + ("-gz" if gzip else ""))
     return PROJECT / "data" / "bench" / name
 
 
-def ensure_landing(out: Path, sessions: int, seed: int, start: date, end: date, log) -> tuple[Path, dict]:
+def ensure_landing(out: Path, sessions: int, seed: int, start: date, end: date, log,
+                   gzip: bool = False) -> tuple[Path, dict]:
     """The generated landing zone in out/landing, generated once (under a lock) and reused."""
     out.mkdir(parents=True, exist_ok=True)
     landing, marker = out / "landing", out / "landing.json"
     params = {"sessions": sessions, "seed": seed, "start": start.isoformat(), "end": end.isoformat()}
+    if gzip:
+        params["gzip"] = True
     with open(out / ".landing.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if marker.exists() and landing.is_dir():
@@ -68,7 +74,7 @@ def ensure_landing(out: Path, sessions: int, seed: int, start: date, end: date, 
         t0 = time.perf_counter()
         proc = subprocess.run(
             [PY, "-m", "orchestration", "generate", "--out", str(tmp), "--sessions", str(sessions),
-             "--seed", str(seed), "--start", start.isoformat(), "--end", end.isoformat()],
+             "--seed", str(seed), "--start", start.isoformat(), "--end", end.isoformat()] + (["--gzip"] if gzip else []),
             cwd=PROJECT, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"generator failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -126,7 +132,7 @@ class Bench:
         self.args = args
         self.end: date = args.end
         self.start: date = args.end - timedelta(days=args.days - 1)
-        self.out: Path = (args.out or default_out(args.sessions, args.seed, args.days, args.end)).resolve()
+        self.out: Path = (args.out or default_out(args.sessions, args.seed, args.days, args.end, args.gzip)).resolve()
         self.work = self.out / "work"
         self.logs = self.out / "logs"
         self.failures: list[str] = []
@@ -264,6 +270,47 @@ class Bench:
             PY, "-m", "bench.pandas_marts", "--raw", raw, "--out", self.work / "pandas.duckdb",
             "--as-of", self.end.isoformat()], env=child_env())
 
+    def run_load(self) -> None:
+        """The loader alone on the four big sources (sessions, ledger, CDRs, OCPP), against the
+        hand-written one-script load (bench/load_reference.sql) of the same files, both starting
+        from a database with the registries loaded; then the two loads are compared."""
+        base = self.work / "load_base.duckdb"
+        base.unlink(missing_ok=True)
+        prep = subprocess.run([PY, "-m", "bench.load_run", "--db", str(base), "--landing", str(self.landing),
+                               "--sources", ",".join(REGISTRIES)], cwd=PROJECT, env=child_env(), capture_output=True,
+                              text=True)
+        if prep.returncode != 0:
+            raise SystemExit(f"loading the registries failed:\n{prep.stderr[-3000:]}")
+        loader_db, ref_db = self.work / "load_loader" / "build.duckdb", self.work / "load_ref" / "build.duckdb"
+        for db in (loader_db, ref_db):
+            shutil.rmtree(db.parent, ignore_errors=True)
+            db.parent.mkdir(parents=True)
+            shutil.copy(base, db)
+        m = self.measure("load", "(a) the loader: sessions, ledger, CDRs, OCPP", [
+            PY, "-m", "bench.load_run", "--db", loader_db, "--landing", self.landing], env=child_env())
+        last = m.log.strip().splitlines()[-1] if m.log.strip() else "{}"
+        try:
+            self.results["measurements"]["load"]["extra"]["sources"] = json.loads(last)
+        except ValueError:
+            pass
+        if self.args.gzip:
+            self.results["notes"].append("load reference not run: it reads plain files (the landing zone is gzip)")
+            return
+        self.measure("load_reference", "(b') load_reference.sql: the same load, one hand-written script", [
+            PY, "-m", "bench.run_load_reference", "--db", ref_db, "--landing", self.landing, "--profile"],
+            env=child_env())
+        if "load" in self.failures or "load_reference" in self.failures:
+            return
+        from bench.compare_load import compare
+        res = compare(loader_db, ref_db)
+        self.results["equality"]["load vs load reference"] = res
+        bad = [k for k, v in res.items() if not v["equal"]]
+        self.log("equality load vs load reference: " + ("raw, quarantine and audit rows equal" if not bad
+                                                        else f"DIFFER: {', '.join(bad)}"))
+        for k in bad:
+            self.log(f"  {k}: {res[k]['only_left']} only in the loader's, {res[k]['only_right']} only in the reference's; "
+                     f"{res[k]['examples'][:2]}")
+
     def run_incremental(self) -> None:
         inc = self.work / "inc"
         shutil.rmtree(inc, ignore_errors=True)
@@ -304,6 +351,11 @@ class Bench:
         m = {k: v for k, v in self.results["measurements"].items() if not v.get("failed")}
         dg = self.results["dagster"]
         r: dict = {}
+        if "load" in m and "load_reference" in m:
+            r["load_over_load_reference"] = round(m["load"]["wall_s"] / m["load_reference"]["wall_s"], 2)
+            r["cpu_load_over_load_reference"] = round(m["load"]["cpu_s"] / m["load_reference"]["cpu_s"], 2)
+        if "job_full" in m:
+            r["job_full_s"] = m["job_full"]["wall_s"]
         if "dbt_full" in m and "reference" in m:
             r["dbt_full_over_reference"] = round(m["dbt_full"]["wall_s"] / m["reference"]["wall_s"], 2)
             prof = self.results["dbt_profiles"].get("dbt_full", {})
@@ -343,7 +395,8 @@ class Bench:
                 ("sql_only", "(a') its compiled SQL without dbt"),
                 ("inc_history", "(a) incremental: history run (day D-1)"), ("inc_daily", "(a) incremental: daily run (day D)"),
                 ("inc_noop", "(a) incremental: no-op re-run (day D)"), ("reference", "(b) reference.sql"),
-                ("pandas", "(c) pandas")]
+                ("pandas", "(c) pandas"), ("load", "(a) loader: sessions, ledger, CDRs, OCPP"),
+                ("load_reference", "(b') load_reference.sql, same load")]
         for key, label in rows:
             if key not in m:
                 continue
@@ -363,6 +416,11 @@ class Bench:
                              f"tests {pr['tests_s']:.1f}s)")
         r = self.results["ratios"]
         lines.append("\nratios (target)")
+        if "load_over_load_reference" in r:
+            lines.append(f"  (a) loader / (b') hand-written load          {r['load_over_load_reference']:>8.2f}x  (<= 1.5)"
+                         f"   [CPU {r['cpu_load_over_load_reference']:.2f}x]")
+        if "job_full_s" in r:
+            lines.append(f"  (a) the whole job, full run                 {r['job_full_s']:>8.1f} s  (< 300 s at 10M)")
         if "dbt_full_over_reference" in r:
             lines.append(f"  (a) dbt build full / (b) reference          {r['dbt_full_over_reference']:>8.2f}x  (<= 1.5)"
                          + (f"   [models only: {r['dbt_models_only_over_reference']:.2f}x]" if "dbt_models_only_over_reference" in r else ""))
@@ -387,6 +445,11 @@ class Bench:
         if eq:
             lines.append("\nequality of the 14 marts (DESIGN-listed columns; DOUBLE 1e-6 relative, DECIMAL exact):")
             for pair, marts in eq.items():
+                if pair == "load vs load reference":
+                    bad = [k for k, v in marts.items() if not v["equal"]]
+                    lines.append(f"  {pair:<28} " + ("raw, quarantine and audit rows equal" if not bad
+                                                     else "DIFFERENT: " + ", ".join(bad)))
+                    continue
                 if marts.get("failed"):
                     lines.append(f"  {pair:<28} (run failed)")
                     continue
@@ -398,8 +461,13 @@ class Bench:
         a = self.args
         self.logs.mkdir(parents=True, exist_ok=True)
         self.work.mkdir(parents=True, exist_ok=True)
-        self.landing, info = ensure_landing(self.out, a.sessions, a.seed, self.start, self.end, self.log)
+        self.landing, info = ensure_landing(self.out, a.sessions, a.seed, self.start, self.end, self.log, a.gzip)
         self.results["landing"] = info
+        if "load" in self.chosen:
+            self.run_load()
+            if self.chosen == {"load"}:
+                return self.finish(ok=not self.failures and all(
+                    v["equal"] for v in self.results["equality"].get("load vs load reference", {}).values()))
         job_db = self.work / "job" / "build.duckdb"
         if "job" in self.chosen or not job_db.exists():
             self.run_job()
@@ -415,7 +483,12 @@ class Bench:
             self.run_pandas(raw)
         if "incremental" in self.chosen:
             self.run_incremental()
-        ok = self.check() and not self.failures
+        ok = self.check() and not self.failures and all(
+            v["equal"] for v in self.results["equality"].get("load vs load reference", {}).values())
+        return self.finish(ok)
+
+    def finish(self, ok: bool) -> int:
+        a = self.args
         self.results["ratios"] = self.ratios()
         self.results["all_equal"] = ok
         self.results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -428,7 +501,8 @@ class Bench:
             print(f"\nFAILED: {', '.join(self.failures)} (logs in {self.logs})", flush=True)
         print(f"\nfigures: {self.out / 'results.json'}", flush=True)
         if not a.keep:
-            for name in ("dbt", "ref", "inc", "loaded_raw.duckdb", "pandas.duckdb"):
+            for name in ("dbt", "ref", "inc", "loaded_raw.duckdb", "pandas.duckdb", "load_base.duckdb", "load_loader",
+                         "load_ref"):
                 p = self.work / name
                 shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         return 0 if ok else 1
@@ -444,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", type=Path, help="cache and results directory (default data/bench/<N>-<seed>-<D>d)")
     ap.add_argument("--skip-pandas", action="store_true", help="do not run (c) (needed at 100M sessions)")
+    ap.add_argument("--gzip", action="store_true", help="generate the landing zone gzip-compressed (100M sessions)")
     ap.add_argument("--skip-incremental", action="store_true", help="do not run the incremental daily run")
     ap.add_argument("--skip-noop", action="store_true", help="do not run the no-op re-run after the daily run")
     ap.add_argument("--skip-sql-only", action="store_true",

@@ -183,7 +183,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     summary = generate(
         Path(args.out), seed=args.seed, sessions=args.sessions,
         start=date.fromisoformat(args.start) if args.start else None,
-        end=date.fromisoformat(args.end) if args.end else None, progress=True, overwrite=args.overwrite)
+        end=date.fromisoformat(args.end) if args.end else None, progress=True, overwrite=args.overwrite,
+        gzip=args.gzip)
     # Marks the landing zone as generated demo data: a run's summary then says why its warnings
     # (the planted bad records) are expected. The loader reads only the source folders.
     (Path(args.out) / report.DEMO_MARKER).write_text(json.dumps(summary, indent=1, default=str))
@@ -266,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--start", help="first day YYYY-MM-DD (default end - 364 days)")
     gen.add_argument("--end", help="last day YYYY-MM-DD (default today UTC)")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing generated landing zone")
+    gen.add_argument("--gzip", action="store_true", help="write every landing file gzip-compressed (<name>.gz)")
     gen.set_defaults(func=cmd_generate)
 
     imp = sub.add_parser("import", help="turn a session export (CSV, XLSX, JSON) into a landing zone")

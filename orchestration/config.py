@@ -4,6 +4,9 @@
     WAREHOUSE_DIR           build/serving databases, Dagster home, docs (default warehouse)
     WAREHOUSE_AS_OF         the run's logical date YYYY-MM-DD (default: today in UTC)
     WAREHOUSE_MAX_BAD_SHARE share of bad records that refuses a file (default 0.05)
+    WAREHOUSE_MAX_LINE_BYTES     a longer landing line is quarantined as such (default 16 MiB)
+    WAREHOUSE_MAX_SESSION_DAYS   a longer session (plug-in to its last timestamp) is quarantined (default 14)
+    WAREHOUSE_GX_SAMPLE_ROWS     rows of each loaded batch Great Expectations re-validates (default 2000)
     WAREHOUSE_THREADS, WAREHOUSE_MEMORY_LIMIT   DuckDB limits (dbt's profiles/profiles.yml; memory also
                             loader and publish, default 4GB)
     WAREHOUSE_DBT_PROJECT_DIR   the dbt project (default: this repository)
@@ -35,6 +38,18 @@ def warehouse_dir() -> Path:
 
 def max_bad_share() -> float:
     return float(os.environ.get("WAREHOUSE_MAX_BAD_SHARE", "0.05"))
+
+
+def max_line_bytes() -> int:
+    return int(os.environ.get("WAREHOUSE_MAX_LINE_BYTES") or 16 * 1024 * 1024)
+
+
+def max_session_days() -> int:
+    return int(os.environ.get("WAREHOUSE_MAX_SESSION_DAYS") or 14)
+
+
+def gx_sample_rows() -> int:
+    return int(os.environ.get("WAREHOUSE_GX_SAMPLE_ROWS") or 2000)
 
 
 def memory_limit() -> str:

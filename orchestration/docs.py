@@ -3,7 +3,9 @@
     docs/dbt/index.html   dbt docs (models, columns, tests, lineage, exposures), with the catalog
                           of the build database when one exists
     docs/gx/...           GX Data Docs: every landing source's expectation suite, and its
-                          validation on the records most recently loaded into the raw table"""
+                          latest validation at load time (a sample of the batch, which GX
+                          re-validates against the SQL the suite is enforced with; a database
+                          loaded before that: the records most recently loaded into the raw table)"""
 
 from __future__ import annotations
 
@@ -54,6 +56,8 @@ def build_gx_docs(warehouse: Path, out: Path) -> Path:
                     "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = ?",
                     [source]).fetchall()[0][0]:
                 continue
+            if _add_load_validation(ctx, con, source, spec["name"]):
+                continue  # the load's own validation (a sample of the latest batch, checked against the SQL)
             cols = ", ".join(SOURCES[source].columns)
             df = con.execute(f"SELECT {cols} FROM raw.{source} ORDER BY _loaded_at DESC, _line LIMIT {SAMPLE_ROWS}").df()
             if df.empty:
@@ -69,6 +73,30 @@ def build_gx_docs(warehouse: Path, out: Path) -> Path:
             con.close()
     ctx.build_data_docs()
     return out / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def _add_load_validation(ctx, con, source: str, suite_name: str) -> bool:
+    """Put the loader's latest Great Expectations validation of `source` (raw._gx_validations) into
+    the Data Docs' validation results; False when the build database has none."""
+    import json
+
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier, ValidationResultIdentifier)
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
+                       "AND table_name = '_gx_validations'").fetchall()[0][0]:
+        return False
+    rows = con.execute("SELECT run_id, validated_at, result FROM raw._gx_validations WHERE source = ? "
+                       "ORDER BY validated_at DESC LIMIT 1", [source]).fetchall()
+    if not rows:
+        return False
+    run_id, at, result = rows[0]
+    validation = ExpectationSuiteValidationResultSchema().load(json.loads(result))
+    key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=suite_name),
+                                     RunIdentifier(f"load {run_id or ''}".strip(), at), f"{source}-load-sample")
+    ctx.validation_results_store.set(key, validation)
+    return True
 
 
 def build_docs(warehouse: Path) -> list[Path]:

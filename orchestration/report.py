@@ -3,8 +3,8 @@ attention (refused, or with quarantined records), and a closing summary that fit
 Everything else — every file, every dbt node, every published table — goes to the run's log file
 under the warehouse (orchestration/progress.py).
 
-The per-source lines are the loader's (`SourceResult.summary_line()`, `file_lines()` and
-`ignored`) when it has them; until then they are formatted here from the current SourceResult."""
+The per-source lines are the loader's (`SourceResult.summary_line()`, built on `counts_text`
+here, and `file_lines()`)."""
 
 from __future__ import annotations
 
@@ -36,44 +36,6 @@ def counts_text(m: dict) -> str:
 
 def rate_text(rows: int, seconds: float) -> str:
     return f"{seconds:.1f} s" + (f", {rows / seconds:,.0f} rows/s" if rows and seconds > 0 else "")
-
-
-def source_line(result, seconds: float) -> str:
-    """One line for a loaded source: its name, files, rows (read = loaded + quarantined +
-    duplicates + refused), time and rate."""
-    if hasattr(result, "summary_line"):
-        return result.summary_line()
-    m = result.summary()
-    return f"{result.source:<14} {counts_text(m)}  in {rate_text(m.get('rows_read', 0), seconds)}"
-
-
-def file_lines(result, rules: dict[str, dict[str, int]] | None = None) -> list[str]:
-    """One line per file that needs a look: refused (with the reason), or loaded with quarantined
-    records (how many of how many, and the rules they broke: `rules` = {file: {rule: count}})."""
-    if hasattr(result, "file_lines"):
-        return list(result.file_lines())
-    out = []
-    for f in sorted(result.files, key=lambda f: f.status != "refused"):
-        if f.status == "refused":
-            out.append(f"{f.file}: REFUSED — {f.message}")
-        elif f.rows_quarantined:
-            why = (rules or {}).get(f.file)
-            detail = "; ".join(f"{r}: {c}" for r, c in sorted(why.items(), key=lambda kv: -kv[1])) if why else ""
-            out.append(f"{f.file}: {f.rows_quarantined} of {f.rows_read} records quarantined"
-                       + (f" ({detail})" if detail else " (see raw._quarantine)"))
-    return out
-
-
-def ignored_lines(result) -> list[str]:
-    """Paths under the source folder the loader will not read, with the reason (once the loader
-    reports them as `ignored`)."""
-    out = []
-    for entry in getattr(result, "ignored", None) or []:
-        if isinstance(entry, (tuple, list)) and len(entry) == 2:
-            out.append(f"{entry[0]}: ignored — {entry[1]}")
-        else:
-            out.append(f"ignored: {entry}")
-    return out
 
 
 def demo_marker(landing: Path) -> dict | None:

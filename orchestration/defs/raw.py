@@ -5,7 +5,6 @@ refused (format, header, encoding, too many bad rows), which stops everything do
 dbt and publish — so a refused batch can never reach the serving database."""
 
 
-import time
 import warnings
 
 import dagster as dg
@@ -50,6 +49,11 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
                 description="No landing file of this source was refused (format, header, encoding, "
                             "or more bad records than the allowed share)."),
             dg.AssetCheckSpec(
+                "gx_sample_agrees", asset=key, blocking=True,
+                description=f"Great Expectations, validating a sample of every loaded batch with "
+                            f"expectations/{src.name}.json, flags exactly the records the suite compiled to "
+                            "SQL flagged (the loader enforces the suite in SQL on every record)."),
+            dg.AssetCheckSpec(
                 "expectations", asset=key,
                 description=f"Great Expectations suite expectations/{src.name}.json on the incoming "
                             "records; failing records are quarantined (warns when there were any)."),
@@ -62,7 +66,6 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
     )
     def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         win = window(context) if src.name in EVENT_SOURCES else None
-        t0 = time.perf_counter()
         try:
             con = connect(warehouse.build_db)
             try:
@@ -70,7 +73,6 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
                                      max_bad_share=warehouse.bad_share, run_id=context.run_id,
                                      include=lambda rel: file_due(rel, win))
                 total = con.execute(f"SELECT count(*) FROM raw.{src.name}").fetchall()[0][0]
-                rules = quarantine_rules(con, result)
             finally:
                 con.close()
         except Exception as e:
@@ -79,14 +81,13 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
                 raise
             raise dg.Failure(description=found.line(), allow_retries=False,
                              metadata={"cause": found.cause, "path": found.path or ""}) from e
-        seconds = time.perf_counter() - t0
         summary = result.summary()
-        context.log.info(f"load {report.source_line(result, seconds)}", extra=PROGRESS)
-        for line in report.ignored_lines(result):
-            context.log.warning(line, extra=PROGRESS)
-        lines = report.file_lines(result, rules)  # refused files first
+        context.log.info(f"load {result.summary_line()}", extra=PROGRESS)
+        # a line per file only for files refused or with quarantined records, and per entry of
+        # the landing folder the loader does not read
+        lines = result.file_lines()
         for i, line in enumerate(lines):
-            context.log.info(f"  {line}", extra=PROGRESS if i < report.CONSOLE_FILE_LINES else None)
+            context.log.info(line, extra=PROGRESS if i < report.CONSOLE_FILE_LINES else None)
         if len(lines) > report.CONSOLE_FILE_LINES:
             context.log.info(f"  ... and {len(lines) - report.CONSOLE_FILE_LINES} more files with quarantined "
                              f"records (all listed in the run's log)", extra=PROGRESS)
@@ -95,7 +96,19 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
                 f"{f.file}: {f.status}, read {f.rows_read} = loaded {f.rows_loaded} + "
                 f"quarantined {f.rows_quarantined} + duplicates {f.rows_duplicate}"
                 + (f" — {f.message}" if f.message else ""))
-        yield dg.MaterializeResult(metadata={**summary, "raw_rows_total": total, "seconds": round(seconds, 2)})
+        yield dg.MaterializeResult(metadata={
+            **summary, "raw_rows_total": total,
+            "not_read": dg.MetadataValue.json([{"path": p, "reason": r} for p, r in result.ignored])})
+        disagreements = result.gx_disagreements
+        yield dg.AssetCheckResult(
+            check_name="gx_sample_agrees",
+            passed=not disagreements,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"records_validated": sum(s.rows for s in result.gx_samples),
+                      "of_which_flagged": sum(s.flagged for s in result.gx_samples),
+                      "disagreements": dg.MetadataValue.json(disagreements)},
+            description="; ".join(disagreements) or None,
+        )
         failing = {f"{o.expectation}({o.column})": o.unexpected for o in result.expectations if o.unexpected}
         yield dg.AssetCheckResult(
             check_name="expectations",
@@ -121,19 +134,6 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
         )
 
     return _load
-
-
-def quarantine_rules(con, result) -> dict[str, dict[str, int]]:
-    """{file: {rule: records}} for the files of this load that had records quarantined."""
-    hashes = [f.file_hash for f in result.files if f.status == "loaded" and f.rows_quarantined]
-    if not hashes:
-        return {}
-    out: dict[str, dict[str, int]] = {}
-    for file, rule, n in con.execute(
-            "SELECT file, rule, count(*) FROM raw._quarantine WHERE file_hash IN (SELECT unnest(?::VARCHAR[])) "
-            "GROUP BY ALL", [hashes]).fetchall():
-        out.setdefault(file, {})[rule] = n
-    return out
 
 
 with warnings.catch_warnings():

@@ -43,15 +43,25 @@ def _as_date(d) -> date | None:
 
 def generate(out: Path | str, seed: int = 42, sessions: int = 50_000, start: date | None = None,
              end: date | None = None, progress: bool = True, *, workers: int | None = None,
-             overwrite: bool = False) -> dict:
+             overwrite: bool = False, gzip: bool = False) -> dict:
     """Write all landing sources of DESIGN.md section 4 into `out/<source>/...`.
 
     end defaults to today (UTC), start to end - 364 days. Deterministic for a seed. Refuses to
     write into a landing zone that already has files of these sources unless `overwrite` (then the
     source folders are emptied first). `workers`: render processes (default: 2 when the run is big
     enough to gain from them, else 0 = render in this process); the output does not depend on it.
-    Returns a summary: rows, files and injected bad rows per source.
+    Returns a summary: rows, files and injected bad rows per source. `gzip`: every file is
+    written gzip-compressed (`<name>.gz`), as the landing zone accepts them.
     """
+    from . import render
+    render.GZIP_LEVEL = 1 if gzip else None
+    try:
+        return _generate(out, seed, sessions, start, end, progress, workers, overwrite)
+    finally:
+        render.GZIP_LEVEL = None
+
+
+def _generate(out, seed, sessions, start, end, progress, workers, overwrite) -> dict:
     t_start = time.perf_counter()
     out = Path(out)
     end = _as_date(end) or datetime.now(timezone.utc).date()

@@ -11,7 +11,9 @@ under a temporary name and renamed into place, so a watcher never sees a half-wr
 
 from __future__ import annotations
 
+import gzip
 import os
+from contextlib import nullcontext
 from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -91,11 +93,19 @@ def replace_rows(arr: pa.Array, rows: np.ndarray, new: list[str]) -> pa.Array:
     return pc.replace_with_mask(arr, pa.array(mask), S([new[i] for i in order]))
 
 
+# Set by generate(gzip=True) before render workers start: every landing file is then written
+# gzip-compressed as <name>.gz (level 1: a landing zone of 100M sessions fits a small disk).
+GZIP_LEVEL: int | None = None
+
+
 def write_atomic(path: Path, data) -> None:
     """Write str, bytes or a list of Arrow string arrays (their buffers, as they are)."""
+    if GZIP_LEVEL is not None:
+        path = path.with_name(path.name + ".gz")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
+    with open(tmp, "wb") as raw, (gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0)
+                                  if GZIP_LEVEL is not None else nullcontext(raw)) as f:
         if isinstance(data, str):
             f.write(data.encode("utf-8"))
         elif isinstance(data, (bytes, bytearray)):

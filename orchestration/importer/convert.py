@@ -130,6 +130,21 @@ def _apply_year_offset(dt: datetime, offset: int | None) -> datetime:
     return dt
 
 
+# Zone names %Z reads. strptime's %Z accepts UTC, GMT and the machine's own zone names and then
+# drops them (a naive result, taken as the mapping's zone: ACN-Data's "... 14:21:35 GMT" shifted by
+# the zone's offset). Abbreviations such as PST or CET are ambiguous and are not accepted.
+UTC_NAMES = ("UTC", "GMT", "Z", "UT")
+
+
+def _strptime_zone_name(text: str, fmt: str) -> datetime:
+    """strptime with %Z read as a zone: the name must be UTC or GMT (the result is then in UTC)."""
+    m = re.search(r"(?<![A-Za-z])(" + "|".join(UTC_NAMES) + r")(?![A-Za-z])", text)
+    if not m:
+        raise ValueError("%Z: not UTC/GMT")
+    fixed = text[:m.start()] + "+0000" + text[m.end():]
+    return datetime.strptime(fixed, fmt.replace("%Z", "%z"))
+
+
 def parse_datetime(v: Any, formats: tuple, replace: tuple, year_offset: int | None,
                    field: str) -> datetime:
     """A raw value as a datetime: naive (local wall clock) or aware (the input had an offset)."""
@@ -150,13 +165,17 @@ def parse_datetime(v: Any, formats: tuple, replace: tuple, year_offset: int | No
                     continue
                 seconds = float(text) / (1000 if fmt == "epoch_ms" else 1)
                 dt = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+            elif "%Z" in fmt:
+                dt = _strptime_zone_name(text, fmt)
             else:
                 dt = datetime.strptime(text, fmt)
         except (ValueError, OverflowError):
             continue
         return _apply_year_offset(dt, year_offset)
     shown = repr(original) if text == original else f"{original!r} (fixed up to {text!r})"
-    raise FieldError(f"unparseable {field}", f"{shown} matches none of the formats {', '.join(formats)}")
+    hint = (" (%Z reads only UTC or GMT: an abbreviation such as PST or CET names no single offset)"
+            if any("%Z" in f for f in formats) else "")
+    raise FieldError(f"unparseable {field}", f"{shown} matches none of the formats {', '.join(formats)}{hint}")
 
 
 def to_stamp(v: Any, spec: Spec, time: TimeOptions, tz: ZoneInfo, field: str) -> Stamp:

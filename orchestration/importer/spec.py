@@ -342,10 +342,29 @@ def compile_replace(raw: Any, where: str) -> tuple:
     return tuple(out)
 
 
+FORMAT_NAMES = ("iso", "epoch_s", "epoch_ms")
+# the strptime directives Python documents (https://docs.python.org/3/library/datetime.html)
+STRPTIME_DIRECTIVES = set("aAwdbBmyYHIpMSfzZjUWcxXGuV%")
+
+
 def compile_formats(raw: Any, where: str) -> tuple:
+    """Timestamp formats: a name (iso, epoch_s, epoch_ms) or a strptime pattern. A word that is
+    neither (a typo of a name, a pattern without any % directive) is refused here: used as a
+    pattern it would match no timestamp and reject every row."""
     items = raw if isinstance(raw, list) else [raw]
     if not items or not all(isinstance(f, str) and f for f in items):
-        raise MappingError(f"{where}: expected a list of strptime formats (or iso, epoch_s, epoch_ms)")
+        raise MappingError(f"{where}: expected a list of strptime formats (or {', '.join(FORMAT_NAMES)})")
+    for i, f in enumerate(items):
+        if f in FORMAT_NAMES:
+            continue
+        directives = re.findall(r"%(.)", f.replace("%%", ""))
+        if not directives:
+            raise MappingError(f"{where}[{i}]: {f!r} is neither a format name ({', '.join(FORMAT_NAMES)}) "
+                               "nor a strptime pattern (no % directive)")
+        bad = sorted(set(directives) - STRPTIME_DIRECTIVES)
+        if bad or f.rstrip("%").endswith("%") and not f.endswith("%%"):
+            raise MappingError(f"{where}[{i}]: {f!r} has an unknown strptime directive "
+                               f"{', '.join('%' + d for d in bad) or 'at its end'}")
     return tuple(items)
 
 

@@ -1,17 +1,26 @@
 """Load new landing files of one source into its raw table, exactly once per file content.
 
-Per file, in one transaction: read (readers.py) → type and check every record in SQL
-(validate.py) → split into loaded / quarantined / duplicate → append → audit. The counts
-reconcile: rows read = rows loaded + rows quarantined + duplicates skipped. A file that is
-refused (format, header, encoding, or more than `max_bad_share` bad records) loads nothing: it
-gets an audit row with the reason, and the run's gate fails until it is dealt with.
+Per batch of new files (one transaction): one SQL pass reads every line, parses each record once,
+types it and applies every row rule — the contract's and the source's Great Expectations suite,
+compiled to SQL — and classifies it against the raw table (validate.py); then set-based: the
+quarantine, the earlier versions a conflict displaces, the raw append and the audit, one
+statement each. Great Expectations itself re-validates a bounded sample of every batch (all
+flagged records up to a cap, and a deterministic sample of the rest): if it disagrees with the
+SQL on any record, the source's blocking check `gx_sample_agrees` fails.
+
+The counts reconcile per file: rows read = loaded + quarantined + duplicates + refused. A file
+that is refused (format, header, encoding, a broken gzip stream, or more than `max_bad_share` bad
+records) loads nothing: it gets an audit row with the reason, and the run's gate fails until it
+is dealt with.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,15 +29,19 @@ import duckdb
 import pyarrow as pa
 
 from orchestration import config
-from orchestration.check import expectations
+from orchestration.check import expectations as gx_check
 from orchestration.contract import SOURCES, Source
 from orchestration.load import readers
 from orchestration.load.schema import ensure_raw_schema
-from orchestration.load.validate import validation_sql
+from orchestration.load.validate import (PassSettings, RawState, candidates_sql, classify_sql, key_hash_sql,
+                                         output_columns, pass_sql, self_reference_sql)
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("orchestration.load")
 
-FILE_PATTERNS = {"csv": ("*.csv",), "jsonl": ("*.jsonl", "*.ndjson", "*.json"), "ecb_csv": ("*.csv",)}
+# Files per batch: about this many bytes of (uncompressed) text; a compressed file counts 8x.
+BATCH_BYTES = 3 * 1024**3
+GZIP_RATIO = 8
+GLOB_CHARS = set("*?[]{}")
 
 
 @dataclass
@@ -44,6 +57,7 @@ class FileResult:
     # A refused file loads nothing and quarantines nothing: all its records are refused (the
     # message says how many were bad). read = loaded + quarantined + duplicate + refused.
     rows_refused: int = 0
+    rules: list[tuple[str, int, int]] = field(default_factory=list)  # (rule, records, first line)
 
 
 @dataclass
@@ -51,6 +65,9 @@ class SourceResult:
     source: str
     files: list[FileResult] = field(default_factory=list)
     expectations: list = field(default_factory=list)  # ExpectationOutcome per expectation
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (path, why the loader does not read it)
+    gx_samples: list = field(default_factory=list)  # expectations.SampleCheck per batch
+    seconds: float = 0.0
 
     def _sum(self, attr: str) -> int:
         return sum(getattr(f, attr) for f in self.files)
@@ -59,18 +76,44 @@ class SourceResult:
     def refused(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "refused"]
 
+    @property
+    def gx_disagreements(self) -> list[str]:
+        return [d for s in self.gx_samples for d in s.disagreements]
+
     def summary(self) -> dict:
         return {
             "files_found": len(self.files),
             "files_loaded": sum(f.status == "loaded" for f in self.files),
             "files_skipped": sum(f.status == "skipped" for f in self.files),
             "files_refused": len(self.refused),
+            "files_ignored": len(self.ignored),
             "rows_read": self._sum("rows_read"),
             "rows_loaded": self._sum("rows_loaded"),
             "rows_quarantined": self._sum("rows_quarantined"),
             "rows_duplicate": self._sum("rows_duplicate"),
             "rows_refused": self._sum("rows_refused"),
+            "gx_sample_rows": sum(s.rows for s in self.gx_samples),
+            "seconds": round(self.seconds, 2),
         }
+
+    def summary_line(self) -> str:
+        """One line per source: files and records (reconciled), time and rate."""
+        from orchestration.report import counts_text, rate_text
+        return f"{self.source:<14} {counts_text(self.summary())}  in {rate_text(self.summary()['rows_read'], self.seconds)}"
+
+    def file_lines(self) -> list[str]:
+        """A line per file that was refused or had records quarantined (the first rules), and
+        per file or folder the loader does not read."""
+        lines = []
+        for f in self.files:
+            if f.status == "refused":
+                lines.append(f"  {f.file}: refused — {f.message}")
+            elif f.rows_quarantined:
+                rules = "; ".join(f"{r} ({n:,}, first at line {ln})" for r, n, ln in f.rules)
+                lines.append(f"  {f.file}: {f.rows_read:,} read = {f.rows_loaded:,} loaded + "
+                             f"{f.rows_quarantined:,} quarantined + {f.rows_duplicate:,} duplicates — {rules}")
+        lines += [f"  {path}: not read — {why}" for path, why in self.ignored]
+        return lines
 
 
 def file_sha256(path: Path) -> str:
@@ -106,15 +149,30 @@ class FileDigests:
             self.known = {r[0]: r[1:] for r in rows}
 
     def digest(self, rel: str, path: Path) -> str:
-        st = path.stat()
-        ident = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-        known = self.known.get(rel)
-        if known is not None and known[:4] == ident and max(st.st_mtime_ns, st.st_ctime_ns) < known[5] - RACY_NS:
-            return known[4]
-        hashed_at = time.time_ns()
-        digest = file_sha256(path)
-        self.new.append((rel, *ident, digest, hashed_at))
-        return digest
+        return self.digest_many([(rel, path)])[0]
+
+    def digest_many(self, files: list[tuple[str, Path]]) -> list[str]:
+        """The digests of (relative path, path) pairs; the files to hash are hashed on two
+        threads (hashlib releases the GIL: a year of 10M-session files is 11 GB)."""
+        out: list[str | None] = []
+        todo: list[tuple[int, str, Path, tuple]] = []
+        for rel, path in files:
+            st = path.stat()
+            ident = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            known = self.known.get(rel)
+            if known is not None and known[:4] == ident and max(st.st_mtime_ns, st.st_ctime_ns) < known[5] - RACY_NS:
+                out.append(known[4])
+            else:
+                todo.append((len(out), rel, path, ident))
+                out.append(None)
+        if todo:
+            hashed_at = time.time_ns()
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                digests = list(pool.map(lambda t: file_sha256(t[2]), todo))
+            for (i, rel, _, ident), digest in zip(todo, digests):
+                out[i] = digest
+                self.new.append((rel, *ident, digest, hashed_at))
+        return out  # type: ignore[return-value]
 
     def save(self) -> None:
         if self.new:
@@ -126,376 +184,410 @@ class FileDigests:
             self.new = []
 
 
-def discover(landing: Path, src: Source) -> list[Path]:
-    """The source's files: <source>/*.<ext>, for provider sources <source>/<provider>/*.<ext> —
-    and also <source>/*.<ext> there, so that a file put beside the provider folders is refused
-    with a message instead of being silently never read."""
-    folder = landing / src.name
-    if not folder.is_dir():
-        return []
-    roots = [folder, *sorted(folder.glob("*/"))] if src.provider_folders else [folder]
-    found: set[Path] = set()
-    for d in roots:
-        if not d.is_dir() or d.name.startswith("."):
-            continue
-        for pat in FILE_PATTERNS[src.format]:
-            found.update(p for p in d.glob(pat) if p.is_file() and not p.name.startswith("."))
-    return sorted(found)
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     """The build database, with the same memory ceiling and spill directory as dbt's profile
-    (WAREHOUSE_MEMORY_LIMIT, default 4GB): a big landing file spills to disk instead of growing
-    the loader's memory with the file."""
+    (WAREHOUSE_MEMORY_LIMIT, default 4GB): a big batch spills to disk instead of growing the
+    loader's memory."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET memory_limit = ?", [config.memory_limit()])
     con.execute("SET temp_directory = ?", [str(db_path.parent / "duckdb_tmp")])
+    # raw tables have no meaningful row order (as dbt's profile): lets DuckDB write in parallel
+    con.execute("SET preserve_insertion_order = false")
     return con
+
+
+@dataclass
+class _Pending:
+    file: readers.LandingFile
+    digest: str
+    file_id: int = 0
 
 
 def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
                 max_bad_share: float = 0.05, run_id: str | None = None,
-                expectations: bool = True, include=None) -> SourceResult:
-    """Load every new file of `source`, in three phases:
-    1. read and type-check each new file (a file that is not the stated format is refused here);
-    2. validate all new records at once with the source's Great Expectations suite;
-    3. classify every record of the batch (loaded / quarantined / duplicate), refuse the files
-       with too many bad records, and append the rest — one transaction for the whole batch.
-    `include(relative_path)` limits the run to some files (a partition's files)."""
+                expectations: bool = True, include=None, settings: PassSettings | None = None,
+                gx_sample_rows: int | None = None) -> SourceResult:
+    """Load every new file of `source`. `include(relative_path)` limits the run to some files (a
+    partition's files). Logs one line per source (counts, time, rate), and a line per file only
+    for files refused or with quarantined records, and per entry not read."""
+    t0 = time.perf_counter()
     src = SOURCES[source]
     ensure_raw_schema(con)
-    result = SourceResult(source)
     landing = Path(landing)
-    con.execute("DROP TABLE IF EXISTS _checked")
-    pending: list[tuple[str, str]] = []  # (relative path, sha256) in load order
-    now = _now()
-    batch = _Batch(con, src)
-    paths = [(p.relative_to(landing).as_posix(), p) for p in discover(landing, src)]
-    paths = [(rel, p) for rel, p in paths if include is None or include(rel)]
-    digests = FileDigests(con, [rel for rel, _ in paths])
-    found = [(rel, path, digests.digest(rel, path)) for rel, path in paths]
+    settings = settings or PassSettings(_now(), config.max_line_bytes(), config.max_session_days())
+    now = settings.now
+    result = SourceResult(source)
+    found, result.ignored = readers.discover(landing, src)
+    found = [f for f in found if include is None or include(f.rel)]
+    digests = FileDigests(con, [f.rel for f in found])
+    hashed = list(zip(found, digests.digest_many([(f.rel, f.path) for f in found])))
     digests.save()
     # Two statements for the whole source, not two per file (thousands of files per source).
     con.execute(
         "INSERT INTO raw._files_seen SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]), ? "
         "ON CONFLICT DO NOTHING",
-        [source, [r for r, _, _ in found], [d for _, _, d in found], [p.stat().st_size for _, p, _ in found], now])
+        [source, [f.rel for f, _ in hashed], [d for _, d in hashed], [f.path.stat().st_size for f, _ in hashed], now])
     loaded = {h for (h,) in con.execute(
         "SELECT file_hash FROM raw._loaded_files WHERE file_hash IN (SELECT unnest(?::VARCHAR[]))",
-        [[d for _, _, d in found]]).fetchall()}
-    for rel, path, digest in found:
-        if digest in loaded or any(d == digest for _, d in pending):
-            result.files.append(FileResult(rel, digest, "skipped"))
+        [[d for _, d in hashed]]).fetchall()}
+    pending: list[_Pending] = []
+    refused_early: list[FileResult] = []
+    seen: set[str] = set()
+    for f, digest in hashed:
+        if digest in loaded or digest in seen:
+            result.files.append(FileResult(f.rel, digest, "skipped"))
             continue
-        try:
-            batch.add_file(path, rel, digest)
-        except readers.BatchRefused as e:
-            fr = FileResult(rel, digest, "refused", message=str(e))
-            _audit(con, src, [fr], run_id, now)
-            result.files.append(fr)
-            log.warning("%s %s: refused — %s", source, rel, e)
+        seen.add(digest)
+        if src.provider_folders and not f.provider:
+            refused_early.append(FileResult(
+                f.rel, digest, "refused",
+                message=f"not in a provider folder: {src.name} files belong in {src.name}/<provider>/ "
+                        f"(the roaming connection they came through, e.g. {src.name}/hubject/)"))
             continue
-        pending.append((rel, digest))
-    batch.flush()
-    if pending:
+        pending.append(_Pending(f, digest))
+    if refused_early:
+        _audit(con, src, refused_early, run_id, now)
+        result.files.extend(refused_early)
+    gx_rows = config.gx_sample_rows() if gx_sample_rows is None else gx_sample_rows
+    # Great Expectations runs on a thread beside the SQL (its set-up, then each batch's sample)
+    with ThreadPoolExecutor(max_workers=1) as gx_thread:
+        if pending and expectations and gx_rows > 0:
+            gx_thread.submit(gx_check.prepare, src.name)
+        for batch in _batches(pending):
+            _load_batch(con, src, batch, result, max_bad_share=max_bad_share, run_id=run_id, settings=settings,
+                        expectations=expectations, gx_rows=gx_rows, gx_thread=gx_thread)
+    result.seconds = time.perf_counter() - t0
+    _log(result)
+    return result
+
+
+def _log(result: SourceResult) -> None:
+    log.info("%s", result.summary_line())
+    for line in result.file_lines():
+        log.warning("%s", line)
+    for d in result.gx_disagreements:
+        log.error("%s: Great Expectations and the SQL rules disagree: %s", result.source, d)
+
+
+def _batches(pending: list[_Pending]) -> list[list[_Pending]]:
+    batches: list[list[_Pending]] = []
+    size = 0
+    for p in pending:
+        n = p.file.path.stat().st_size * (GZIP_RATIO if p.file.gzip else 1)
+        if not batches or size + n > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(p)
+        size += n
+    return batches
+
+
+def _raw_state(con, src: Source) -> RawState:
+    has_rows = con.execute(f"SELECT EXISTS (SELECT 1 FROM raw.{src.name})").fetchall()[0][0]
+    has_conflicts = con.execute("SELECT EXISTS (SELECT 1 FROM raw._conflicts WHERE source = ?)",
+                                [src.name]).fetchall()[0][0]
+    return RawState(bool(has_rows), bool(has_conflicts))
+
+
+def _register_files(con, batch: list[_Pending]) -> None:
+    con.register("_batch_files", pa.table({
+        "file_id": pa.array([p.file_id for p in batch], pa.int32()),
+        "file": pa.array([p.file.rel for p in batch], pa.string()),
+        "file_hash": pa.array([p.digest for p in batch], pa.string()),
+        "provider": pa.array([p.file.provider for p in batch], pa.string()),
+        "path": pa.array([str(p.file.path.resolve()) for p in batch], pa.string()),
+    }))
+
+
+def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, expectations: bool,
+              read_here: frozenset[str] = frozenset()) -> dict[int, str]:
+    """CREATE the temp table _checked for `batch`; returns the files that could not be read
+    (file_id -> message). The pass is streaming (no record depends on another), so it runs as
+    one statement over the plain files DuckDB reads whole and one per group of chunks read here;
+    `read_here`: plain files to read here (not UTF-8: their bad lines are quarantined one by one)."""
+    failed: dict[int, str] = {}
+    _register_files(con, batch)
+    con.execute("DROP TABLE IF EXISTS _checked")
+    created = False
+
+    def run(input_sql: str, params: list) -> None:
+        nonlocal created
+        sql = pass_sql(src, input_sql, settings, expectations)
+        con.execute(("INSERT INTO _checked " if created else "CREATE TEMP TABLE _checked AS ") + sql, params)
+        created = True
+
+    if src.format == "jsonl":
+        def whole(p: _Pending) -> bool:
+            path = str(p.file.path.resolve())
+            return (readers.reads_whole(p.file, settings.max_line_bytes) and path not in read_here
+                    and not GLOB_CHARS & set(path))  # read_text takes a path as a glob pattern
+        paths = [str(p.file.path.resolve()) for p in batch if whole(p)]
+        if paths:
+            # read_text reads its files on one thread, and everything after it in the pass runs on
+            # that thread: one read_text per DuckDB thread, their union scanned in parallel
+            parts = _split_by_size(paths, int(con.execute("SELECT current_setting('threads')").fetchall()[0][0]))
+            read = " UNION ALL ".join("SELECT filename, content FROM read_text(?)" for _ in parts)
+            try:
+                run(f"SELECT b.file_id, CAST(1 AS BIGINT) AS first_line, r.content FROM ({read}) r "
+                    "JOIN _batch_files b ON b.path = r.filename", parts)
+            except duckdb.InvalidInputException as e:
+                if "UTF-8" not in str(e) and "UTF8" not in str(e):
+                    raise
+                # read_text met a plain file that is not UTF-8: find it, and read it here instead
+                bad = frozenset(r[0] for r in con.execute(
+                    "SELECT filename FROM read_blob(?) WHERE TRY(decode(content)) IS NULL", [paths]).fetchall())
+                if not bad or bad <= read_here:
+                    raise
+                return _run_pass(con, src, batch, settings, expectations, read_here | bad)
+        chunked = [(p.file_id, p.file) for p in batch if not whole(p)]
+        for table in _prefetched(readers.jsonl_chunk_groups(chunked, settings.max_line_bytes, failed)):
+            con.register("_chunk_group", table)
+            try:
+                run("SELECT file_id, first_line, content FROM _chunk_group", [])
+            finally:
+                con.unregister("_chunk_group")
+    else:
+        tables = []
+        for p in batch:
+            try:
+                t = (readers.read_csv(p.file, src, settings.max_line_bytes) if src.format == "csv"
+                     else readers.read_ecb(p.file, settings.max_line_bytes))
+            except readers.BatchRefused as e:
+                failed[p.file_id] = str(e)
+                continue
+            tables.append(t.add_column(0, "file_id", pa.array([p.file_id] * t.num_rows, pa.int32())))
+        if tables:
+            con.register("_csv_rows", pa.concat_tables(tables))
+            try:
+                run("SELECT * FROM _csv_rows", [])
+            finally:
+                con.unregister("_csv_rows")
+    return failed
+
+
+def _split_by_size(paths: list[str], n: int) -> list[list[str]]:
+    """`paths` in at most `n` non-empty lists of about equal total size (largest files first)."""
+    parts: list[list[str]] = [[] for _ in range(max(1, min(n, len(paths))))]
+    sizes = [0] * len(parts)
+    for path in sorted(paths, key=lambda p: -Path(p).stat().st_size):
+        i = sizes.index(min(sizes))
+        parts[i].append(path)
+        sizes[i] += Path(path).stat().st_size
+    return parts
+
+
+def _prefetched(items):
+    """The items of an iterator, the next one produced on a thread while the caller works on the
+    current one (reading and decompressing overlap DuckDB's work: both release the GIL)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        it = iter(items)
+        nxt = pool.submit(next, it, None)
+        while True:
+            item = nxt.result()
+            if item is None:
+                return
+            nxt = pool.submit(next, it, None)
+            yield item
+
+
+def _classify(con, src: Source, batch: list[_Pending], settings: PassSettings, state: RawState,
+              expectations: bool) -> None:
+    """Finish _checked: a registry's references to its own ids in the batch, then the few records
+    whose key repeats in the batch or was loaded before (duplicates, conflicts, GX's key
+    uniqueness), with the text of the records that became quarantined."""
+    for sql in self_reference_sql(src, expectations):
+        con.execute(sql)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cand AS {candidates_sql(src, state)}")
+    if con.execute("SELECT count(*) FROM _cand").fetchall()[0][0]:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _upd AS {classify_sql(src, state, expectations)}")
+        con.execute("UPDATE _checked SET _gx = u.gx, _rule = u.rule, _dup = u.dup, _rep = u.rep, _clash = u.clash "
+                    "FROM _upd u WHERE _checked.rowid = u.rid")
+        con.execute("DROP TABLE _upd")
+        missing = con.execute("SELECT file_id, _line FROM _checked WHERE _rule IS NOT NULL AND _raw IS NULL"
+                              ).fetchall()
+        if missing:
+            wanted: dict[int, set[int]] = {}
+            for fid, line in missing:
+                wanted.setdefault(fid, set()).add(line)
+            by_id = {p.file_id: p.file for p in batch}
+            texts = [(fid, n, text) for fid, lines in wanted.items()
+                     for n, text in readers.line_texts(by_id[fid], lines, settings.max_line_bytes)]
+            con.register("_texts", pa.table({"file_id": pa.array([t[0] for t in texts], pa.int32()),
+                                             "_line": pa.array([t[1] for t in texts], pa.int64()),
+                                             "text": pa.array([t[2] for t in texts], pa.string())}))
+            con.execute("UPDATE _checked SET _raw = t.text FROM _texts t WHERE _checked.file_id = t.file_id "
+                        "AND _checked._line = t._line AND _checked._rule IS NOT NULL AND _checked._raw IS NULL")
+            con.unregister("_texts")
+    con.execute("DROP TABLE _cand")
+
+
+def _file_counts(con) -> dict[int, tuple[int, int, int]]:
+    """file_id -> (records read, quarantined, duplicates)."""
+    rows = con.execute("SELECT file_id, count(*), count(_rule), count(*) FILTER (WHERE _dup) "
+                       "FROM _checked GROUP BY file_id").fetchall()
+    return {fid: (n, q, d) for fid, n, q, d in rows}
+
+
+def _top_rules(con, file_ids: list[int]) -> dict[int, list[tuple[str, int, int]]]:
+    if not file_ids:
+        return {}
+    rows = con.execute("""
+        SELECT file_id, _rule, count(*) AS n, min(_line) FROM _checked
+        WHERE _rule IS NOT NULL AND file_id IN (SELECT unnest(?::INTEGER[]))
+        GROUP BY file_id, _rule QUALIFY row_number() OVER (PARTITION BY file_id ORDER BY n DESC, _rule) <= 3
+        ORDER BY file_id, n DESC, _rule""", [file_ids]).fetchall()
+    out: dict[int, list] = {}
+    for fid, rule, n, first in rows:
+        out.setdefault(fid, []).append((rule, n, first))
+    return out
+
+
+def _has_checked(con) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_checked' AND temporary"
+                            ).fetchall()[0][0])
+
+
+def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *, max_bad_share: float,
+                run_id: str | None, settings: PassSettings, expectations: bool, gx_rows: int,
+                gx_thread: ThreadPoolExecutor) -> None:
+    now = settings.now
+    for i, p in enumerate(batch):
+        p.file_id = i
+    state = _raw_state(con, src)
+    refused: list[FileResult] = []
+    while True:
+        failed = _run_pass(con, src, batch, settings, expectations)
+        readable = [p for p in batch if p.file_id not in failed]
+        if readable and _has_checked(con):
+            _classify(con, src, readable, settings, state, expectations)
+        counts = _file_counts(con) if readable and _has_checked(con) else {}
+        over = [p for p in batch if p.file_id not in failed and counts.get(p.file_id, (0, 0, 0))[0]
+                and counts[p.file_id][1] / counts[p.file_id][0] > max_bad_share]
+        tops = _top_rules(con, [p.file_id for p in over])
+        for p in batch:
+            if p.file_id in failed:
+                refused.append(FileResult(p.file.rel, p.digest, "refused", message=failed[p.file_id]))
+        for p in over:
+            read, bad, _ = counts[p.file_id]
+            reasons = "; ".join(f"{r} ({n}, first at line {ln})" for r, n, ln in tops.get(p.file_id, []))
+            refused.append(FileResult(
+                p.file.rel, p.digest, "refused", read, 0, 0, 0,
+                f"{bad} of {read} records bad ({bad / read:.1%} > {max_bad_share:.0%} allowed): {reasons}",
+                rows_refused=read))
+        drop = set(failed) | {p.file_id for p in over}
+        if not drop:
+            break
+        # Load the batch again without the refused files (their records must not make the others'
+        # duplicates or conflicts).
+        batch = [p for p in batch if p.file_id not in drop]
+        if not batch:
+            break
+
+    results: list[FileResult] = []
+    if batch and _has_checked(con):
+        counts = _file_counts(con)
+        with_rules = [p.file_id for p in batch if counts.get(p.file_id, (0, 0, 0))[1]]
+        tops = _top_rules(con, with_rules)
+        for p in batch:
+            read, bad, dup = counts.get(p.file_id, (0, 0, 0))
+            results.append(FileResult(p.file.rel, p.digest, "loaded", read, read - bad - dup, bad, dup,
+                                      rules=tops.get(p.file_id, [])))
+        sample_check = None
         if expectations:
-            result.expectations = _apply_expectations(con, src)
-        t0 = time.perf_counter()
+            outcomes = gx_check.outcomes_from_sql(con, src.name, "_checked")
+            if result.expectations:  # a source loaded in several batches: counts add up
+                for total, o in zip(result.expectations, outcomes):
+                    total.unexpected += o.unexpected
+            else:
+                result.expectations = outcomes
+            if gx_rows > 0:  # GX validates the sample while the batch is appended
+                sample_check = gx_thread.submit(gx_check.validate_sample,
+                                                gx_check.sample_frame(con, src.name, "_checked", gx_rows))
+        _register_files(con, batch)
         con.execute("BEGIN TRANSACTION")
         try:
-            files = _classify_and_append(con, src, pending, max_bad_share, run_id, now)
+            _append(con, src, state, now)
+            _audit(con, src, results + refused, run_id, now)
+            con.execute("INSERT INTO raw._loaded_files SELECT file_hash, ?, file, ? FROM _batch_files",
+                        [src.name, now])
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
-        result.files.extend(files)
-        for fr in files:
-            log.info("%s %s: %s read=%d loaded=%d quarantined=%d duplicate=%d%s", source, fr.file,
-                     fr.status, fr.rows_read, fr.rows_loaded, fr.rows_quarantined, fr.rows_duplicate,
-                     f" — {fr.message}" if fr.message else "")
-        log.info("%s: %d files classified and appended in %.1fs", source, len(files), time.perf_counter() - t0)
+        if sample_check is not None:
+            sample = sample_check.result()
+            result.gx_samples.append(sample)
+            if sample.result is not None:
+                con.execute("INSERT INTO raw._gx_validations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [src.name, run_id, now, sample.rows, sample.flagged, json.dumps(sample.disagreements),
+                             json.dumps(sample.result, default=str)])
+    elif refused:
+        _audit(con, src, refused, run_id, now)
     con.execute("DROP TABLE IF EXISTS _checked")
-    con.execute("DROP TABLE IF EXISTS _outcome")
-    return result
+    result.files.extend(results + refused)
 
 
-def _read(src: Source, path: Path):
-    if src.format == "jsonl":
-        yield from readers.read_jsonl(path)
-    elif src.format == "csv":
-        yield readers.read_csv(path, src)
-    else:
-        yield readers.read_ecb(path)
-
-
-class _Batch:
-    """Collects the records of many files (readers' Arrow tables, with _file and _file_hash) and
-    types/checks them in few large SQL passes into the temp table `_checked` (with a batch-wide
-    row id _row): one SQL pass per file would cost more than the records when files are small."""
-
-    FLUSH_ROWS = 250_000
-
-    def __init__(self, con, src: Source):
-        self.con, self.src = con, src
-        self.tables: list[pa.Table] = []
-        self.rows = 0
-        self.next_row = 0
-        self.created = False
-
-    def add_file(self, path: Path, rel: str, digest: str) -> None:
-        """Read the file chunk by chunk into the batch (a big file never sits whole in memory).
-        On BatchRefused nothing of the file stays in the batch."""
-        provider = rel.split("/")[1] if self.src.provider_folders and rel.count("/") >= 2 else ""
-        if self.src.provider_folders and not provider:
-            raise readers.BatchRefused(
-                f"not in a provider folder: {self.src.name} files belong in {self.src.name}/<provider>/ "
-                f"(the roaming connection they came through, e.g. {self.src.name}/hubject/)")
-        kept = len(self.tables)
-        flushed = False
-        try:
-            for chunk in _read(self.src, path):
-                n = chunk.num_rows
-                chunk = (chunk.append_column("_file", pa.array([rel] * n, pa.string()))
-                              .append_column("_file_hash", pa.array([digest] * n, pa.string()))
-                              .append_column("_provider", pa.array([provider] * n, pa.string())))
-                self.tables.append(chunk)
-                self.rows += n
-                if self.rows >= self.FLUSH_ROWS:
-                    self.flush()
-                    kept, flushed = 0, True
-        except readers.BatchRefused:
-            dropped = self.tables[kept:]
-            del self.tables[kept:]
-            self.rows -= sum(t.num_rows for t in dropped)
-            if flushed:
-                self.con.execute("DELETE FROM _checked WHERE _file_hash = ?", [digest])
-            raise
-
-    def flush(self) -> None:
-        if not self.tables:
-            return
-        data = pa.concat_tables(self.tables)
-        self.tables, self.rows = [], 0
-        self.con.register("_reader_chunk", data)
-        # _struct_ok: the record passed the contract's structural rules (before the suite runs)
-        sql = (f"SELECT *, ? + row_number() OVER () - 1 AS _row, _rule IS NULL AS _struct_ok "
-               f"FROM ({validation_sql(self.src, '_reader_chunk')})")
-        if self.created:
-            self.con.execute(f"INSERT INTO _checked {sql}", [self.next_row])
-        else:
-            self.con.execute(f"CREATE TEMP TABLE _checked AS {sql}", [self.next_row])
-            self.created = True
-        self.con.unregister("_reader_chunk")
-        self.next_row += data.num_rows
-
-
-def _apply_expectations(con, src: Source) -> list:
-    """Run the GX suite on the structurally good records (one representative per key and
-    content, so that identical re-sends stay duplicates) and give every record an expectation
-    fails the expectation as its rule."""
-    keys = ", ".join(src.key)
-    rows_sql = (f"SELECT _row, {', '.join(src.columns)} FROM _checked WHERE _rule IS NULL AND _row IN "
-                f"(SELECT min(_row) FROM _checked WHERE _rule IS NULL GROUP BY {keys}, _record_hash)")
-    validation = expectations.validate_batch(con, src.name, "_checked", rows_sql)
-    if validation.failures:
-        failed = pa.table({"_row": pa.array(list(validation.failures), pa.int64()),
-                           "rule": pa.array(list(validation.failures.values()), pa.string())})
-        con.register("_gx_failed", failed)
-        match = " AND ".join(f"c.{k} = f.{k}" for k in src.key)
-        con.execute(f"""
-            UPDATE _checked AS c SET _rule = f.rule
-            FROM (SELECT {', '.join('x.' + k for k in src.key)}, x._record_hash, g.rule
-                  FROM _gx_failed g JOIN _checked x USING (_row)) AS f
-            WHERE {match} AND c._record_hash = f._record_hash AND c._rule IS NULL""")
-        con.unregister("_gx_failed")
-    return validation.outcomes
-
-
-def _key_match(src: Source, left: str, right: str) -> str:
-    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in src.key)
-
-
-def _key_hash(src: Source, alias: str = "") -> str:
-    """MD5 of a record's key (its typed values as text): how raw._conflicts remembers keys."""
-    prefix = f"{alias}." if alias else ""
-    return "md5(concat_ws(chr(31), " + ", ".join(
-        f"coalesce(CAST({prefix}{k} AS VARCHAR), chr(0))" for k in src.key) + "))"
-
-
-def _outcome(con, src: Source, refused: list[str]) -> None:
-    """(Re)build `_outcome`: the structurally and GX-good records of the batch's accepted files,
-    each marked as a conflict (versions of one key that differ — within the batch, or from the
-    version already loaded) or a duplicate (identical to a record loaded earlier, or to an
-    earlier record of the batch in file order)."""
-    keys = ", ".join(src.key)
-    # Only what classification needs (row id, key, content hash, lineage): the records' text and
-    # typed values stay in _checked and are joined back by _row when appended.
-    narrow = (f"_row, {keys}, {_key_hash(src)} AS _key_hash, _record_hash, _file, _file_hash, _line"
-              + (", _cell_ok" if src.format == "ecb_csv" else ""))
+def _append(con, src: Source, state: RawState, now: datetime) -> None:
+    """Quarantine, displaced earlier versions, conflicts, raw: set-based, from _checked."""
+    # an ECB record is one rate of its line: the rule names the currency (the text is the line)
+    rule = "c._rule || coalesce(' [' || c.currency || ']', '')" if src.format == "ecb_csv" else "c._rule"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _outcome AS
-        WITH bad_lines AS (
-            SELECT DISTINCT _file_hash, _line FROM _checked WHERE _rule IS NOT NULL
-        ),
-        good AS (
-            SELECT {narrow} FROM _checked
-            ANTI JOIN bad_lines USING (_file_hash, _line)
-            WHERE _file_hash NOT IN (SELECT unnest(?::VARCHAR[]))
-        ),
-        marked AS (
-            SELECT *,
-                min(_record_hash) OVER (PARTITION BY {keys}) <> max(_record_hash) OVER (PARTITION BY {keys})
-                    AS _conflict_in_batch,
-                row_number() OVER (PARTITION BY {keys}, _record_hash ORDER BY _row) > 1 AS _dup_in_batch
-            FROM good
-        ),
-        existing AS (
-            SELECT DISTINCT {', '.join('m.' + k for k in src.key)}, r._record_hash AS _old_hash
-            FROM marked m JOIN raw.{src.name} r ON {_key_match(src, 'm', 'r')}
-        ),
-        known_conflicts AS (
-            SELECT DISTINCT key_hash AS _key_hash FROM raw._conflicts WHERE source = ?
-        )
-        SELECT m.*,
-            CASE
-                WHEN m._conflict_in_batch THEN 'conflict: versions of one key differ within the batch'
-                WHEN k._key_hash IS NOT NULL
-                    THEN 'conflict: this key had conflicting versions before (see raw._conflicts)'
-                WHEN e._old_hash IS NOT NULL AND e._old_hash <> m._record_hash
-                    THEN 'conflict: differs from a version of this key loaded earlier'
-            END AS _conflict,
-            coalesce(m._dup_in_batch OR e._old_hash = m._record_hash, false) AS _duplicate
-        FROM marked m LEFT JOIN existing e ON {_key_match(src, 'm', 'e')}
-        LEFT JOIN known_conflicts k USING (_key_hash)
-    """, [refused, src.name])
-
-
-def _line_counts(con, refused: list[str]) -> dict[str, tuple[int, int, int, int]]:
-    """Per file: (records read, rule breakers, conflicts, duplicates) — counted per record (line)."""
-    rows = con.execute("""
-        WITH lines AS (
-            SELECT _file_hash, _line, bool_or(_rule IS NOT NULL) AS bad FROM _checked GROUP BY ALL
-        ),
-        outcome AS (
-            SELECT _file_hash, _line, bool_or(_conflict IS NOT NULL) AS conflict, bool_and(_duplicate) AS duplicate
-            FROM _outcome GROUP BY ALL
-        )
-        SELECT l._file_hash, count(*), count(*) FILTER (WHERE l.bad),
-               count(*) FILTER (WHERE o.conflict), count(*) FILTER (WHERE NOT o.conflict AND o.duplicate)
-        FROM lines l LEFT JOIN outcome o USING (_file_hash, _line)
-        WHERE l._file_hash NOT IN (SELECT unnest(?::VARCHAR[]))
-        GROUP BY ALL""", [refused]).fetchall()
-    return {h: (n, bad, conflict, dup) for h, n, bad, conflict, dup in rows}
-
-
-def _classify_and_append(con, src: Source, files: list[tuple[str, str]], max_bad_share: float,
-                         run_id: str | None, now: datetime) -> list[FileResult]:
-    # Pass 1: which files have too many bad records (rule breakers + conflicts)?
-    _outcome(con, src, [])
-    counts = _line_counts(con, [])
-    refused: dict[str, FileResult] = {}
-    for rel, digest in files:
-        read, bad, conflict, _ = counts.get(digest, (0, 0, 0, 0))
-        if read and (bad + conflict) / read > max_bad_share:
-            top = con.execute("""
-                SELECT rule, count(*) AS n, min(_line) FROM (
-                    SELECT DISTINCT _line, max(_rule) OVER (PARTITION BY _line) AS rule FROM _checked WHERE _file_hash = ?
-                    UNION
-                    SELECT DISTINCT _line, _conflict FROM _outcome WHERE _file_hash = ?
-                ) WHERE rule IS NOT NULL GROUP BY rule ORDER BY n DESC, rule LIMIT 3""", [digest, digest]).fetchall()
-            reasons = "; ".join(f"{r} ({n}, first at line {ln})" for r, n, ln in top)
-            refused[digest] = FileResult(
-                rel, digest, "refused", read, 0, 0, 0,
-                f"{bad + conflict} of {read} records bad ({(bad + conflict) / read:.1%} > {max_bad_share:.0%} "
-                f"allowed): {reasons}", rows_refused=read)
-    # Pass 2: the accepted files alone (a refused file's records must not make others' duplicates).
-    if refused:
-        _outcome(con, src, list(refused))
-        counts = _line_counts(con, list(refused))
-    accepted = [(rel, d) for rel, d in files if d not in refused]
-
-    # Quarantine: rule breakers and conflicts (the new versions, and the old ones they clash with).
-    con.execute("""
         INSERT INTO raw._quarantine
-        WITH bad AS (
-            SELECT _file_hash, _line, max(_rule) AS rule FROM _checked
-            WHERE _rule IS NOT NULL AND _file_hash NOT IN (SELECT unnest(?::VARCHAR[]))
-            GROUP BY ALL
-        )
-        SELECT DISTINCT ?, c._file, c._file_hash, c._line, b.rule, c._raw, ?
-        FROM _checked c JOIN bad b USING (_file_hash, _line)""", [list(refused), src.name, now])
-    con.execute("""
-        INSERT INTO raw._quarantine
-        SELECT DISTINCT ?, o._file, o._file_hash, o._line, o._conflict, c._raw, ?
-        FROM _outcome o JOIN _checked c USING (_row) WHERE o._conflict IS NOT NULL
-    """, [src.name, now])
-    # Remember every key that had conflicting versions — caught by the loader, or within the batch
-    # by the suite's key-uniqueness expectation (versions of structurally good records of accepted
-    # files) — so that a third version arriving later is a conflict too, whatever the order in
-    # which the files came (replays in another order publish the same tables).
+        SELECT ?, b.file, b.file_hash, c._line, {rule}, c._raw, ?
+        FROM _checked c JOIN _batch_files b USING (file_id) WHERE c._rule IS NOT NULL""", [src.name, now])
+    keys = ", ".join(src.key)
+    if state.has_rows:
+        # A record that differs from the version of its key loaded earlier: that earlier version
+        # leaves raw for the quarantine too, its rule naming the later file.
+        clash = (f"SELECT {keys}, first(b.file) AS later_file FROM _checked c JOIN _batch_files b USING (file_id) "
+                 f"WHERE c._rule = 'conflict: differs from a version of this key loaded earlier' GROUP BY ALL")
+        con.execute(f"""
+            INSERT INTO raw._quarantine
+            SELECT ?, r._file, r._file_hash, r._line,
+                'conflict: a later file (' || c.later_file || ') has a different version of this key',
+                CAST(to_json(r) AS VARCHAR), ?
+            FROM raw.{src.name} r JOIN ({clash}) c USING ({keys})""", [src.name, now])
+        con.execute(f"DELETE FROM raw.{src.name} WHERE ({keys}) IN (SELECT ({keys}) FROM ({clash}))")
+    # Remember every key that had conflicting versions (within the batch, or against raw), so that
+    # a third version arriving later is a conflict too, whatever the order of the files.
     con.execute(f"""
         INSERT INTO raw._conflicts
-        WITH versions AS (
-            SELECT {_key_hash(src)} AS key_hash, _record_hash, _file_hash, _line FROM _checked
-            WHERE _struct_ok AND _file_hash NOT IN (SELECT unnest(?::VARCHAR[]))
-        ),
-        clashing AS (
-            SELECT key_hash FROM versions GROUP BY key_hash HAVING count(DISTINCT _record_hash) > 1
-        )
-        SELECT DISTINCT ?, key_hash, _file_hash, _line, ? FROM versions JOIN clashing USING (key_hash)
-        UNION
-        SELECT DISTINCT ?, _key_hash, _file_hash, _line, ? FROM _outcome WHERE _conflict IS NOT NULL
-    """, [list(refused), src.name, now, src.name, now])
-    clash = (f"SELECT DISTINCT r._file_hash, r._line, first(o._file) AS later_file FROM raw.{src.name} r "
-             f"JOIN _outcome o ON {_key_match(src, 'r', 'o')} "
-             f"WHERE o._conflict LIKE 'conflict: differs%' GROUP BY ALL")
-    con.execute(f"""
-        INSERT INTO raw._quarantine
-        SELECT DISTINCT ?, r._file, r._file_hash, r._line,
-            'conflict: a later file (' || c.later_file || ') has a different version of this key',
-            CAST(to_json(r) AS VARCHAR), ?
-        FROM raw.{src.name} r JOIN ({clash}) c USING (_file_hash, _line)
-    """, [src.name, now])
-    con.execute(f"DELETE FROM raw.{src.name} WHERE (_file_hash, _line) IN (SELECT _file_hash, _line FROM ({clash}))")
-
-    extra_cols = (["provider"] if src.provider_folders else []) + (["cdr"] if src.name == "cdrs" else [])
-    cols = src.columns + extra_cols
-    cell_filter = " AND o._cell_ok" if src.format == "ecb_csv" else ""
+        SELECT DISTINCT ?, {key_hash_sql(src, 'c')}, b.file_hash, c._line, ?
+        FROM _checked c JOIN _batch_files b USING (file_id)
+        WHERE c._clash OR starts_with(c._rule, 'conflict:')""", [src.name, now])
+    cols = output_columns(src)
     con.execute(f"""
         INSERT INTO raw.{src.name} BY NAME
-        SELECT {', '.join('c.' + c for c in cols)}, c._file, c._line, c._file_hash, c._record_hash, c._extra,
-               ? AS _loaded_at
-        FROM _outcome o JOIN _checked c USING (_row)
-        WHERE o._conflict IS NULL AND NOT o._duplicate{cell_filter}
-        ORDER BY _row
-    """, [now])
-
-    results = []
-    for rel, digest in files:
-        if digest in refused:
-            results.append(refused[digest])
-            continue
-        read, bad, conflict, dup = counts.get(digest, (0, 0, 0, 0))
-        results.append(FileResult(rel, digest, "loaded", read, read - bad - conflict - dup, bad + conflict, dup))
-    _audit(con, src, results, run_id, now)
-    if accepted:
-        con.executemany("INSERT INTO raw._loaded_files VALUES (?, ?, ?, ?)",
-                        [[d, src.name, rel, now] for rel, d in accepted])
-    return results
+        SELECT {', '.join('c.' + c for c in cols)}, b.file AS _file, c._line, b.file_hash AS _file_hash,
+               c._record_hash, c._extra, ? AS _loaded_at
+        FROM _checked c JOIN _batch_files b USING (file_id)
+        WHERE c._rule IS NULL AND NOT c._dup""", [now])
 
 
 def _audit(con, src: Source, files: list[FileResult], run_id: str | None, now: datetime) -> None:
-    con.executemany(
-        "INSERT INTO raw._load_audit (source, file, file_hash, status, rows_read, rows_loaded, rows_quarantined, "
-        "rows_duplicate, rows_refused, message, run_id, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[src.name, fr.file, fr.file_hash, fr.status, fr.rows_read, fr.rows_loaded, fr.rows_quarantined,
-          fr.rows_duplicate, fr.rows_refused, fr.message, run_id, now] for fr in files])
+    if not files:
+        return
+    con.register("_audit_rows", pa.table({
+        "file": [f.file for f in files], "file_hash": [f.file_hash for f in files],
+        "status": [f.status for f in files],
+        **{k: pa.array([getattr(f, k) for f in files], pa.int64())
+           for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_refused")},
+        "message": pa.array([f.message for f in files], pa.string()),
+    }))
+    try:
+        con.execute(
+            "INSERT INTO raw._load_audit (source, file, file_hash, status, rows_read, rows_loaded, rows_quarantined, "
+            "rows_duplicate, rows_refused, message, run_id, loaded_at) "
+            "SELECT ?, file, file_hash, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, "
+            "rows_refused, message, ?, ? FROM _audit_rows", [src.name, run_id, now])
+    finally:
+        con.unregister("_audit_rows")
 
 
 def load_all(db_path: Path, landing: Path, **kw) -> dict[str, SourceResult]:

@@ -66,6 +66,21 @@ BOOKKEEPING_DDL = [
 ]
 
 
+BOOKKEEPING_DDL.append(
+    # Great Expectations' validation of each loaded batch's sample (loader.py): the SQL enforced
+    # the suite on every record; GX re-validated these records and agreed or not. The Data Docs
+    # (`make docs`) show the latest result per source.
+    """CREATE TABLE IF NOT EXISTS raw._gx_validations (
+        source VARCHAR NOT NULL,
+        run_id VARCHAR,
+        validated_at TIMESTAMP NOT NULL,
+        records BIGINT NOT NULL,        -- records GX validated
+        flagged BIGINT NOT NULL,        -- of which the SQL had flagged
+        disagreements JSON,             -- expectation by expectation, where GX and the SQL differ
+        result JSON                     -- GX's ExpectationSuiteValidationResult
+    )""")
+
+
 # Columns added after the first release: added in place to existing build databases.
 MIGRATIONS = [
     # records of a refused file (read = loaded + quarantined + duplicate + refused, every row)

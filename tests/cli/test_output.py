@@ -13,25 +13,28 @@ from orchestration.run import RunOutcome
 
 
 def sessions_result() -> SourceResult:
-    return SourceResult("sessions", files=[
-        FileResult("sessions/sessions_2025-03-01.jsonl", "h1", "loaded", 10, 8, 1, 1),
+    return SourceResult("sessions", seconds=2.0, files=[
+        FileResult("sessions/sessions_2025-03-01.jsonl", "h1", "loaded", 10, 8, 1, 1,
+                   rules=[("kwh is negative", 1, 7)]),
         FileResult("sessions/sessions_2025-03-02.jsonl", "h2", "skipped"),
         FileResult("sessions/sessions_2025-03-03.jsonl", "h3", "refused", 30, message="10 of 30 records bad",
                    rows_refused=30),
         FileResult("sessions/sessions_2025-03-04.jsonl", "h4", "loaded", 5, 5),
-    ])
+    ], ignored=[("sessions/notes.txt", "unknown extension")])
 
 
 def test_one_line_per_source_with_counts_time_and_rate():
-    line = report.source_line(sessions_result(), 2.0)
+    line = sessions_result().summary_line()
     assert line == ("sessions       files new=2 skipped=1 refused=1  rows read=45 = loaded 13 + quarantined 1 + "
                     "duplicates 1 + refused 30  in 2.0 s, 22 rows/s")
 
 
-def test_lines_only_for_refused_files_and_files_with_quarantined_records():
-    lines = report.file_lines(sessions_result(), {"sessions/sessions_2025-03-01.jsonl": {"kwh is negative": 1}})
-    assert lines == ["sessions/sessions_2025-03-03.jsonl: REFUSED — 10 of 30 records bad",
-                     "sessions/sessions_2025-03-01.jsonl: 1 of 10 records quarantined (kwh is negative: 1)"]
+def test_lines_only_for_refused_files_files_with_quarantined_records_and_entries_not_read():
+    assert sessions_result().file_lines() == [
+        "  sessions/sessions_2025-03-01.jsonl: 10 read = 8 loaded + 1 quarantined + 1 duplicates — "
+        "kwh is negative (1, first at line 7)",
+        "  sessions/sessions_2025-03-03.jsonl: refused — 10 of 30 records bad",
+        "  sessions/notes.txt: not read — unknown extension"]
 
 
 def test_warnings_say_whether_to_act(tmp_path):

@@ -825,6 +825,22 @@ def test_worker_processes_write_the_same_bytes(tmp_path):
     assert _tree_digest(tmp_path / "a") == _tree_digest(tmp_path / "b")
 
 
+def test_gzip_writes_the_same_files_compressed(tmp_path):
+    """--gzip: every landing file is <name>.gz and decompresses to exactly the plain file (with
+    worker processes too: the flag reaches them)."""
+    import gzip
+    kw = dict(seed=5, sessions=3_000, start=date(2025, 3, 1), end=date(2025, 3, 8), progress=False)
+    generate(tmp_path / "plain", **kw)
+    summary = generate(tmp_path / "gz", gzip=True, workers=2, **kw)
+    plain = {p.relative_to(tmp_path / "plain").as_posix(): p.read_bytes()
+             for p in (tmp_path / "plain").rglob("*") if p.is_file()}
+    packed = {p.relative_to(tmp_path / "gz").as_posix(): p for p in (tmp_path / "gz").rglob("*") if p.is_file()}
+    assert set(packed) == {name + ".gz" for name in plain}
+    assert all(gzip.decompress(packed[name + ".gz"].read_bytes()) == data for name, data in plain.items())
+    assert sum(p.stat().st_size for p in packed.values()) < sum(map(len, plain.values())) / 3
+    assert summary["sources"]["sessions"]["rows"] > 0
+
+
 def test_defaults_progress_and_refusing_to_overwrite(tmp_path, capsys):
     summary = generate(tmp_path / "z", sessions=300, end=date(2025, 6, 30))
     assert summary["start"] == "2024-07-01" and summary["end"] == "2025-06-30"

@@ -379,3 +379,35 @@ def test_per_row_time_zone_charging_times_state_and_prices(tmp_path):
     sites = (tmp_path / "out" / "sites" / "tiny__export.csv").read_text()
     assert ",Europe/London," in sites and ",America/Chicago," in sites
     assert s["time"]["zones"] == ["America/Chicago", "Europe/London"]
+
+
+# ---------------------------------------------------------------- zone names and format names
+
+def test_zone_name_in_the_timestamp_is_read_not_replaced_by_the_mapping_zone(tmp_path):
+    """ACN-Data writes `Wed, 02 Dec 2020 14:21:35 GMT`: with %Z the instant is 14:21:35 UTC, not
+    14:21:35 in the mapping's zone (strptime alone drops the name: every session moved 8 hours)."""
+    m = mapping(tmp_path, time={"zone": "America/Los_Angeles", "formats": ["%a, %d %b %Y %H:%M:%S %Z"]})
+    src = export(tmp_path, HEADER + "1;A;1;Wed, 02 Dec 2020 14:21:35 GMT;Wed, 02 Dec 2020 16:00:00 UTC;7,5\n"
+                                    "2;A;1;Wed, 02 Dec 2020 14:21:35 PST;Wed, 02 Dec 2020 16:00:00 PST;7,5\n")
+    s = import_export(m, src, tmp_path / "out")
+    rec = by_id(tmp_path / "out")["s-1"]
+    assert (rec["plugged_in_at"], rec["unplugged_at"]) == ("2020-12-02T14:21:35Z", "2020-12-02T16:00:00Z")
+    # an abbreviation names no single offset (PST/PDT, CST in three continents): rejected, said so
+    assert s["sessions_written"] == 1 and s["rejects_by_reason"] == {"unparseable plugged_in_at": 1}
+    assert "%Z reads only UTC or GMT" in s["rejects"][0]["detail"]
+
+
+@pytest.mark.parametrize("fmt, message", [
+    ("iso8601", "neither a format name (iso, epoch_s, epoch_ms) nor a strptime pattern"),
+    ("epoch", "neither a format name"),
+    ("%d.%m.%Y %Q", "unknown strptime directive %Q"),
+])
+def test_unknown_format_name_is_a_mapping_error_not_a_pattern(tmp_path, fmt, message):
+    """A format that is no name and no pattern used to be taken as a pattern and reject every
+    row; it is refused when the mapping is read, naming the format."""
+    m = mapping(tmp_path, time={"zone": "Europe/Oslo", "formats": [fmt]})
+    src = export(tmp_path, HEADER + "1;A;1;01.06.2019 10:00;01.06.2019 12:30;7,5\n")
+    with pytest.raises(MappingError) as e:
+        import_export(m, src, tmp_path / "out")
+    assert message in str(e.value) and "time.formats[0]" in str(e.value)
+    assert not (tmp_path / "out" / "sessions").exists()
