@@ -1,4 +1,4 @@
-"""Dagster definitions: raw-load assets → dbt build → publish, one job, a daily schedule and a
+"""Dagster definitions: raw-load assets → run plan → dbt build → publish, one job, a daily schedule and a
 sensor for new landing files. Load with `dagster dev -m orchestration.defs`."""
 
 
@@ -11,6 +11,7 @@ import dagster as dg
 from orchestration import config
 from orchestration.defs.dbt import dbt_build, dbt_resource
 from orchestration.defs.partitions import daily
+from orchestration.defs.plan import run_plan
 from orchestration.defs.publish import serving_duckdb
 from orchestration.defs.raw import raw_assets
 from orchestration.defs.resources import WarehouseResource
@@ -69,7 +70,7 @@ def new_landing_files(context: dg.SensorEvaluationContext):
 
 
 defs = dg.Definitions(
-    assets=[*raw_assets, dbt_build, serving_duckdb],
+    assets=[*raw_assets, run_plan, dbt_build, serving_duckdb],
     jobs=[warehouse_job],
     schedules=[daily_refresh],
     sensors=[new_landing_files],

@@ -1,6 +1,8 @@
 """The dbt project as Dagster assets (dagster-dbt): models, seeds and snapshots become assets,
-dbt sources map onto the raw-load assets, and dbt tests become asset checks — blocking when the
-test's severity is `error`, so a failing test stops the publish step."""
+dbt sources map onto the raw-load assets (and the run_plan source onto the plan asset), and dbt
+tests become asset checks — blocking when the test's severity is `error`, so a failing test
+stops the publish step. The build follows the run's plan (orchestration/plan.py): `dbt build`,
+`dbt build --full-refresh`, or no dbt at all when nothing changed."""
 
 
 import os
@@ -15,7 +17,9 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration import config
+from orchestration import plan as planner
 from orchestration.defs.partitions import daily, window
+from orchestration.defs.plan import plan_asset_key
 from orchestration.defs.raw import raw_asset_key
 from orchestration.defs.resources import WarehouseResource
 
@@ -25,6 +29,8 @@ DBT_PROJECT = DbtProject(project_dir=config.dbt_project_dir(), profiles_dir=conf
 class WarehouseDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
+            if dbt_resource_props["source_name"] == planner.SCHEMA:
+                return plan_asset_key(dbt_resource_props["name"])
             return raw_asset_key(dbt_resource_props["name"])
         schema = dbt_resource_props.get("config", {}).get("schema") or "main"
         return dg.AssetKey([schema, dbt_resource_props["name"]])
@@ -57,30 +63,60 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     backfill_policy=dg.BackfillPolicy.single_run(),  # a backfill range is one dbt build
 )
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """`dbt build` (models, seeds, snapshots and data tests) on the build database, with the run's
-    logical date as `as_of_date` (and for a partitioned run the window as `min_date`/`max_date`,
-    which the incremental models rebuild). dbt unit tests check the SQL, not the data: they
-    run in the test suite (tests/dbt), not in every production run."""
+    """`dbt build` (models, seeds, snapshots and data tests) on the build database, as the run's
+    plan says: incremental (the incremental models rebuild the plan's dates and keys, every other
+    model is rebuilt whole), `--full-refresh`, or nothing at all (no new data, same logical date:
+    every model is reported unchanged and dbt does not run). The run's logical date reaches dbt as
+    `as_of_date`. dbt unit tests check the SQL, not the data: they run in the test suite
+    (tests/dbt), not in every production run."""
     warehouse.export_env()
     win = window(context)
-    os.environ.update(dbt_run_env(warehouse.as_of if win is None else win[1], win))
-    runs = config.dbt_runs_dir(warehouse.warehouse)
-    target = runs / f"{context.run.run_id[:8]}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
-    reuse_parse_state(runs, target)
-    try:
-        yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context,
-                           target_path=target).stream()
-    finally:
-        keep_parse_state(runs, target)
+    as_of = warehouse.as_of if win is None else win[1]
+    plan = planner.read_current_plan(warehouse.build_db)
+    if plan is None or plan.as_of != as_of or plan.status != "planned":
+        raise RuntimeError(f"no plan for this run's build (as_of_date {as_of}) in {warehouse.build_db}: "
+                           "the run_plan asset must run first")
+    context.log.info(plan.describe())
+    if plan.mode == "none":
+        yield from unchanged_results(context, plan)
+    else:
+        os.environ.update(dbt_run_env(as_of))
+        runs = config.dbt_runs_dir(warehouse.warehouse)
+        target = runs / f"{context.run.run_id[:8]}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+        reuse_parse_state(runs, target)
+        try:
+            yield from dbt.cli(dbt_build_args(plan), context=context, target_path=target).stream()
+        finally:
+            keep_parse_state(runs, target)
+    planner.finish_build(warehouse.build_db, plan.plan_id)
 
 
-def dbt_run_env(as_of: date, win: tuple[date, date] | None) -> dict[str, str]:
-    """The run's settings for the dbt macro `run_var`. They travel as environment variables read
-    only while executing, not as --vars: dbt re-parses the whole project whenever --vars differ
+def dbt_build_args(plan: planner.Plan) -> list[str]:
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    return args + ["--full-refresh"] if plan.mode == "full" else args
+
+
+def unchanged_results(context: dg.AssetExecutionContext, plan: planner.Plan):
+    """A `none` plan: the build database already holds this build. Every selected dbt asset is
+    reported as materialised without change (so the publish step runs and says the serving file
+    is current); the data tests passed when these tables were built and are not run again."""
+    selected = context.selected_asset_keys
+    deps = context.assets_def.asset_deps
+    done: set[dg.AssetKey] = set()
+    while len(done) < len(selected):  # in dependency order, as a multi-asset must yield them
+        ready = sorted((k for k in selected - done if not (deps.get(k, set()) & selected) - done),
+                       key=lambda k: k.to_user_string())
+        for key in ready:
+            yield dg.MaterializeResult(asset_key=key, metadata={
+                "rebuilt": False, "plan": f"{plan.plan_id[:8]} (none): " + "; ".join(plan.reasons)})
+        done.update(ready)
+
+
+def dbt_run_env(as_of: date) -> dict[str, str]:
+    """The run's logical date for the dbt macro `run_var`. It travels as an environment variable
+    read only while executing, not as --vars: dbt re-parses the whole project whenever --vars differ
     from its saved parse (that is, every day), ~3.5 s per run."""
-    return {"WAREHOUSE_DBT_AS_OF_DATE": as_of.isoformat(),
-            "WAREHOUSE_DBT_MIN_DATE": win[0].isoformat() if win else "",
-            "WAREHOUSE_DBT_MAX_DATE": win[1].isoformat() if win else ""}
+    return {"WAREHOUSE_DBT_AS_OF_DATE": as_of.isoformat()}
 
 
 PARSE_STATE = "partial_parse.msgpack"
