@@ -183,10 +183,12 @@ def _now() -> datetime:
 # planning
 
 def make_plan(con: duckdb.DuckDBPyConnection, *, as_of: date, run_id: str | None = None,
-              project: str | None = None, full_refresh: bool = False) -> Plan:
+              project: str | None = None, full_refresh: bool = False,
+              rebuild: tuple[date, date] | None = None) -> Plan:
     """Plan the build for logical date `as_of` from the raw tables of the build database `con`
     and write it into schema run_plan. `project`: the dbt project's fingerprint (project_hash);
-    `full_refresh`: plan a full rebuild whatever changed."""
+    `full_refresh`: plan a full rebuild whatever changed; `rebuild`: a window of days to rebuild
+    besides what changed (a backfill of several days, or an analyst's request)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     con.execute(PLANS_DDL)
     con.execute(SOURCES_DDL)
@@ -210,7 +212,7 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, as_of: date, run_id: str | None
                 raise _Full("the dbt project changed since the last build")
             if any(m == "full" for _, m in failed):
                 raise _Full("an earlier full rebuild did not complete")
-            reasons = _plan_changes(con, marks, as_of, [last[1]] + [a for a, _ in failed])
+            reasons = _plan_changes(con, marks, as_of, [last[1]] + [a for a, _ in failed], rebuild)
             if not reasons:
                 mode, reasons = "none", [f"nothing loaded since the last build and as_of_date {as_of} unchanged"]
         except _Full as why:
@@ -263,7 +265,8 @@ def _is_new(source: str, alias: str | None = None) -> str:
     return f"({column} > (SELECT watermark FROM plan_marks WHERE source = '{source}'))"
 
 
-def _plan_changes(con, marks: dict, as_of: date, earlier_as_ofs: list[date]) -> list[str]:
+def _plan_changes(con, marks: dict, as_of: date, earlier_as_ofs: list[date],
+                  rebuild: tuple[date, date] | None) -> list[str]:
     """Fill the run_plan sets with what changed since the last built plan and return why;
     raise _Full when only a full rebuild is right."""
     for source, m in marks.items():
@@ -288,6 +291,9 @@ def _plan_changes(con, marks: dict, as_of: date, earlier_as_ofs: list[date]) -> 
                     "generate_series(CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY) AS t(d)",
                     [min(earlier_as_ofs), as_of])
         reasons.append(f"as_of_date {earlier_as_ofs[0]} -> {as_of}")
+    if rebuild is not None:
+        _rebuild_window(con, *sorted(rebuild))
+        reasons.append(f"the days {min(rebuild)}..{max(rebuild)} asked for")
     fx_from = None
     if new["fx_rates"]:
         fx_from = con.execute(f"SELECT min(rate_date) FROM raw.fx_rates WHERE {_is_new('fx_rates')}").fetchone()[0]
@@ -303,8 +309,8 @@ def _plan_changes(con, marks: dict, as_of: date, earlier_as_ofs: list[date]) -> 
         _ledger_changes(con, fx_from)
         if new["ledger"]:
             reasons.append(f"{new['ledger']} ledger entr{'y' if new['ledger'] == 1 else 'ies'}")
-    if new["cdrs"] or fx_from is not None:
-        _roaming_changes(con, fx_from)
+    if new["cdrs"] or fx_from is not None or rebuild is not None:
+        _roaming_changes(con, fx_from, tuple(sorted(rebuild)) if rebuild else (None, None))
         if new["cdrs"]:
             reasons.append(f"{new['cdrs']} CDR(s)")
     others = [f"{s} ({new[s]})" for s in OTHER if new[s]]
@@ -445,6 +451,18 @@ def _session_changes(con) -> None:
         ), LATERAL unnest(generate_series(first_day, last_day, INTERVAL 1 DAY)) AS t(day)""")
 
 
+def _rebuild_window(con, first: date, last: date) -> None:
+    """Every partition and key of the days first..last (local dates with a day of slack; sessions
+    plugged in, entries booked, CDRs ending then; their credit partners follow in _roaming_changes)."""
+    for table in ("network_dates", "ocpp_dates"):
+        con.execute(f"INSERT INTO {SCHEMA}.{table} SELECT CAST(d AS DATE) FROM generate_series("
+                    "CAST(? AS DATE) - 1, CAST(? AS DATE) + 1, INTERVAL 1 DAY) AS t(d)", [first, last])
+    con.execute(f"INSERT INTO {SCHEMA}.sessions SELECT session_id FROM raw.sessions "
+                "WHERE plugged_in_at >= CAST(? AS DATE) - 1 AND plugged_in_at < CAST(? AS DATE) + 2", [first, last])
+    con.execute(f"INSERT INTO {SCHEMA}.ledger_entries SELECT entry_id FROM raw.ledger "
+                "WHERE booked_at >= CAST(? AS DATE) AND booked_at < CAST(? AS DATE) + 1", [first, last])
+
+
 def _ledger_changes(con, fx_from: date | None) -> None:
     """Entries loaded since; entries of rebuilt sessions (their charge point and plug-in time);
     entries booked from the first new ECB rate on."""
@@ -456,7 +474,7 @@ def _ledger_changes(con, fx_from: date | None) -> None:
         SELECT entry_id FROM raw.ledger WHERE CAST(booked_at AS DATE) >= ?""", [fx_from])
 
 
-def _roaming_changes(con, fx_from: date | None) -> None:
+def _roaming_changes(con, fx_from: date | None, window: tuple[date, date] | tuple[None, None] = (None, None)) -> None:
     """CDRs loaded since and those ending from the first new ECB rate on, with their credit
     partners (a credit is attributed to the CDR it cancels, which is flagged cancelled), and
     their UTC reporting dates. A new CDR at a site whose attribution comes from CDRs (not in the
@@ -476,7 +494,8 @@ def _roaming_changes(con, fx_from: date | None) -> None:
         SELECT country_code, party_id, id, coalesce(credit, false) AS is_credit,
                nullif(credit_reference_id, '') AS referenced_id
         FROM raw.cdrs
-        WHERE {_is_new('cdrs')} OR CAST(end_date_time AS DATE) >= ?""", [fx_from])
+        WHERE {_is_new('cdrs')} OR CAST(end_date_time AS DATE) >= ?
+           OR CAST(end_date_time AS DATE) BETWEEN ? AND ?""", [fx_from, *window])
     con.execute(f"""INSERT INTO {SCHEMA}.cdrs
         SELECT country_code, party_id, id FROM plan_cdr_seeds
         UNION
@@ -529,11 +548,12 @@ def finish_plan(con: duckdb.DuckDBPyConnection, plan_id: str) -> None:
 
 
 def plan_build(build_db: Path, *, as_of: date, run_id: str | None = None, manifest: Path | None = None,
-               full_refresh: bool = False) -> Plan:
+               full_refresh: bool = False, rebuild: tuple[date, date] | None = None) -> Plan:
     """Open the build database, plan, close it (DuckDB allows one writer: dbt opens it next)."""
     con = duckdb.connect(str(build_db))
     try:
-        return make_plan(con, as_of=as_of, run_id=run_id, full_refresh=full_refresh,
+        con.execute("SET TimeZone = 'UTC'")
+        return make_plan(con, as_of=as_of, run_id=run_id, full_refresh=full_refresh, rebuild=rebuild,
                          project=project_hash(manifest) if manifest else None)
     finally:
         con.close()

@@ -35,9 +35,11 @@ def _manifest_path():
 
 def _run_plan(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     win = window(context)
+    # a backfill of several days rebuilds them whatever changed; a daily run what its files touched
     plan = planner.plan_build(warehouse.build_db, as_of=warehouse.as_of if win is None else win[1],
                               run_id=context.run_id, manifest=_manifest_path(),
-                              full_refresh=warehouse.full_refresh)
+                              full_refresh=warehouse.full_refresh,
+                              rebuild=win if win is not None and win[0] < win[1] else None)
     context.log.info(plan.describe())
     for table in planner.SETS:
         yield dg.MaterializeResult(asset_key=plan_asset_key(table), metadata={

@@ -1,20 +1,24 @@
-"""The dbt asset's housekeeping: run settings as environment variables, parse state carried from
-run to run, old run folders pruned."""
+"""The dbt asset's housekeeping: the run's logical date as an environment variable, the dbt
+command each plan mode runs, parse state carried from run to run, old run folders pruned."""
 
 import os
 import time
 from datetime import date
 
 from orchestration import config
-from orchestration.defs.dbt import PARSE_STATE, dbt_run_env, keep_parse_state, reuse_parse_state
+from orchestration.defs.dbt import PARSE_STATE, dbt_build_args, dbt_run_env, keep_parse_state, reuse_parse_state
+from orchestration.plan import Plan
 
 
-def test_run_env_for_a_partition_and_for_a_full_run():
-    assert dbt_run_env(date(2025, 3, 31), (date(2025, 3, 29), date(2025, 3, 31))) == {
-        "WAREHOUSE_DBT_AS_OF_DATE": "2025-03-31", "WAREHOUSE_DBT_MIN_DATE": "2025-03-29",
-        "WAREHOUSE_DBT_MAX_DATE": "2025-03-31"}
-    # a full run clears a window left in the environment by an earlier partition run
-    assert dbt_run_env(date(2025, 3, 31), None)["WAREHOUSE_DBT_MIN_DATE"] == ""
+def test_run_env_carries_the_logical_date():
+    assert dbt_run_env(date(2025, 3, 31)) == {"WAREHOUSE_DBT_AS_OF_DATE": "2025-03-31"}
+
+
+def test_a_full_plan_is_a_full_refresh_an_incremental_one_a_plain_build():
+    def plan(mode: str) -> Plan:
+        return Plan("p", date(2025, 3, 31), mode, [], None, True)
+    assert dbt_build_args(plan("incremental")) == ["build", "--exclude-resource-type", "unit_test"]
+    assert dbt_build_args(plan("full")) == ["build", "--exclude-resource-type", "unit_test", "--full-refresh"]
 
 
 def test_parse_state_carried_and_old_runs_pruned(tmp_path):

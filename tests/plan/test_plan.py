@@ -217,6 +217,17 @@ def test_new_ecb_rates_rebuild_what_is_booked_from_their_date_on(con):
     assert _set(con, "cdrs") == []  # c1 ended on 2025-03-01
 
 
+def test_a_window_asked_for_rebuilds_its_days_and_keys(con):
+    _built(con)
+    plan = _plan(con, rebuild=(date(2025, 3, 2), date(2025, 3, 3)))
+    assert plan.mode == "incremental" and "the days 2025-03-02..2025-03-03 asked for" in plan.reasons, plan.describe()
+    assert _set(con, "network_dates") == _dates(date(2025, 3, 1), date(2025, 3, 4))
+    assert _set(con, "ocpp_dates") == _dates(date(2025, 3, 1), date(2025, 3, 4))
+    assert _set(con, "sessions") == ["ses0", "ses1", "ses2"]  # plugged in 03-01 (slack) .. 03-03
+    assert _set(con, "ledger_entries") == ["e0", "e1", "e2"]  # booked in the window, or of those sessions
+    assert _set(con, "cdrs") == []
+
+
 def test_a_failed_build_is_planned_again_with_everything_since(con):
     first = _built(con)
     _session(con, "ses5", plugged=datetime(2025, 3, 9, 8), updated=datetime(2025, 3, 9, 10))
