@@ -218,11 +218,13 @@ class Bench:
         raw.unlink(missing_ok=True)
         con = duckdb.connect(str(raw))
         try:
-            con.execute(f"ATTACH '{self.work / 'job' / 'build.duckdb'}' AS job (READ_ONLY)")
+            job_db = str(self.work / "job" / "build.duckdb").replace("'", "''")  # ATTACH takes no parameters
+            con.execute(f"ATTACH '{job_db}' AS job (READ_ONLY)")
             con.execute("CREATE SCHEMA raw")
             for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'job' "
                                     "AND schema_name = 'raw' ORDER BY 1").fetchall():
-                con.execute(f'CREATE TABLE raw."{t}" AS SELECT * FROM job.raw."{t}"')
+                name = t.replace('"', '""')  # (a table name from the catalog)
+                con.execute(f'CREATE TABLE raw."{name}" AS SELECT * FROM job.raw."{name}"')
             con.execute("DETACH job")
             con.execute("CHECKPOINT")
         finally:

@@ -147,7 +147,7 @@ def write_hostile_landing(landing: Path, values: list[str]) -> dict[str, list[st
                                  "coordinates": {"latitude": "55.6", "longitude": "12.5"}, "country": "DNK",
                                  "connector_power_type": "DC", "name": values[i], "address": values[i]},
                 "currency": "DKK", "total_cost": {"excl_vat": 20.0 * sign, "incl_vat": 25.0 * sign},
-                "total_energy": 30.5, "total_time": 2.5, "total_parking_time": 0.2, "credit": credit,
+                "total_energy": 30.5 * sign, "total_time": 2.5, "total_parking_time": 0.2, "credit": credit,
                 "credit_reference_id": cdr[i] if credit else None,
                 "last_updated": _ts(day + timedelta(days=2 if credit else 1), 1)}
 
@@ -187,7 +187,8 @@ def write_hostile_landing(landing: Path, values: list[str]) -> dict[str, list[st
             row[-1] = ""
         return ",".join('"' + c.replace('"', '""') + '"' if any(ch in c for ch in ',"\n') else c for c in row)
 
-    rows = [line((D3 + timedelta(days=k)).isoformat(), values[k]) for k in range(1, 4)] + [line(values[0], "1.0")]
+    rows = ([line((D3 + timedelta(days=k)).isoformat(), values[k]) for k in range(1, 4)] + [line(values[0], "1.0")]
+            + [line((D3 + timedelta(days=k)).isoformat(), "1.5") for k in range(4, 10)])  # good lines beside them
     put(f"fx_rates/eurofxref-hostile-{D3}.csv", ("\n".join([",".join(header)] + rows) + "\n").encode())
     return ids
 
@@ -212,8 +213,9 @@ def runs(tmp_path_factory):
                 outcomes[name] = run_job(landing=landing, warehouse=warehouse, as_of=days[1], days=days,
                                          instance=instance)
                 tables[name] = _tables(warehouse / "build.duckdb")
-                plan_sets[name] = {t: _query(warehouse / "build.duckdb", f"SELECT * FROM run_plan.{t}")
-                                   for t in ("sessions", "cdrs", "ledger_entries")}
+                if outcomes[name].published:
+                    plan_sets[name] = {t: _query(warehouse / "build.duckdb", f"SELECT * FROM run_plan.{t}")
+                                       for t in ("sessions", "cdrs", "ledger_entries")}
     finally:
         mp.undo()
     return {"warehouse": warehouse, "outside": outside, "values": values, "ids": ids, "outcomes": outcomes,
@@ -278,7 +280,7 @@ def test_hostile_values_reach_the_marts_intact(runs):
     assert _query(serving, "SELECT count(*) FROM marts.dim_charge_points WHERE charge_point_id = ?", [attack]) == [(1,)]
     assert _query(serving, "SELECT count(*) FROM marts.fct_charge_sessions WHERE charge_point_id = ? AND is_finished",
                   [attack]) == [(1,)]
-    names = {r[0] for r in _query(serving, "SELECT name FROM marts.dim_operators")}
+    names = {r[0] for r in _query(serving, "SELECT operator_name FROM marts.dim_operators")}
     assert set(values) - {v for v in values if "\n" in v} <= names
     cdrs = {r[0] for r in _query(serving, "SELECT cdr_id FROM marts.fct_roaming_cdrs")}
     assert runs["ids"]["cdrs"][0] in cdrs and runs["ids"]["cdrs"][0] + "-CR" in cdrs
