@@ -93,7 +93,9 @@ PLANS_DDL = f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.plans (
     clean_chain BOOLEAN NOT NULL,     -- no failed build between previous_plan_id and this plan
     planned_at TIMESTAMP NOT NULL,
     status VARCHAR NOT NULL,          -- planned | built | skipped
-    finished_at TIMESTAMP
+    finished_at TIMESTAMP,
+    changed_sources VARCHAR,          -- JSON list: raw tables with rows loaded since the last build
+    as_of_changed BOOLEAN             -- the logical date differs from the last build's
 )"""
 SOURCES_DDL = f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.plan_sources (
     plan_id VARCHAR NOT NULL,
@@ -114,6 +116,8 @@ class Plan:
     clean_chain: bool
     status: str = "planned"
     sizes: dict[str, int] = field(default_factory=dict)
+    changed_sources: list[str] = field(default_factory=list)
+    as_of_changed: bool = True
 
     def describe(self) -> str:
         sizes = ", ".join(f"{k} {v}" for k, v in self.sizes.items() if v)
@@ -137,11 +141,12 @@ def current_plan(con: duckdb.DuckDBPyConnection) -> Plan | None:
     """The latest plan made (the one the dbt build and the publish of this run follow), or None."""
     if not _exists(con, SCHEMA, "plans"):
         return None
-    row = con.execute(f"SELECT plan_id, as_of_date, mode, reasons, previous_plan_id, clean_chain, status "
-                      f"FROM {SCHEMA}.plans ORDER BY planned_at DESC LIMIT 1").fetchone()
+    row = con.execute(f"SELECT plan_id, as_of_date, mode, reasons, previous_plan_id, clean_chain, status, "
+                      f"changed_sources, as_of_changed FROM {SCHEMA}.plans ORDER BY planned_at DESC LIMIT 1").fetchone()
     if row is None:
         return None
-    plan = Plan(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6])
+    plan = Plan(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6],
+                changed_sources=json.loads(row[7] or "[]"), as_of_changed=row[8] is not False)
     plan.sizes = {t: con.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0]
                   for t in SETS if _exists(con, SCHEMA, t)}
     return plan
@@ -182,6 +187,18 @@ def _now() -> datetime:
 # -------------------------------------------------------------------------------------------------
 # planning
 
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema run_plan with its tables (empty sets until a plan is made): the dbt source exists
+    before the first plan (dbt unit tests read its columns)."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    con.execute(PLANS_DDL)
+    for column in ("changed_sources VARCHAR", "as_of_changed BOOLEAN"):  # columns added since the first plans
+        con.execute(f"ALTER TABLE {SCHEMA}.plans ADD COLUMN IF NOT EXISTS {column}")
+    con.execute(SOURCES_DDL)
+    for table, columns in SETS.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{table} ({columns})")
+
+
 def make_plan(con: duckdb.DuckDBPyConnection, *, as_of: date, run_id: str | None = None,
               project: str | None = None, full_refresh: bool = False,
               rebuild: tuple[date, date] | None = None) -> Plan:
@@ -189,9 +206,7 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, as_of: date, run_id: str | None
     and write it into schema run_plan. `project`: the dbt project's fingerprint (project_hash);
     `full_refresh`: plan a full rebuild whatever changed; `rebuild`: a window of days to rebuild
     besides what changed (a backfill of several days, or an analyst's request)."""
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    con.execute(PLANS_DDL)
-    con.execute(SOURCES_DDL)
+    ensure_schema(con)
     last = con.execute(f"SELECT plan_id, as_of_date, project_hash, planned_at FROM {SCHEMA}.plans "
                        "WHERE status = 'built' ORDER BY planned_at DESC LIMIT 1").fetchone()
     failed = con.execute(f"SELECT as_of_date, mode FROM {SCHEMA}.plans WHERE status = 'planned' AND planned_at > ?",
@@ -219,9 +234,13 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, as_of: date, run_id: str | None
             mode, reasons = "full", [str(why)]
             for table in SETS:
                 con.execute(f"DELETE FROM {SCHEMA}.{table}")
-        con.execute(f"INSERT INTO {SCHEMA}.plans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', NULL)",
+        changed = [s for s, m in marks.items() if m["new"]]
+        as_of_changed = last is None or as_of != last[1] or any(a != as_of for a, _ in failed)
+        con.execute(f"INSERT INTO {SCHEMA}.plans (plan_id, run_id, as_of_date, mode, reasons, project_hash, "
+                    "previous_plan_id, clean_chain, planned_at, status, changed_sources, as_of_changed) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)",
                     [plan_id, run_id, as_of, mode, json.dumps(reasons), project, last[0] if last else None,
-                     not failed, _now()])
+                     not failed, _now(), json.dumps(changed), as_of_changed])
         con.executemany(f"INSERT INTO {SCHEMA}.plan_sources VALUES (?, ?, ?, ?, ?)",
                         [[plan_id, s, m["rows"], m["through"], m["new"]] for s, m in marks.items()])
         _prune(con)

@@ -46,7 +46,7 @@ import pytest
 
 from orchestration import plan as planner
 from orchestration.config import PROFILES_DIR, PROJECT_DIR, dbt_project_dir
-from orchestration.defs.dbt import dbt_build_args
+from orchestration.defs.dbt import dbt_invocation
 from orchestration.load.loader import connect, load_source
 
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -257,10 +257,10 @@ def _load(warehouse: Path, landing: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # dbt and comparisons
 
-def _dbt(warehouse: Path, *args: str, dbt_vars: dict | None = None) -> str:
+def _dbt(warehouse: Path, *args: str, dbt_vars: dict | None = None, env: dict | None = None) -> str:
     env = {**os.environ, "WAREHOUSE_DIR": str(warehouse), "DBT_PROFILES_DIR": str(PROFILES_DIR),
            "DBT_TARGET_PATH": str(warehouse / "target"), "DBT_LOG_PATH": str(warehouse / "logs"),
-           "DBT_USE_COLORS": "false"}
+           "DBT_USE_COLORS": "false", **(env or {})}
     cmd = [DBT, *args]
     if dbt_vars is not None:
         cmd += ["--vars", json.dumps(dbt_vars)]
@@ -276,10 +276,11 @@ def _build(warehouse: Path, *extra: str) -> str:
 
 def _planned_build(warehouse: Path, day: date) -> planner.Plan:
     """What the job's run_plan and dbt_build assets do for the partition `day`."""
-    plan = planner.plan_build(warehouse / "build.duckdb", as_of=day,
-                              manifest=dbt_project_dir() / "target" / "manifest.json")
-    if plan.mode != "none":
-        _dbt(warehouse, *dbt_build_args(plan), dbt_vars={"as_of_date": day.isoformat()})
+    manifest = dbt_project_dir() / "target" / "manifest.json"
+    plan = planner.plan_build(warehouse / "build.duckdb", as_of=day, manifest=manifest)
+    args, env, _ = dbt_invocation(plan, json.loads(manifest.read_text()))
+    if args:
+        _dbt(warehouse, *args, dbt_vars={"as_of_date": day.isoformat()}, env=env)
     planner.finish_build(warehouse / "build.duckdb", plan.plan_id)
     return plan
 

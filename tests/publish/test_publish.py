@@ -109,8 +109,9 @@ def _plan(path: Path, plan_id: str, mode: str, previous: str | None, *, dates=()
             con.execute("INSERT INTO run_plan.network_dates VALUES (?)", [d])
         for k in sessions:
             con.execute("INSERT INTO run_plan.sessions VALUES (?)", [k])
-        con.execute("INSERT INTO run_plan.plans VALUES (?, NULL, DATE '2025-01-31', ?, '[]', NULL, ?, ?, "
-                    "current_timestamp, 'planned', NULL)", [plan_id, mode, previous, clean])
+        con.execute("INSERT INTO run_plan.plans (plan_id, as_of_date, mode, reasons, previous_plan_id, clean_chain, "
+                    "planned_at, status) VALUES (?, DATE '2025-01-31', ?, '[]', ?, ?, current_timestamp, 'planned')",
+                    [plan_id, mode, previous, clean])
         planner.finish_plan(con, plan_id)
     finally:
         con.close()

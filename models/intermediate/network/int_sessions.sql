@@ -14,12 +14,23 @@
 ) }}
 
 {%- set plan_sessions = source('run_plan', 'sessions') %}
+{%- set raw_sessions = source('platform', 'sessions') %}
 
 with sessions as (
 
-    select * from {{ ref('stg_platform__sessions') }}
     {%- if is_incremental() %}
-    where session_id in (select session_id from {{ plan_sessions }})
+
+    -- the current version of each session to rebuild, by the same rule as stg_platform__sessions,
+    -- from its raw versions alone (not by ranking the versions of every session)
+    {{ latest_version(
+        '(select * from ' ~ raw_sessions ~ ' where session_id in (select session_id from '
+            ~ plan_sessions ~ ')) as session_versions',
+        key=['session_id'], columns=session_version_columns()) }}
+
+    {%- else %}
+
+    select * from {{ ref('stg_platform__sessions') }}
+
     {%- endif %}
 
 ),
