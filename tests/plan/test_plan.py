@@ -31,9 +31,7 @@ def con():
     _clock[0] = T0
     _load(c, "sites", site_id="s1", operator_id="op1", team_id="t1", name="Site 1", latitude=59.9, longitude=10.7,
           time_zone="Europe/Oslo", updated_at=datetime(2025, 1, 1))
-    _load(c, "charge_points", charge_point_id="cp1", site_id="s1", operator_id="op1", team_id="t1", brand="Alfen",
-          model="Eve", firmware_version="6.3.0", charging_type="AC", access="public", roaming_enabled=True,
-          commissioned_at=datetime(2025, 1, 2), updated_at=datetime(2025, 1, 1))
+    _cp1_version(c, updated_at=datetime(2025, 1, 1))
     for i in range(3):  # ses0 is still in progress
         _session(c, f"ses{i}", plugged=datetime(2025, 3, 1 + i, 10), updated=datetime(2025, 3, 1 + i, 12),
                  state="in_progress" if i == 0 else "completed")
@@ -51,6 +49,14 @@ def _load(c, source: str, **values) -> None:
     cols = list(values)
     c.execute(f"INSERT INTO raw.{source} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
               list(values.values()))
+
+
+def _cp1_version(c, **changes) -> None:
+    """A version of charge point cp1 (the first one, with `changes`)."""
+    _load(c, "charge_points", **{"charge_point_id": "cp1", "site_id": "s1", "operator_id": "op1", "team_id": "t1",
+                                 "brand": "Alfen", "model": "Eve", "firmware_version": "6.3.0", "charging_type": "AC",
+                                 "access": "public", "roaming_enabled": True, "commissioned_at": datetime(2025, 1, 2),
+                                 **changes})
 
 
 def _session(c, sid: str, *, plugged: datetime, updated: datetime, state: str = "completed", hours: int = 2,
@@ -146,9 +152,7 @@ def test_a_finished_session_that_ends_later_stays_incremental(con):
 
 def test_a_firmware_upgrade_rebuilds_the_sessions_after_it_and_the_dates_from_it(con):
     _built(con)
-    _load(con, "charge_points", charge_point_id="cp1", site_id="s1", operator_id="op1", team_id="t1", brand="Alfen",
-          model="Eve", firmware_version="6.4.0", charging_type="AC", access="public", roaming_enabled=True,
-          commissioned_at=datetime(2025, 1, 2), updated_at=datetime(2025, 3, 2))
+    _cp1_version(con, firmware_version="6.4.0", updated_at=datetime(2025, 3, 2))
     plan = _plan(con)
     assert plan.mode == "incremental", plan.describe()
     assert any("1 firmware or hardware change" in r for r in plan.reasons)
@@ -159,9 +163,7 @@ def test_a_firmware_upgrade_rebuilds_the_sessions_after_it_and_the_dates_from_it
 
 def test_other_charge_point_changes_are_full_rebuilds(con):
     _built(con)
-    _load(con, "charge_points", charge_point_id="cp1", site_id="s1", operator_id="op1", team_id="t1", brand="Alfen",
-          model="Eve", firmware_version="6.3.0", charging_type="AC", access="private", roaming_enabled=True,
-          commissioned_at=datetime(2025, 1, 2), updated_at=datetime(2025, 3, 2))
+    _cp1_version(con, access="private", updated_at=datetime(2025, 3, 2))
     plan = _plan(con)
     assert plan.mode == "full" and "a change of access" in plan.reasons[0], plan.describe()
 

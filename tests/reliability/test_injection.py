@@ -26,6 +26,7 @@ import pytest
 
 from orchestration.config import PROJECT_DIR
 from orchestration.run import run_job
+from tests.conftest import read_serving
 
 pytestmark = pytest.mark.e2e
 
@@ -214,7 +215,7 @@ def runs(tmp_path_factory):
                                          instance=instance)
                 tables[name] = _tables(warehouse / "build.duckdb")
                 if outcomes[name].published:
-                    plan_sets[name] = {t: _query(warehouse / "build.duckdb", f"SELECT * FROM run_plan.{t}")
+                    plan_sets[name] = {t: read_serving(warehouse / "build.duckdb", f"SELECT * FROM run_plan.{t}")
                                        for t in ("sessions", "cdrs", "ledger_entries")}
     finally:
         mp.undo()
@@ -227,14 +228,6 @@ def _tables(db: Path) -> set[tuple[str, str, str]]:
     try:
         return set(con.execute("SELECT schema_name, table_name, 'table' FROM duckdb_tables() UNION ALL "
                                "SELECT schema_name, view_name, 'view' FROM duckdb_views() WHERE NOT internal").fetchall())
-    finally:
-        con.close()
-
-
-def _query(db: Path, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
 
@@ -263,9 +256,9 @@ def test_each_hostile_record_is_in_raw_as_written_or_quarantined(runs):
     keys = {"operators": "operator_id", "teams": "team_id", "sites": "site_id", "charge_points": "charge_point_id",
             "sessions": "session_id", "cdrs": "id", "ledger": "entry_id"}
     for source, hostile in runs["ids"].items():
-        loaded = {r[0] for r in _query(build, f"SELECT {keys[source]} FROM raw.{source} WHERE {keys[source]} IN "
+        loaded = {r[0] for r in read_serving(build, f"SELECT {keys[source]} FROM raw.{source} WHERE {keys[source]} IN "
                                               "(SELECT unnest(?))", [hostile])}
-        quarantined = _query(build, "SELECT raw_text, rule FROM raw._quarantine WHERE source = ?", [source])
+        quarantined = read_serving(build, "SELECT raw_text, rule FROM raw._quarantine WHERE source = ?", [source])
         for value in hostile:
             written = (value, json.dumps(value)[1:-1], value.replace('"', '""'))
             in_quarantine = [rule for text, rule in quarantined if any(w in (text or "") for w in written)]
@@ -277,23 +270,23 @@ def test_hostile_values_reach_the_marts_intact(runs):
     serving = runs["warehouse"] / "serving.duckdb"
     values = runs["values"]
     attack = values[0]
-    assert _query(serving, "SELECT count(*) FROM marts.dim_charge_points WHERE charge_point_id = ?", [attack]) == [(1,)]
-    assert _query(serving, "SELECT count(*) FROM marts.fct_charge_sessions WHERE charge_point_id = ? AND is_finished",
+    assert read_serving(serving, "SELECT count(*) FROM marts.dim_charge_points WHERE charge_point_id = ?", [attack]) == [(1,)]
+    assert read_serving(serving, "SELECT count(*) FROM marts.fct_charge_sessions WHERE charge_point_id = ? AND is_finished",
                   [attack]) == [(1,)]
-    names = {r[0] for r in _query(serving, "SELECT operator_name FROM marts.dim_operators")}
+    names = {r[0] for r in read_serving(serving, "SELECT operator_name FROM marts.dim_operators")}
     assert set(values) - {v for v in values if "\n" in v} <= names
-    cdrs = {r[0] for r in _query(serving, "SELECT cdr_id FROM marts.fct_roaming_cdrs")}
+    cdrs = {r[0] for r in read_serving(serving, "SELECT cdr_id FROM marts.fct_roaming_cdrs")}
     assert runs["ids"]["cdrs"][0] in cdrs and runs["ids"]["cdrs"][0] + "-CR" in cdrs
-    cancelled = _query(serving, "SELECT is_cancelled, revenue FROM marts.fct_roaming_cdrs WHERE cdr_id = ?",
+    cancelled = read_serving(serving, "SELECT is_cancelled, revenue FROM marts.fct_roaming_cdrs WHERE cdr_id = ?",
                        [runs["ids"]["cdrs"][0]])
     assert cancelled == [(True, 20)]
-    entries = {r[0] for r in _query(serving, "SELECT entry_id FROM marts.fct_ledger_entries")}
+    entries = {r[0] for r in read_serving(serving, "SELECT entry_id FROM marts.fct_ledger_entries")}
     assert runs["ids"]["ledger"][0] in entries
 
 
 def test_the_incremental_run_took_the_hostile_keys_as_data(runs):
     build = runs["warehouse"] / "build.duckdb"
-    modes = [r[0] for r in _query(build, "SELECT mode FROM run_plan.plans ORDER BY planned_at")]
+    modes = [r[0] for r in read_serving(build, "SELECT mode FROM run_plan.plans ORDER BY planned_at")]
     assert modes == ["full", "incremental", "none"], modes
     sets = runs["plan_sets"]["incremental"]
     hostile_sessions = {s for s in runs["ids"]["sessions"] if "\n" not in s}
