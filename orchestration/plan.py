@@ -163,21 +163,25 @@ def read_current_plan(build_db: Path) -> Plan | None:
 
 
 def project_hash(manifest_path: Path) -> str:
-    """Fingerprint of the dbt project: its models, seeds and snapshots (SQL and config) and its own
-    macros. Incremental tables built by other code are rebuilt from scratch."""
+    """Fingerprint of the dbt project, in two parts "<build>:<tests>": its models, seeds and
+    snapshots (SQL and config) and its own macros — tables built by other code are rebuilt from
+    scratch; and its data tests — new or changed tests run on everything."""
     manifest = json.loads(Path(manifest_path).read_text())
     project = manifest["metadata"]["project_name"]
-    h = hashlib.sha256()
+    build, tests = hashlib.sha256(), hashlib.sha256()
     for uid in sorted(manifest["nodes"]):
         node = manifest["nodes"][uid]
+        config = json.dumps(node["config"], sort_keys=True, default=str)
         if node["resource_type"] in ("model", "seed", "snapshot"):
-            config = json.dumps(node["config"], sort_keys=True, default=str)
-            h.update(f"{uid}\0{node['checksum']['checksum']}\0{config}\n".encode())
+            build.update(f"{uid}\0{node['checksum']['checksum']}\0{config}\n".encode())
+        elif node["resource_type"] == "test":
+            spec = json.dumps(node.get("test_metadata"), sort_keys=True, default=str)
+            tests.update(f"{uid}\0{node.get('raw_code', '')}\0{spec}\0{config}\n".encode())
     for uid in sorted(manifest["macros"]):
         macro = manifest["macros"][uid]
         if macro["package_name"] == project:
-            h.update(f"{uid}\0{macro['macro_sql']}\n".encode())
-    return h.hexdigest()
+            build.update(f"{uid}\0{macro['macro_sql']}\n".encode())
+    return f"{build.hexdigest()}:{tests.hexdigest()}"
 
 
 def _now() -> datetime:
@@ -217,17 +221,20 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, as_of: date, run_id: str | None
     try:
         for table, columns in SETS.items():
             con.execute(f"CREATE OR REPLACE TABLE {SCHEMA}.{table} ({columns})")
-        mode = "incremental"
+        mode, tests_changed = "incremental", False
         try:
             if full_refresh:
                 raise _Full("a full rebuild was asked for")
             if last is None:
                 raise _Full("first build: no earlier build recorded")
-            if project is not None and last[2] != project:
+            if project is not None and (last[2] or ":").split(":")[0] != project.split(":")[0]:
                 raise _Full("the dbt project changed since the last build")
             if any(m == "full" for _, m in failed):
                 raise _Full("an earlier full rebuild did not complete")
             reasons = _plan_changes(con, marks, as_of, [last[1]] + [a for a, _ in failed], rebuild)
+            tests_changed = project is not None and (last[2] or ":").split(":")[-1] != project.split(":")[-1]
+            if tests_changed:
+                reasons.append("the data tests changed: every model is built and tested")
             if not reasons:
                 mode, reasons = "none", [f"nothing loaded since the last build and as_of_date {as_of} unchanged"]
         except _Full as why:
@@ -236,6 +243,8 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, as_of: date, run_id: str | None
                 con.execute(f"DELETE FROM {SCHEMA}.{table}")
         changed = [s for s, m in marks.items() if m["new"]]
         as_of_changed = last is None or as_of != last[1] or any(a != as_of for a, _ in failed)
+        if mode == "incremental" and tests_changed:  # nothing left out of the build (every test runs)
+            changed, as_of_changed = list(SOURCES), True
         con.execute(f"INSERT INTO {SCHEMA}.plans (plan_id, run_id, as_of_date, mode, reasons, project_hash, "
                     "previous_plan_id, clean_chain, planned_at, status, changed_sources, as_of_changed) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)",

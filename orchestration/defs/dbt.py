@@ -110,7 +110,8 @@ def dbt_invocation(plan: planner.Plan, manifest: dict) -> tuple[list[str], dict[
     if not unchanged:
         return args, {}, unchanged
     # a test of a model left out still runs when another of its parents is built ("cautious")
-    return (args + ["--exclude", *sorted(manifest["nodes"][u]["name"] for u in unchanged)],
+    # (one --exclude value, space-separated: dagster-dbt reads one value per flag)
+    return (args + ["--exclude", " ".join(sorted(manifest["nodes"][u]["name"] for u in unchanged))],
             {"DBT_INDIRECT_SELECTION": "cautious"}, unchanged)
 
 

@@ -73,8 +73,7 @@ def _cdr(c, cdr_id: str, *, end: datetime, credit: bool = False, ref: str | None
 
 
 def _plan(c, as_of: date = D, **kw) -> planner.Plan:
-    plan = planner.make_plan(c, as_of=as_of, project="p1", **kw)
-    return plan
+    return planner.make_plan(c, as_of=as_of, project="p1:t1", **kw)
 
 
 def _built(c, as_of: date = D, **kw) -> planner.Plan:
@@ -241,9 +240,12 @@ def test_a_failed_build_is_planned_again_with_everything_since(con):
     assert _set(con, "sessions") == ["ses5", "ses6"]
 
 
-def test_a_changed_dbt_project_is_a_full_rebuild(con):
+def test_a_changed_dbt_project_is_a_full_rebuild_changed_tests_run_everywhere(con):
     _built(con)
-    plan = planner.make_plan(con, as_of=D, project="p2")
+    plan = planner.make_plan(con, as_of=D, project="p1:t2")  # a data test added or changed
+    assert plan.mode == "incremental" and "the data tests changed" in plan.reasons[-1], plan.describe()
+    assert set(plan.changed_sources) == set(planner.SOURCES) and plan.as_of_changed  # nothing left out
+    plan = planner.make_plan(con, as_of=D, project="p2:t2")  # a model or macro changed
     assert plan.mode == "full" and "dbt project changed" in plan.reasons[0]
 
 
