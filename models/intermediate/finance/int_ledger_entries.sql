@@ -41,12 +41,6 @@ charge_point_versions as (
 
 ),
 
-fx_rates as (
-
-    {{ fx_rate_intervals(ref('stg_ecb__fx_rates')) }}
-
-),
-
 dated as (
 
     select
@@ -63,6 +57,13 @@ dated as (
         nullif(session_id, '') as session_id,
         nullif(invoice_id, '') as invoice_id
     from ledger_entries
+
+),
+
+-- each currency's rate on every day up to the last date looked up
+fx_rates as (
+
+    {{ fx_daily_rates(ref('stg_ecb__fx_rates'), '(select max(booked_date) from dated)') }}
 
 ),
 
@@ -108,7 +109,7 @@ converted as (
         dated.invoice_id
     from dated
     left join fx_rates as fx
-        on {{ fx_rate_as_of_condition('fx', 'dated.currency', 'dated.booked_date') }}
+        on {{ fx_rate_on_condition('fx', 'dated.currency', 'dated.booked_date') }}
     left join session_charge_points
         on session_charge_points.session_id = dated.session_id
 

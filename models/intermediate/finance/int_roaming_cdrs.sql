@@ -21,12 +21,6 @@ cdrs as (
 
 ),
 
-fx_rates as (
-
-    {{ fx_rate_intervals(ref('stg_ecb__fx_rates')) }}
-
-),
-
 charge_point_versions as (
 
     select * from {{ ref('stg_platform__charge_point_versions') }}
@@ -145,6 +139,13 @@ dated as (
 
 ),
 
+-- each currency's rate on every day up to the last date looked up
+fx_rates as (
+
+    {{ fx_daily_rates(ref('stg_ecb__fx_rates'), '(select max(reporting_date) from dated)') }}
+
+),
+
 enriched as (
 
     select
@@ -187,7 +188,7 @@ enriched as (
         and dated.attributed_start_date_time >= charge_point_versions.valid_from
         and dated.attributed_start_date_time < charge_point_versions.valid_to
     left join fx_rates as fx
-        on {{ fx_rate_as_of_condition('fx', 'dated.currency', 'dated.reporting_date') }}
+        on {{ fx_rate_on_condition('fx', 'dated.currency', 'dated.reporting_date') }}
 
 )
 
