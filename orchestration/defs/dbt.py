@@ -106,13 +106,15 @@ def dbt_invocation(plan: planner.Plan, manifest: dict) -> tuple[list[str], dict[
     args = ["build", "--exclude-resource-type", "unit_test"]
     if plan.mode == "full":
         return args + ["--full-refresh"], {}, set()
+    # the row tests of the models the plan rebuilds read the rebuilt rows (macros/tests/get_where_subquery.sql)
+    env = {"WAREHOUSE_DBT_TEST_SCOPE": "plan"}
     unchanged = unchanged_nodes(manifest, plan)
     if not unchanged:
-        return args, {}, unchanged
+        return args, env, unchanged
     # a test of a model left out still runs when another of its parents is built ("cautious")
     # (one --exclude value, space-separated: dagster-dbt reads one value per flag)
     return (args + ["--exclude", " ".join(sorted(manifest["nodes"][u]["name"] for u in unchanged))],
-            {"DBT_INDIRECT_SELECTION": "cautious"}, unchanged)
+            {**env, "DBT_INDIRECT_SELECTION": "cautious"}, unchanged)
 
 
 BUILT = ("model", "seed", "snapshot")  # dbt nodes that are Dagster assets (tests are checks)

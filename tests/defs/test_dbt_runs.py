@@ -35,7 +35,7 @@ def test_each_plan_mode_runs_its_dbt_build():
     assert not names & {"int_sessions", "fct_charge_sessions", "site_utilization_daily", "dim_charge_points",
                         "invoices", "revenue_plans", "stg_platform__sessions"}  # events, or the logical date
     assert args[:3] == BUILD and args[3] == "--exclude" and set(args[4].split()) == names and len(args) == 5
-    assert env == {"DBT_INDIRECT_SELECTION": "cautious"}
+    assert env == {"DBT_INDIRECT_SELECTION": "cautious", "WAREHOUSE_DBT_TEST_SCOPE": "plan"}
     # a new charge point version reaches nearly everything
     _, _, unchanged = dbt_invocation(_plan("incremental", ["charge_points"], as_of_changed=False), manifest)
     assert "int_sessions" not in {manifest["nodes"][u]["name"] for u in unchanged}
