@@ -149,8 +149,8 @@ def compare(left_db: Path, right_db: Path, marts: list[str] | None = None) -> li
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"ATTACH '{left_db}' AS l_db (READ_ONLY)")
-        con.execute(f"ATTACH '{right_db}' AS r_db (READ_ONLY)")
+        for db, alias in ((left_db, "l_db"), (right_db, "r_db")):  # ATTACH takes no parameters: a literal
+            con.execute("ATTACH '" + str(db).replace("'", "''") + f"' AS {alias} (READ_ONLY)")
         return [compare_mart(con, "l_db", "r_db", m, MARTS[m]) for m in (marts or MARTS)]
     finally:
         con.close()

@@ -39,12 +39,14 @@ def dagster_run_timings(home: Path) -> dict:
     finally:
         instance.dispose()
     dbt = sum(v for k, v in steps.items() if k == "dbt_build")
+    plan = sum(v for k, v in steps.items() if k == "run_plan")
     publish = sum(v for k, v in steps.items() if "serving" in k or "publish" in k)
-    load = sum(steps.values()) - dbt - publish
+    load = sum(steps.values()) - dbt - plan - publish
     return {
         "run_id": run.run_id,
         "run_span_s": round(run_end - run_start, 3) if run_start and run_end else None,
         "load_steps_s": round(load, 3),
+        "plan_step_s": round(plan, 3),
         "dbt_step_s": round(dbt, 3),
         "publish_step_s": round(publish, 3),
         "steps_s": steps,

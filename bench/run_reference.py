@@ -33,7 +33,7 @@ def connect(db: Path) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET threads = {int(os.environ.get('WAREHOUSE_THREADS', '2'))}")
     con.execute("SET memory_limit = ?", [config.memory_limit()])
-    con.execute(f"SET temp_directory = '{db.parent / 'duckdb_tmp'}'")
+    con.execute("SET temp_directory = ?", [str(db.parent / "duckdb_tmp")])
     con.execute("SET preserve_insertion_order = false")
     return con
 

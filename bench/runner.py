@@ -37,10 +37,21 @@ PY = sys.executable
 DBT = str(Path(PY).parent / "dbt")
 DEFAULT_END = date(2025, 6, 30)
 CONTENDERS = ("job", "dbt", "reference", "pandas", "incremental", "load")
-TARGETS = {"dbt_full_over_reference": 1.5, "pandas_over_dbt_full": 3.0, "incremental_over_full": 0.10,
+# Targets (issue 13): a full `dbt build` <= 2x the reference at 10M; a daily run's work (start-up
+# excluded) <= 10 % of a full `dbt build` at 10M and <= 50 % at 1M; the dbt step of a run with no new
+# files <= 5 s. Issue 14: the loader <= 1.5x a hand-written one-script load; the whole job at 10M
+# under 300 s. (Earlier issues: pandas >= 3x slower than dbt, peak memory <= 6 GB.)
+TARGETS = {"dbt_full_over_reference": 2.0, "pandas_over_dbt_full": 3.0,
+           "incremental_over_full": {1_000_000: 0.50, 10_000_000: 0.10}, "noop_dbt_step_s": 5.0,
            "peak_memory_gb": 6.0, "load_over_load_reference": 1.5, "job_full_s_at_10M": 300}
 REGISTRIES = ("operators", "teams", "sites", "charge_points", "plans", "subscriptions", "ratings", "invoices", "wallets",
               "fx_rates")
+
+
+def incremental_target(sessions: int) -> float:
+    """The daily-run target at this size (the 10M one above 10M, the 1M one below)."""
+    targets = TARGETS["incremental_over_full"]
+    return targets[10_000_000] if sessions >= 10_000_000 else targets[1_000_000]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -188,7 +199,8 @@ class Bench:
         timings = dagster_run_timings(warehouse / "dagster_home")
         if timings.get("run_span_s") is not None:
             timings["startup_and_teardown_s"] = round(m.wall_s - timings["run_span_s"], 3)
-            timings["work_s"] = round(timings["load_steps_s"] + timings["dbt_step_s"] + timings["publish_step_s"], 3)
+            timings["work_s"] = round(timings["load_steps_s"] + timings["plan_step_s"] + timings["dbt_step_s"]
+                                      + timings["publish_step_s"], 3)
         self.results["dagster"][key] = timings
         rr = dagster_dbt_run_results(warehouse, timings.get("run_id", "")) if timings else None
         if rr:
@@ -213,11 +225,13 @@ class Bench:
         raw.unlink(missing_ok=True)
         con = duckdb.connect(str(raw))
         try:
-            con.execute(f"ATTACH '{self.work / 'job' / 'build.duckdb'}' AS job (READ_ONLY)")
+            job_db = str(self.work / "job" / "build.duckdb").replace("'", "''")  # ATTACH takes no parameters
+            con.execute(f"ATTACH '{job_db}' AS job (READ_ONLY)")
             con.execute("CREATE SCHEMA raw")
             for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'job' "
                                     "AND schema_name = 'raw' ORDER BY 1").fetchall():
-                con.execute(f'CREATE TABLE raw."{t}" AS SELECT * FROM job.raw."{t}"')
+                name = t.replace('"', '""')  # (a table name from the catalog)
+                con.execute(f'CREATE TABLE raw."{name}" AS SELECT * FROM job.raw."{name}"')
             con.execute("DETACH job")
             con.execute("CHECKPOINT")
         finally:
@@ -372,6 +386,9 @@ class Bench:
         if "inc_daily" in dg and "dbt_full" in m and dg["inc_daily"].get("work_s") is not None:
             r["incremental_work_over_dbt_full"] = round(dg["inc_daily"]["work_s"] / m["dbt_full"]["wall_s"], 3)
             r["incremental_dbt_step_over_dbt_full"] = round(dg["inc_daily"]["dbt_step_s"] / m["dbt_full"]["wall_s"], 3)
+            r["incremental_target"] = incremental_target(self.args.sessions)
+        if "inc_noop" in dg and dg["inc_noop"].get("dbt_step_s") is not None:
+            r["noop_dbt_step_s"] = dg["inc_noop"]["dbt_step_s"]
         # CPU-time ratios: less sensitive to other load on a shared machine than wall time
         for a, b, name in (("dbt_full", "reference", "cpu_dbt_full_over_reference"),
                            ("sql_only", "reference", "cpu_sql_only_over_reference"),
@@ -406,7 +423,8 @@ class Bench:
             if key in dg and dg[key]:
                 t = dg[key]
                 lines.append(f"{'':<6}start-up+teardown {t.get('startup_and_teardown_s', 0):.1f}s, load steps "
-                             f"{t['load_steps_s']:.1f}s, dbt step {t['dbt_step_s']:.1f}s, publish {t['publish_step_s']:.1f}s")
+                             f"{t['load_steps_s']:.1f}s, plan {t.get('plan_step_s', 0):.1f}s, dbt step "
+                             f"{t['dbt_step_s']:.1f}s, publish {t['publish_step_s']:.1f}s")
             if key == "sql_only" and "models_s" in x["extra"]:
                 lines.append(f"{'':<6}models {x['extra']['models_s']:.1f}s, tests {x['extra']['tests_s']:.1f}s "
                              f"(one DuckDB process, no dbt)")
@@ -422,7 +440,7 @@ class Bench:
         if "job_full_s" in r:
             lines.append(f"  (a) the whole job, full run                 {r['job_full_s']:>8.1f} s  (< 300 s at 10M)")
         if "dbt_full_over_reference" in r:
-            lines.append(f"  (a) dbt build full / (b) reference          {r['dbt_full_over_reference']:>8.2f}x  (<= 1.5)"
+            lines.append(f"  (a) dbt build full / (b) reference          {r['dbt_full_over_reference']:>8.2f}x  (<= 2)"
                          + (f"   [models only: {r['dbt_models_only_over_reference']:.2f}x]" if "dbt_models_only_over_reference" in r else ""))
         if "sql_only_over_reference" in r:
             lines.append(f"  (a') project SQL without dbt / (b) reference {r['sql_only_over_reference']:>7.2f}x   "
@@ -433,8 +451,10 @@ class Bench:
         if cpu:
             lines.append("  same ratios in CPU time (user+sys): " + ", ".join(f"{k} {v:.2f}x" for k, v in cpu.items()))
         if "incremental_work_over_dbt_full" in r:
-            lines.append(f"  incremental daily run (excl. start-up) / dbt build full {r['incremental_work_over_dbt_full']:>7.1%}  (<= 10 %)"
-                         f"   [its dbt step alone: {r['incremental_dbt_step_over_dbt_full']:.1%}]")
+            lines.append(f"  incremental daily run (excl. start-up) / dbt build full {r['incremental_work_over_dbt_full']:>7.1%}  "
+                         f"(<= {r['incremental_target']:.0%})   [its dbt step alone: {r['incremental_dbt_step_over_dbt_full']:.1%}]")
+        if "noop_dbt_step_s" in r:
+            lines.append(f"  run without new files: dbt step              {r['noop_dbt_step_s']:>8.1f} s  (<= 5 s)")
         if "peak_memory_gb_warehouse" in r:
             lines.append(f"  peak memory of the warehouse runs           {r['peak_memory_gb_warehouse']:>8.2f} GB (<= 6 GB)")
         slow = prof.get("dbt_full", {}).get("slowest_models", [])

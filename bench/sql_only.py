@@ -44,7 +44,7 @@ def run(db: Path, target: Path, tests: bool, profile: bool) -> dict:
             t0, c0 = time.perf_counter(), time.process_time()
             if node["resource_type"] == "seed":
                 csv = config.PROJECT_DIR / node["original_file_path"]
-                con.execute(f"CREATE OR REPLACE TABLE {relation(node)} AS SELECT * FROM read_csv_auto('{csv}')")
+                con.execute(f"CREATE OR REPLACE TABLE {relation(node)} AS SELECT * FROM read_csv_auto(?)", [str(csv)])
             else:
                 sql = Path(node["compiled_path"]).read_text()
                 kind = "VIEW" if node["config"]["materialized"] == "view" else "TABLE"

@@ -32,3 +32,11 @@
         lead({{ order_by }}) over (partition by {{ key | join(', ') }} order by {{ order_by }}) is null as is_current
     from {{ relation }}
 {%- endmacro %}
+
+{#- The columns of a charge session version (DESIGN.md section 4), as stg_platform__sessions selects
+    them; int_sessions reads the same columns from raw for the sessions an incremental run rebuilds. -#}
+{% macro session_version_columns() -%}
+    {{ return(['session_id', 'charge_point_id', 'connector_id', 'paying_team_id', 'state', 'plugged_in_at',
+               'charging_started_at', 'charging_ended_at', 'unplugged_at', 'failed_at', 'failure_reason',
+               'stop_reason', 'kwh', 'price_excl_vat', 'price_incl_vat', 'currency', 'is_roaming', 'updated_at']) }}
+{%- endmacro %}

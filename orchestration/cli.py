@@ -13,6 +13,7 @@ path), 130 interrupted.
     import     turn a session export from another platform into a landing zone
     docs       build dbt docs and Great Expectations Data Docs
     export     write the published marts to Parquet files (for tools that read files)
+    plan       plan what a following `dbt build` rebuilds (for analysts running dbt by hand)
 """
 
 from __future__ import annotations
@@ -225,6 +226,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    warehouse = Path(args.warehouse).resolve() if args.warehouse else config.warehouse_dir()
+    try:
+        as_of = config.as_of_date(args.as_of)
+        rebuild = (date.fromisoformat(args.rebuild[0]), date.fromisoformat(args.rebuild[1])) if args.rebuild else None
+    except ValueError as e:
+        _print(f"error: {e}")
+        return 2
+    if not config.build_db(warehouse).exists():
+        _print(f"error: no build database in {warehouse}: load it first (python -m orchestration run)")
+        return 2
+    from orchestration.plan import plan_build
+    plan = plan_build(config.build_db(warehouse), as_of=as_of, manifest=ensure_dbt_manifest(),
+                      full_refresh=args.full_refresh, rebuild=rebuild)
+    _print(plan.describe())
+    if plan.mode == "none":
+        _print("nothing to build")
+    else:
+        _print(f"then: WAREHOUSE_DIR={warehouse} dbt build --vars '{{as_of_date: {as_of}}}'"
+               + (" --full-refresh" if plan.mode == "full" else ""))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -286,6 +310,14 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
     export.add_argument("--out", required=True, help="directory for <table>.parquet files")
     export.set_defaults(func=cmd_export)
+
+    plan = sub.add_parser("plan", help="plan what a following `dbt build` rebuilds (run_plan.* in build.duckdb)")
+    plan.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
+    plan.add_argument("--as-of", dest="as_of", help="logical date YYYY-MM-DD (default $WAREHOUSE_AS_OF or today UTC)")
+    plan.add_argument("--rebuild", nargs=2, metavar=("FIRST", "LAST"),
+                      help="also rebuild the days FIRST..LAST (YYYY-MM-DD), whatever changed")
+    plan.add_argument("--full-refresh", action="store_true", help="plan a full rebuild")
+    plan.set_defaults(func=cmd_plan)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -14,26 +14,30 @@ Crash and concurrency details (docs/reliability.md):
   that opened it read-write (against the rules) and died: DuckDB would replay it onto the new
   file on the next open, so it is removed before the new file is put in place.
 
-Delta publishing (docs/reliability.md, "Publishing"): copying every mart into a new file costs
-about a minute at tens of millions of sessions, and a daily run changes a few thousand rows. So
-when the serving file is the last one this build database published, the new file starts as a
-byte copy of it, and each incremental mart gets only the changes its dbt builds logged since
-(macros/incremental/publish_log.sql: delete the rows matching a logged predicate or key set,
-insert the build table's rows matching it); every other table is copied whole. The result is
-checked (every table's row count equals the build's) and goes through the same fsync and atomic
-replace. Whenever the chain cannot be trusted — no serving file, another build database's file,
-a crash between a replace and the log's clean-up, a changed table layout, a file grown to
-twice its last full size by deletes — the table or the whole file is copied from scratch."""
+Delta publishing: copying every mart into a new file costs most of a minute at tens of millions
+of sessions, while a daily run rebuilds a few dates and a few thousand keys. When the serving
+file is the publish of the build just before this one (its plan id is the previous plan of the
+build database's current plan, with no failed build in between) and this build was incremental,
+the new file starts as a byte copy of the serving file, and each published table whose rows the
+run's plan selects (meta.plan_set in the dbt project: a run_plan set whose columns the table
+has) gets only those rows replaced: delete the rows matching the set, insert the build's rows
+matching it. Every other table is copied whole. The plan's sets are table data in the build
+database (run_plan.*), joined, never pasted into SQL. The result is checked (every table's row
+count equals the build's) and goes through the same fsync and atomic replace. Whenever the chain
+cannot be trusted — no serving file, another build's file, a failed build since, a full rebuild,
+a changed table layout, a file grown to twice its last full size by deletes — the table or the
+whole file is copied from scratch. A run that built nothing (plan `none`: no new data, same
+logical date) leaves the serving file as it is when it holds the last build.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import json
-import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -42,8 +46,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration import config
-
-log = logging.getLogger(__name__)
+from orchestration import plan as planner
 
 PUBLISHED_SCHEMAS = ("marts",)
 SERVING_STORAGE_VERSION = "v1.1.0"
@@ -81,85 +84,70 @@ def _publish_lock(serving_db: Path):
 # that DuckDB does not always reuse. When the copy has grown past this factor of the size of the
 # last full publish, the file is written from scratch instead.
 MAX_GROWTH = 2.0
-STATE_TABLE = "intermediate._publish_state"  # in the build database: the last publish it made
-CHANGES_PREFIX = "_publish_changes__"  # intermediate._publish_changes__<schema>__<table>
-KEYS_PREFIX = "_publish_keys__"
 
 
 @dataclass
 class PublishResult:
     counts: dict[str, int]
-    mode: str  # "full" (a new file) or "delta" (a copy of the last serving file, changes applied)
-    reason: str  # why a full publish, or what the delta started from
+    mode: str  # "full" (a new file), "delta" (a copy of the last serving file, changes applied), "unchanged"
+    reason: str  # why a full publish, what the delta started from, or why nothing was written
     tables_copied: list[str] = field(default_factory=list)
-    tables_delta: dict[str, int] = field(default_factory=dict)  # table -> change entries applied
+    tables_delta: dict[str, int] = field(default_factory=dict)  # table -> rows of the plan set applied
     tables_unchanged: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Serving:
+    run_id: str | None = None
+    plan_id: str | None = None
+    full_bytes: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
 def publish(build_db: Path, serving_db: Path, *, run_id: str | None = None,
-            as_of: date | None = None, incremental_tables: Mapping[str, str] | Iterable[str] | None = None
-            ) -> dict[str, int]:
+            as_of: date | None = None, plan_sets: Mapping[str, str] | None = None) -> dict[str, int]:
     """Publish the build database's marts; returns {table: row count}. See publish_with_report."""
-    return publish_with_report(build_db, serving_db, run_id=run_id, as_of=as_of,
-                               incremental_tables=incremental_tables).counts
+    return publish_with_report(build_db, serving_db, run_id=run_id, as_of=as_of, plan_sets=plan_sets).counts
 
 
 def publish_with_report(build_db: Path, serving_db: Path, *, run_id: str | None = None,
-                        as_of: date | None = None,
-                        incremental_tables: Mapping[str, str] | Iterable[str] | None = None) -> PublishResult:
-    """Publish the build database's marts. `incremental_tables` are the published tables whose
-    changes are logged, as {"schema.table": "schema.model whose change log describes it"} (an
-    incremental mart: itself; a view over an incremental model, row for row: that model) or a
-    set of incremental marts; the Dagster asset passes them from the dbt manifest. Only they can
-    be published as deltas. None: a full publish."""
+                        as_of: date | None = None, plan_sets: Mapping[str, str] | None = None) -> PublishResult:
+    """Publish the build database's marts. `plan_sets` maps published tables ("marts.t") to the
+    run_plan set (a table name in schema run_plan of the build database) whose rows are the ones
+    an incremental build replaced in them; the Dagster asset passes them from the dbt manifest.
+    Only those tables can be published as deltas; None or {}: a full publish."""
     run_id = run_id or uuid.uuid4().hex
     serving_db.parent.mkdir(parents=True, exist_ok=True)
-    if incremental_tables is not None and not isinstance(incremental_tables, Mapping):
-        incremental_tables = {t: t for t in incremental_tables}
     with _publish_lock(serving_db):
         tmp = serving_db.with_name(f".{serving_db.name}.{run_id}.tmp")
         try:
-            result = _publish(build_db, serving_db, tmp, run_id, as_of, dict(incremental_tables or {}))
+            return _publish(build_db, serving_db, tmp, run_id, as_of, dict(plan_sets or {}))
         except BaseException:
             for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
                 leftover.unlink(missing_ok=True)  # the serving file was not touched
             raise
-    _record_publish(build_db, run_id, result)
-    return result
 
 
-def _serving_run_id(serving_db: Path) -> tuple[str | None, int | None]:
-    """(run_id, size of the last full publish) of the serving file, or (None, None)."""
+def _serving_info(serving_db: Path) -> _Serving:
+    """What the serving file says it holds (nothing when it is missing, unreadable or older)."""
     if not serving_db.exists():
-        return None, None
+        return _Serving()
     try:
         con = duckdb.connect(str(serving_db), read_only=True)
     except duckdb.Error:
-        return None, None
+        return _Serving()
     try:
         cols = {c for (c,) in con.execute(
             "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
             "AND table_name = '_publish_info'").fetchall()}
-        if "full_publish_bytes" not in cols:
-            return None, None
-        row = con.execute("SELECT run_id, full_publish_bytes FROM marts._publish_info").fetchone()
-        return (row[0], row[1]) if row else (None, None)
+        if not {"plan_id", "full_publish_bytes"} <= cols:
+            return _Serving()
+        row = con.execute("SELECT run_id, plan_id, full_publish_bytes, table_row_counts FROM marts._publish_info").fetchone()
+        return _Serving(row[0], row[1], row[2], json.loads(row[3])) if row else _Serving()
+    except duckdb.Error:
+        return _Serving()
     finally:
         con.close()
-
-
-def _build_has(con, table: str) -> bool:
-    """Whether the attached build database has the table intermediate.<table>."""
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'build' "
-                       "AND schema_name = 'intermediate' AND table_name = ?", [table]).fetchone()[0] > 0
-
-
-def _last_publish_of(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The run id of the last publish whose change log the build database cleared."""
-    if not _build_has(con, STATE_TABLE.split(".", 1)[1]):
-        return None
-    row = con.execute(f"SELECT run_id FROM build.{STATE_TABLE} ORDER BY published_at DESC LIMIT 1").fetchone()
-    return row[0] if row else None
 
 
 def _columns(con, database: str, schema: str, table: str) -> list[tuple]:
@@ -168,41 +156,54 @@ def _columns(con, database: str, schema: str, table: str) -> list[tuple]:
                        [database, schema, table]).fetchall()
 
 
-def _changes(con, owner: str) -> list[tuple[str, str | None]] | None:
-    """The logged changes [(kind, predicate)] of model `owner` ("schema.model"), or None when it
-    has no change log."""
-    schema, table = owner.split(".", 1)
-    name = f"{CHANGES_PREFIX}{schema}__{table}"
-    if not _build_has(con, name):
+def _apply_delta(con, schema: str, table: str, plan_set: str) -> int | None:
+    """Replace in serving the rows of schema.table that the run's plan set selects with the build's
+    rows; returns the size of the set, or None when the table does not have the set's columns."""
+    set_cols = [c for c, _ in _columns(con, "build", planner.SCHEMA, plan_set)]
+    table_cols = {c for c, _ in _columns(con, "build", schema, table)}
+    if not set_cols or not set(set_cols) <= table_cols:
         return None
-    return con.execute(f"SELECT kind, predicate FROM build.intermediate.{_ident(name)} ORDER BY logged_at").fetchall()
+    n = con.execute(f"SELECT count(*) FROM build.{planner.SCHEMA}.{_ident(plan_set)}").fetchone()[0]
+    if n:
+        cols = ", ".join(_ident(c) for c in set_cols)
+        in_set = (f"({cols}) IN (SELECT ({cols}) FROM build.{planner.SCHEMA}.{_ident(plan_set)})" if len(set_cols) > 1
+                  else f"{cols} IN (SELECT {cols} FROM build.{planner.SCHEMA}.{_ident(plan_set)})")
+        name = f"{_ident(schema)}.{_ident(table)}"
+        con.execute(f"DELETE FROM serving.{name} WHERE {in_set}")
+        con.execute(f"INSERT INTO serving.{name} SELECT * FROM build.{name} WHERE {in_set}")
+    return n
 
 
-def _apply_delta(con, schema: str, table: str, owner: str, changes: list[tuple[str, str | None]]) -> None:
-    """Replace in serving the rows the logged changes of `owner` touched with the build's
-    current rows of schema.table."""
-    name = f"{_ident(schema)}.{_ident(table)}"
-    conditions = [f"({pred})" for kind, pred in changes if kind == "predicate"]
-    if any(kind == "keys" for kind, _ in changes):
-        owner_schema, owner_table = owner.split(".", 1)
-        keys_name = f"{KEYS_PREFIX}{owner_schema}__{owner_table}"
-        keys_table = f"build.intermediate.{_ident(keys_name)}"
-        key_cols = [c for c, _ in _columns(con, "build", "intermediate", keys_name) if c != "logged_at"]
-        cols = ", ".join(_ident(c) for c in key_cols)
-        conditions.append(f"(({cols}) IN (SELECT ({cols}) FROM {keys_table}))" if len(key_cols) > 1
-                          else f"({cols} IN (SELECT {cols} FROM {keys_table}))")
-    if not conditions:
-        return
-    where = " OR ".join(conditions)
-    con.execute(f"DELETE FROM serving.{name} WHERE {where}")
-    con.execute(f"INSERT INTO serving.{name} SELECT * FROM build.{name} WHERE {where}")
+def _delta_refusal(plan: planner.Plan | None, serving: _Serving, serving_db: Path, plan_sets: dict) -> str | None:
+    """Why this publish cannot be a delta of the serving file (None: it can)."""
+    if not plan_sets:
+        return "no table named as rebuilt by a plan set"
+    if plan is None:
+        return "the build database has no run plan"
+    if plan.mode == "full":
+        return "the build was a full rebuild"
+    if serving.plan_id is None:
+        return "no serving file from a plan-aware publish"
+    if serving.plan_id != plan.previous_plan_id:
+        return f"serving.duckdb (plan {serving.plan_id[:8]}) is not the publish of the build before this one"
+    if not plan.clean_chain:
+        return "a build failed since serving.duckdb was published"
+    if serving.full_bytes and serving_db.stat().st_size > MAX_GROWTH * serving.full_bytes:
+        return f"serving.duckdb has grown to {serving_db.stat().st_size / serving.full_bytes:.1f}x its last full size"
+    return None
 
 
 def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: date | None,
-             incremental_tables: dict[str, str]) -> PublishResult:
+             plan_sets: dict[str, str]) -> PublishResult:
     for stale in serving_db.parent.glob(f".{serving_db.name}.*.tmp*"):
         stale.unlink()  # left by a crashed publish (we hold the lock: no other publish is running)
-    serving_run, full_bytes = _serving_run_id(serving_db)
+    serving = _serving_info(serving_db)
+    plan = planner.read_current_plan(build_db)
+    refusal = _delta_refusal(plan, serving, serving_db, plan_sets)
+    if refusal is None and plan.mode == "none":
+        # nothing was built: the serving file already holds the last build
+        return PublishResult(counts=serving.counts, mode="unchanged",
+                             reason=f"no new data: serving.duckdb already holds plan {serving.plan_id[:8]}")
     # the same memory ceiling as the loader and dbt (WAREHOUSE_MEMORY_LIMIT), spilling beside the file
     con = duckdb.connect(config={"memory_limit": config.memory_limit(),
                                  "temp_directory": str(serving_db.parent / "duckdb_tmp")})
@@ -216,24 +217,14 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
             "ORDER BY 1, 2", [list(PUBLISHED_SCHEMAS)] * 2).fetchall()
         if not tables:
             raise RuntimeError(f"nothing to publish: no tables in schema(s) {PUBLISHED_SCHEMAS} of {build_db}")
-        last = _last_publish_of(con)
-        if not incremental_tables:
-            reason = "no incremental tables named"
-        elif serving_run is None:
-            reason = "no serving file from a delta-capable publish"
-        elif last != serving_run:
-            reason = f"serving.duckdb ({serving_run}) is not the last publish of this build database ({last})"
-        elif serving_db.stat().st_size > MAX_GROWTH * full_bytes:
-            reason = f"serving.duckdb has grown to {serving_db.stat().st_size / full_bytes:.1f}x its last full size"
-        else:
-            reason = None
-        delta = reason is None
+        delta = refusal is None
         if delta:
             shutil.copyfile(serving_db, tmp)
             con.execute(f"ATTACH {_lit(tmp)} AS serving")
-            reason = f"changes since run {serving_run}"
+            reason = f"plan {plan.plan_id[:8]} on top of plan {serving.plan_id[:8]}"
         else:
             con.execute(f"ATTACH {_lit(tmp)} AS serving (STORAGE_VERSION '{SERVING_STORAGE_VERSION}')")
+            reason = refusal
         result = PublishResult(counts={}, mode="delta" if delta else "full", reason=reason)
         existing = {(s, t) for s, t in con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'serving'").fetchall()}
@@ -243,23 +234,22 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
         for schema, table in tables:
             name = f"{_ident(schema)}.{_ident(table)}"
             key = f"{schema}.{table}"
-            owner = incremental_tables.get(key)
-            changes = _changes(con, owner) if delta and owner else None
-            same_layout = (schema, table) in existing and \
-                _columns(con, "serving", schema, table) == _columns(con, "build", schema, table)
-            if changes is not None and same_layout and not any(k == "full" for k, _ in changes):
-                if changes:
-                    _apply_delta(con, schema, table, owner, changes)
-                    result.tables_delta[key] = len(changes)
-                else:
-                    result.tables_unchanged.append(key)
+            applied = None
+            if delta and key in plan_sets and (schema, table) in existing and \
+                    _columns(con, "serving", schema, table) == _columns(con, "build", schema, table):
+                applied = _apply_delta(con, schema, table, plan_sets[key])
+            if applied:
+                result.tables_delta[key] = applied
+            elif applied == 0:
+                result.tables_unchanged.append(key)
             else:
                 con.execute(f"DROP TABLE IF EXISTS serving.{name}")
                 con.execute(f"CREATE TABLE serving.{name} AS SELECT * FROM build.{name}")
                 result.tables_copied.append(key)
         published = {(s, t) for s, t in tables}
         for schema, table in sorted(existing - published):  # tables the build no longer has
-            con.execute(f"DROP TABLE serving.{_ident(schema)}.{_ident(table)}")
+            if (schema, table) != ("marts", "_publish_info"):
+                con.execute(f"DROP TABLE serving.{_ident(schema)}.{_ident(table)}")
         for schema, table in tables:
             name = f"{_ident(schema)}.{_ident(table)}"
             n_serving = con.execute(f"SELECT count(*) FROM serving.{name}").fetchone()[0]
@@ -273,10 +263,10 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
         con.execute("DROP TABLE IF EXISTS serving.marts._publish_info")
         con.execute("""CREATE TABLE serving.marts._publish_info (
             run_id VARCHAR, as_of_date DATE, published_at TIMESTAMP, table_row_counts JSON,
-            publish_mode VARCHAR, full_publish_bytes BIGINT)""")
-        con.execute("INSERT INTO serving.marts._publish_info VALUES (?, ?, ?, ?, ?, ?)",
+            publish_mode VARCHAR, full_publish_bytes BIGINT, plan_id VARCHAR)""")
+        con.execute("INSERT INTO serving.marts._publish_info VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [run_id, as_of, published_at, json.dumps(result.counts), result.mode,
-                     full_bytes if delta else None])
+                     serving.full_bytes if delta else None, plan.plan_id if plan else None])
         con.execute("COMMIT")
         con.execute("CHECKPOINT serving")
         con.execute("DETACH serving")
@@ -307,30 +297,3 @@ def _check_no_wal(tmp: Path) -> None:
     tmp_wal = tmp.with_name(tmp.name + ".wal")
     if tmp_wal.exists():
         raise RuntimeError(f"publish: {tmp_wal} left after checkpoint; serving.duckdb not replaced")
-
-
-def _record_publish(build_db: Path, run_id: str, result: PublishResult) -> None:
-    """After the replace: clear the change logs the new serving file includes and remember this
-    publish as the base of the next delta. A crash before this leaves the logs and the old base:
-    the next publish then sees a serving file that is not its last publish and copies whole."""
-    try:
-        con = duckdb.connect(str(build_db))
-    except duckdb.Error as e:  # e.g. the build database held by another writer: safe, see above
-        log.warning("publish: could not record publish %s in %s (%s); the next publish copies whole",
-                    run_id, build_db, e)
-        return
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("CREATE SCHEMA IF NOT EXISTS intermediate")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (run_id VARCHAR, mode VARCHAR, published_at TIMESTAMP)")
-        logs = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'intermediate' "
-                           "AND (starts_with(table_name, ?) OR starts_with(table_name, ?))",
-                           [CHANGES_PREFIX, KEYS_PREFIX]).fetchall()
-        for (name,) in logs:
-            con.execute(f"DELETE FROM intermediate.{_ident(name)}")
-        con.execute(f"DELETE FROM {STATE_TABLE}")
-        con.execute(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?)",
-                    [run_id, result.mode, datetime.now(timezone.utc).replace(tzinfo=None)])
-        con.execute("COMMIT")
-    finally:
-        con.close()

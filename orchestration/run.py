@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration import plan as planner
 from orchestration import report
 from orchestration.defs import JOB_NAME, LOAD_JOB_NAME, defs
 from orchestration.defs.publish import SERVING_KEY
@@ -30,6 +31,8 @@ class RunOutcome:
     not_run: list[str] = field(default_factory=list)
     checks_passed: int = 0
     models_built: int = 0
+    models_unchanged: int = 0  # reported by the dbt step without a rebuild (the plan could not change them)
+    plan: str = ""  # the run's rebuild plan, as the run_plan step described it
     published_counts: dict[str, int] = field(default_factory=dict)
     publish_mode: str = ""
     storage: StorageFailure | None = None  # the actionable cause of a failed step, if any
@@ -59,8 +62,11 @@ class RunOutcome:
         if self.loads:
             lines.append(f"  loaded   {len(self.loads)} sources: {report.counts_text(self.load_totals())}")
         if self.job != LOAD_JOB_NAME:
-            lines.append(f"  dbt      {self.models_built} models/seeds built, {self.checks_passed} checks passed, "
-                         f"{len(self.failed_checks)} failed, {len(self.warned_checks)} warnings")
+            if self.plan:
+                lines.append(f"  plan     {self.plan}"[:160])
+            unchanged = f" ({self.models_unchanged} unchanged, not rebuilt)" if self.models_unchanged else ""
+            lines.append(f"  dbt      {self.models_built} models/seeds built{unchanged}, {self.checks_passed} checks "
+                         f"passed, {len(self.failed_checks)} failed, {len(self.warned_checks)} warnings")
         else:
             lines.append(f"  checks   {self.checks_passed} passed, {len(self.failed_checks)} failed, "
                          f"{len(self.warned_checks)} warnings")
@@ -174,6 +180,11 @@ def outcome_of(result, job: dg.JobDefinition, warehouse: Path) -> RunOutcome:
                 out.publish_mode = str(meta.get("publish_mode") or "")
             elif mat.asset_key.path[0] == "raw":
                 out.loads[mat.asset_key.path[-1]] = meta
+            elif mat.asset_key.path[0] == planner.SCHEMA:
+                reasons = meta.get("reasons") or []
+                out.plan = f"{meta.get('mode', '')}" + (f": {'; '.join(map(str, reasons))}" if reasons else "")
+            elif meta.get("rebuilt") is False:
+                out.models_unchanged += 1
             else:
                 out.models_built += 1
         elif kind == "ASSET_CHECK_EVALUATION":

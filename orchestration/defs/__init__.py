@@ -1,5 +1,5 @@
-"""Dagster definitions: raw-load assets → dbt build → publish, the job and a load-only job, a
-daily schedule and a sensor for new landing files. Load with `dagster dev -m orchestration.defs`
+"""Dagster definitions: raw-load assets → run plan → dbt build → publish, the job and a load-only
+job, a daily schedule and a sensor for new landing files. Load with `dagster dev -m orchestration.defs`
 (or `python -m orchestration dev`, which also sets up DAGSTER_HOME's run queue).
 
 One writer per warehouse: every asset that writes the warehouse is in its concurrency pool
@@ -18,6 +18,7 @@ from orchestration import config
 from orchestration.defs.dbt import dbt_build, dbt_resource
 from orchestration.defs.freshness import raw_source_freshness
 from orchestration.defs.partitions import daily
+from orchestration.defs.plan import run_plan
 from orchestration.defs.publish import serving_duckdb
 from orchestration.defs.raw import RAW_GROUP, raw_assets
 from orchestration.defs.resources import WarehouseResource
@@ -87,7 +88,7 @@ def new_landing_files(context: dg.SensorEvaluationContext):
 
 
 defs = dg.Definitions(
-    assets=[*raw_assets, dbt_build, serving_duckdb],
+    assets=[*raw_assets, run_plan, dbt_build, serving_duckdb],
     asset_checks=[raw_source_freshness],
     jobs=[warehouse_job, load_job],
     schedules=[daily_refresh],

@@ -3,11 +3,9 @@
 Every run of the warehouse job is for a daily partition D (its logical date) or, as a backfill,
 for a range of days A..D run as one run. It loads the new event files dated up to D — event
 files carry their UTC date in their name, e.g. sessions/sessions_2025-03-01.jsonl; files
-without a date in their name are always loaded — and passes the window to dbt as
-min_date/max_date, with as_of_date = D (environment variables read by the macro run_var, the
-same values an analyst gives as --vars). Incremental models rebuild the window plus whatever
-the newly loaded records touch (late updates), so a daily run is small and a backfill redoes
-exactly the days asked for."""
+without a date in their name are always loaded — and builds with as_of_date = D. What the
+incremental models rebuild is what the newly loaded records touch, whatever their dates (late
+updates included), as the run's plan says (orchestration/plan.py), so a daily run is small."""
 
 import os
 import re

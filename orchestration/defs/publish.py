@@ -26,10 +26,10 @@ SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])
 def serving_duckdb(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     as_of = run_logical_date(context, warehouse.as_of)
     result = publish_with_report(warehouse.build_db, warehouse.serving_db, run_id=context.run_id, as_of=as_of,
-                                 incremental_tables=incremental_marts())
+                                 plan_sets=plan_sets())
     context.log.info(
         f"published {len(result.counts)} tables to {warehouse.serving_db} ({result.mode}: {result.reason}; "
-        f"{len(result.tables_copied)} copied, {len(result.tables_delta)} with changes applied, "
+        f"{len(result.tables_copied)} copied, {len(result.tables_delta)} with rebuilt rows replaced, "
         f"{len(result.tables_unchanged)} unchanged)")
     return dg.MaterializeResult(metadata={
         "path": str(warehouse.serving_db),
@@ -42,24 +42,15 @@ def serving_duckdb(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     })
 
 
-def incremental_marts() -> dict[str, str]:
-    """Published tables whose changes the dbt build logs (macros/incremental/publish_log.sql), from
-    the dbt manifest, as {"schema.table": "schema.model whose change log describes it"}: an
-    incremental mart describes itself; a view mart over an incremental model, row for row,
-    names that model in meta.publish.changes_from. Only these can be published as deltas."""
+def plan_sets() -> dict[str, str]:
+    """Published tables whose rebuilt rows a run_plan set selects, from the dbt manifest:
+    {"schema.table": set name} for every published model with meta.plan_set (the incremental
+    marts, and the fact views over the incremental intermediate tables). Only these can be
+    published as deltas."""
     manifest = json.loads(Path(DBT_PROJECT.manifest_path).read_text())
-    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
-
-    def relation(n: dict) -> str:
-        return f"{n['schema']}.{n.get('alias') or n['name']}"
-
     out: dict[str, str] = {}
-    for n in models.values():
-        if n["schema"] not in PUBLISHED_SCHEMAS:
-            continue
-        source = ((n["config"].get("meta") or {}).get("publish") or {}).get("changes_from")
-        if n["config"].get("materialized") == "incremental":
-            out[relation(n)] = relation(n)
-        elif source and models.get(source, {}).get("config", {}).get("materialized") == "incremental":
-            out[relation(n)] = relation(models[source])
+    for n in manifest["nodes"].values():
+        plan_set = (n.get("config", {}).get("meta") or {}).get("plan_set")
+        if n["resource_type"] == "model" and n["schema"] in PUBLISHED_SCHEMAS and plan_set:
+            out[f"{n['schema']}.{n.get('alias') or n['name']}"] = plan_set
     return out

@@ -47,6 +47,7 @@ class WarehouseResource(dg.ConfigurableResource):
     warehouse_dir: str = ""  # "" = WAREHOUSE_DIR / warehouse
     as_of_date: str = ""  # "" = WAREHOUSE_AS_OF / today (UTC)
     max_bad_share: float = -1.0  # < 0 = WAREHOUSE_MAX_BAD_SHARE / 0.05
+    full_refresh: bool = False  # rebuild every dbt model from scratch, whatever the plan finds
 
     @property
     def landing(self) -> Path:

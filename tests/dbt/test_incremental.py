@@ -6,23 +6,26 @@ by hand:
 
   - a session completed again in a later day's file (new unplug time a day later, more kWh), and
     a session whose corrected version moves it three days earlier;
-  - a credit CDR weeks after the CDR it cancels, and a CDR that arrives two days late;
+  - a credit CDR four weeks after the CDR it cancels, and a CDR that arrives two days late;
   - a conflicting re-send of a session version (the loader moves both versions out of raw: a
     deletion);
   - registry changes mid-way: a firmware upgrade of a charge point and a site's time zone;
   - ECB rates growing day by day (a new file each day, as the ECB publishes it).
 
-Build A loads the drops one day at a time with the real loader and builds after each with the
-vars a daily partition gets, `{as_of_date: D, min_date: D, max_date: D}` (the first days as one
-backfill range). Build B loads every file at once and runs one full `dbt build`. Then:
+Build A loads the drops one day at a time with the real loader and, after each, does what the
+Dagster job does: the planner (orchestration/plan.py) decides from what was loaded what to
+rebuild, and dbt builds as the plan says (`dbt build`, `--full-refresh`, or nothing) with the
+day as as_of_date (the first days as one backfill). Build B loads every file at once and runs one
+full `dbt build`. Then:
 
   1. every table in `marts` (and every intermediate table) of A equals B: same row count and
      the same order-independent content hash (sum of row hashes);
-  2. another incremental run without new data changes nothing;
+  2. a run without new data plans nothing and changes nothing;
   3. `dbt build --full-refresh` after the incremental runs gives B again.
 
-Most daily runs must have taken the partial path (only affected dates / keys), else the test
-would prove nothing: that is asserted from dbt's log.
+Most daily runs must have been incremental (only the planned dates and keys rebuilt), else the
+test would prove nothing: the plans are asserted day by day (which were incremental, which full
+and why).
 """
 
 from __future__ import annotations
@@ -41,14 +44,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration import plan as planner
 from orchestration.config import PROFILES_DIR, PROJECT_DIR, dbt_project_dir
+from orchestration.defs.dbt import dbt_invocation
 from orchestration.load.loader import connect, load_source
 
 DBT = str(Path(sys.executable).parent / "dbt")
 
-FIRST = date(2025, 3, 26)
-LAST = date(2025, 4, 4)             # the European DST change (2025-03-30) is a daily run
-BACKFILL_UNTIL = date(2025, 3, 29)  # the first days are built as one backfill window
+HISTORY = date(2025, 3, 5)          # the generated data starts three weeks before the first drop
+FIRST = date(2025, 3, 26)            # the first drop: everything dated up to it
+LAST = date(2025, 4, 4)              # the European DST change (2025-03-30) is a daily run
+BACKFILL_UNTIL = date(2025, 3, 29)   # the first days are built as one backfill
 SESSIONS = 2000
 
 LOAD_ORDER = ["operators", "teams", "sites", "charge_points", "plans", "subscriptions", "wallets",
@@ -134,7 +140,8 @@ def _make_drops(generated: Path, drops: Path) -> dict[date, list[tuple[Path, byt
                  updated_at=_shift(moving["updated_at"], days=2))
     late_day = FIRST + timedelta(days=6)
     add(late_day, "sessions/late_version_" + late_day.isoformat() + ".jsonl", (json.dumps(late) + "\n").encode())
-    add(LAST, "sessions/corrected_" + LAST.isoformat() + ".jsonl", (json.dumps(moved) + "\n").encode())
+    full_day = FIRST + timedelta(days=7)  # the drops that may empty a partition all come this day
+    add(full_day, "sessions/corrected_" + full_day.isoformat() + ".jsonl", (json.dumps(moved) + "\n").encode())
     # A conflicting re-send: the completed version of a two-version session again, with the same
     # updated_at but other values. The loader moves both out of raw into the quarantine, so the
     # session falls back to its in_progress version: a deletion in raw.
@@ -146,8 +153,10 @@ def _make_drops(generated: Path, drops: Path) -> dict[date, list[tuple[Path, byt
     conflict_file = next(p for p in session_lines if _delivery_day(p) == FIRST + timedelta(days=7))
     session_lines[conflict_file].append(json.dumps(dict(resent, kwh=round(resent["kwh"] + 1.0, 3))))
 
-    # A credit CDR long after its CDR (first day's CDR, credited on the second to last day).
-    first_cdr_file = next(p for p in cdr_lines if _delivery_day(p) == FIRST)
+    # A credit CDR weeks after its CDR (a CDR of the first generated day, credited on the second
+    # to last day).
+    first_cdr_file = min((p for p in cdr_lines if any(_safe_json(line) and not json.loads(line).get("credit")
+                                                      for line in cdr_lines[p])), key=lambda p: p.name)
     original = _first_valid(cdr_lines[first_cdr_file], lambda r: not r.get("credit"))
     credit = _credit_for(original, last_updated=(LAST - timedelta(days=1)).isoformat() + "T08:00:00Z")
     add(LAST - timedelta(days=1), first_cdr_file.relative_to(generated).parent / "late_credit.jsonl",
@@ -165,16 +174,17 @@ def _make_drops(generated: Path, drops: Path) -> dict[date, list[tuple[Path, byt
     add(FIRST + timedelta(days=5), f"charge_points/firmware_upgrade_{FIRST + timedelta(days=5)}.csv",
         _registry_change(files, "charge_points", lambda r: not r["decommissioned_at"],
                          lambda r: {"firmware_version": r["firmware_version"] + "-upd"}, FIRST + timedelta(days=5)))
-    add(FIRST + timedelta(days=8), f"sites/time_zone_fix_{FIRST + timedelta(days=8)}.csv",
+    add(full_day, f"sites/time_zone_fix_{full_day}.csv",
         _registry_change(files, "sites", lambda r: r["time_zone"].startswith("Europe/") and r["time_zone"] != "Europe/London",
-                         lambda r: {"time_zone": "Europe/London"}, FIRST + timedelta(days=8)))
+                         lambda r: {"time_zone": "Europe/London"}, full_day))
 
     for p in files:
         rel = p.relative_to(generated)
         if p.parent.name == "fx_rates":
             continue
         if p in cdr_lines or p in session_lines:
-            add(_delivery_day(p), rel, ("\n".join(cdr_lines.get(p) or session_lines[p]) + "\n").encode())
+            lines = cdr_lines[p] if p in cdr_lines else session_lines[p]
+            add(_delivery_day(p), rel, "".join(line + "\n" for line in lines).encode())
         else:
             add(_delivery_day(p), rel, p.read_bytes())
 
@@ -247,10 +257,10 @@ def _load(warehouse: Path, landing: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # dbt and comparisons
 
-def _dbt(warehouse: Path, *args: str, dbt_vars: dict | None = None) -> str:
+def _dbt(warehouse: Path, *args: str, dbt_vars: dict | None = None, env: dict | None = None) -> str:
     env = {**os.environ, "WAREHOUSE_DIR": str(warehouse), "DBT_PROFILES_DIR": str(PROFILES_DIR),
            "DBT_TARGET_PATH": str(warehouse / "target"), "DBT_LOG_PATH": str(warehouse / "logs"),
-           "DBT_USE_COLORS": "false"}
+           "DBT_USE_COLORS": "false", **(env or {})}
     cmd = [DBT, *args]
     if dbt_vars is not None:
         cmd += ["--vars", json.dumps(dbt_vars)]
@@ -259,14 +269,25 @@ def _dbt(warehouse: Path, *args: str, dbt_vars: dict | None = None) -> str:
     return proc.stdout
 
 
-def _build(warehouse: Path, *extra: str, command: str = "build", **dbt_vars) -> str:
-    args = ["build", "--exclude-resource-type", "unit_test"] if command == "build" else [command]
-    return _dbt(warehouse, *args, *extra, dbt_vars={"as_of_date": LAST.isoformat(), **dbt_vars})
+def _build(warehouse: Path, *extra: str) -> str:
+    return _dbt(warehouse, "build", "--exclude-resource-type", "unit_test", *extra,
+                dbt_vars={"as_of_date": LAST.isoformat()})
+
+
+def _planned_build(warehouse: Path, day: date) -> planner.Plan:
+    """What the job's run_plan and dbt_build assets do for the partition `day`."""
+    manifest = dbt_project_dir() / "target" / "manifest.json"
+    plan = planner.plan_build(warehouse / "build.duckdb", as_of=day, manifest=manifest)
+    args, env, _ = dbt_invocation(plan, json.loads(manifest.read_text()))
+    if args:
+        _dbt(warehouse, *args, dbt_vars={"as_of_date": day.isoformat()}, env=env)
+    planner.finish_build(warehouse / "build.duckdb", plan.plan_id)
+    return plan
 
 
 def _fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
     """{schema.table: (rows, order-independent content hash)} of marts and intermediate tables and
-    views (not the bookkeeping tables `_incremental_state__*`, `_publish_*`)."""
+    views."""
     con = duckdb.connect(str(warehouse / "build.duckdb"), read_only=True)
     try:
         tables = con.execute(
@@ -293,7 +314,7 @@ def builds(tmp_path_factory):
     generated = root / "generated"
     gen = subprocess.run(
         [sys.executable, "-m", "orchestration", "generate", "--out", str(generated), "--sessions", str(SESSIONS),
-         "--start", FIRST.isoformat(), "--end", LAST.isoformat()],
+         "--start", HISTORY.isoformat(), "--end", LAST.isoformat()],
         cwd=PROJECT_DIR, capture_output=True, text=True)
     assert gen.returncode == 0, gen.stdout[-3000:] + gen.stderr[-3000:]
     drops = _make_drops(generated, root / "drops")
@@ -304,25 +325,18 @@ def builds(tmp_path_factory):
     _load(full, full / "landing")
     _build(full)
 
-    # A: day by day (the first days as one backfill window)
+    # A: day by day (the first days as one backfill)
     daily = root / "daily"
-    logs: dict[str, str] = {}
-    pending: list[date] = []
+    plans: dict[date, planner.Plan] = {}
     for day, drop in drops.items():
         _deliver(drop, daily / "landing")
-        pending.append(day)
         if day < BACKFILL_UNTIL:
             continue
         _load(daily, daily / "landing")
-        # After the first build (which also loads the seed), `dbt run`: the data tests are not
-        # the subject here and cost ~10 s a run; the later runs are `dbt build`s, whose tests then
-        # check the incrementally built tables.
-        # A daily partition runs with as_of_date = its day: the calendar end (CP-days up to
-        # as_of_date) moves every run; the last run has as_of_date = LAST, like build B.
-        logs[f"{pending[0]}..{day}"] = _build(daily, command="run" if logs else "build", as_of_date=day.isoformat(),
-                                              min_date=pending[0].isoformat(), max_date=day.isoformat())
-        pending = []
-    return {"full": full, "daily": daily, "logs": logs}
+        # a daily partition has as_of_date = its day: the calendar end (CP-days up to as_of_date)
+        # moves every run; the last run has as_of_date = LAST, like build B
+        plans[day] = _planned_build(daily, day)
+    return {"full": full, "daily": daily, "plans": plans}
 
 
 def test_day_by_day_equals_one_full_build(builds):
@@ -331,40 +345,35 @@ def test_day_by_day_equals_one_full_build(builds):
     assert _differences(daily, full) == {}
 
 
-def test_daily_runs_took_the_partial_path(builds):
-    """Only the conflict forces a full recomputation; every other daily run replaces only the
-    affected dates / keys, registry changes only the affected charge points and sites."""
-    logs = builds["logs"]
-
-    def plan(day: date, model: str) -> str:
-        m = re.search(rf'\."{model}": (.*)', logs[f"{day}..{day}"])
-        assert m, (day, model)
-        return m[1]
-
-    firmware_day, time_zone_day = FIRST + timedelta(days=5), FIRST + timedelta(days=8)
-    conflict_day = FIRST + timedelta(days=7)
-    network = ("int_sessions", "int_session_day_splits", "int_charge_point_occupied_days", "int_charge_point_active_days",
-               "int_charge_point_daily", "cp_utilization_daily", "site_utilization_daily", "failed_charges_daily",
-               "ocpp_errors_daily")
-    for day in [BACKFILL_UNTIL + timedelta(days=n) for n in range(1, (LAST - BACKFILL_UNTIL).days + 1)]:
-        if day == conflict_day:
-            for model in ("int_sessions", "site_utilization_daily", "int_ledger_entries"):
-                assert "full recomputation: conflicting versions" in plan(day, model), (day, model)
-            continue
-        for model in network + ("int_ledger_entries", "int_roaming_cdrs",
-                                "roaming_daily", "roaming_charge_points_daily"):
-            assert "changes since" in plan(day, model), (day, model, plan(day, model))
-        if day == firmware_day:
-            assert "1 charge point(s) with registry changes" in plan(day, "int_charge_point_daily")
-        if day == time_zone_day:
-            assert "charge point(s) with registry changes" in plan(day, "int_session_day_splits")
-            assert "site(s) changed" in plan(day, "site_utilization_daily")
+def test_daily_runs_were_incremental_unless_a_partition_could_empty(builds):
+    """The first build is full, and so is the day whose drops could empty a partition (a
+    conflicting re-send moving versions out of raw, a site's time zone corrected, a finished
+    session moved to other dates); every other day is incremental: the DST day, the firmware
+    upgrade (rebuilt from its date on), the late completion, the credit weeks late, the CDR two
+    days late."""
+    plans = builds["plans"]
+    full_days = {
+        BACKFILL_UNTIL: "first build",
+        # the conflicting re-send (found first; the site's time zone fix and the session moved
+        # three days earlier, the same day, would each make it full too: tests/plan)
+        FIRST + timedelta(days=7): "raw.sessions holds",
+    }
+    for day, plan in plans.items():
+        if day in full_days:
+            assert plan.mode == "full" and full_days[day] in plan.reasons[0], (day, plan.describe())
+        else:
+            assert plan.mode == "incremental", (day, plan.describe())
+            assert 0 < plan.sizes["network_dates"] <= 8 and plan.sizes["sessions"] > 0, (day, plan.describe())
+    firmware = plans[FIRST + timedelta(days=5)]
+    assert any("1 firmware or hardware change" in r for r in firmware.reasons), firmware.describe()
+    credit = plans[LAST - timedelta(days=1)]  # the credit for a CDR of the first day
+    assert credit.sizes["cdrs"] >= 2 and credit.sizes["roaming_dates"] >= 2, credit.describe()
 
 
-def test_incremental_run_without_new_data_changes_nothing(builds):
+def test_a_run_without_new_data_builds_nothing_and_changes_nothing(builds):
     before = _fingerprints(builds["daily"])
-    log = _build(builds["daily"])  # a normal run: no window
-    assert re.search(r'site_utilization_daily": incremental run, changes since', log)
+    plan = _planned_build(builds["daily"], LAST)
+    assert plan.mode == "none", plan.describe()
     assert _differences(_fingerprints(builds["daily"]), before) == {}
 
 

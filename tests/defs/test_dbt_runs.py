@@ -1,20 +1,44 @@
-"""The dbt asset's housekeeping: run settings as environment variables, parse state carried from
-run to run, old run folders pruned."""
+"""The dbt asset's housekeeping: the run's logical date as an environment variable, the dbt
+command each plan mode runs, parse state carried from run to run, old run folders pruned."""
 
+import json
 import os
 import time
 from datetime import date
+from pathlib import Path
 
 from orchestration import config
-from orchestration.defs.dbt import PARSE_STATE, dbt_run_env, keep_parse_state, reuse_parse_state
+from orchestration.defs.dbt import (DBT_PROJECT, PARSE_STATE, dbt_invocation, dbt_run_env, keep_parse_state,
+                                    reuse_parse_state)
+from orchestration.plan import Plan
+
+BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
-def test_run_env_for_a_partition_and_for_a_full_run():
-    assert dbt_run_env(date(2025, 3, 31), (date(2025, 3, 29), date(2025, 3, 31))) == {
-        "WAREHOUSE_DBT_AS_OF_DATE": "2025-03-31", "WAREHOUSE_DBT_MIN_DATE": "2025-03-29",
-        "WAREHOUSE_DBT_MAX_DATE": "2025-03-31"}
-    # a full run clears a window left in the environment by an earlier partition run
-    assert dbt_run_env(date(2025, 3, 31), None)["WAREHOUSE_DBT_MIN_DATE"] == ""
+def test_run_env_carries_the_logical_date():
+    assert dbt_run_env(date(2025, 3, 31)) == {"WAREHOUSE_DBT_AS_OF_DATE": "2025-03-31"}
+
+
+def _plan(mode: str, changed: list[str], as_of_changed: bool = True) -> Plan:
+    return Plan("p", date(2025, 3, 31), mode, [], None, True, changed_sources=changed, as_of_changed=as_of_changed)
+
+
+def test_each_plan_mode_runs_its_dbt_build():
+    manifest = json.loads(Path(DBT_PROJECT.manifest_path).read_text())
+    models = {u for u, n in manifest["nodes"].items() if n["resource_type"] in ("model", "seed", "snapshot")}
+    assert dbt_invocation(_plan("full", []), manifest) == (BUILD + ["--full-refresh"], {}, set())
+    assert dbt_invocation(_plan("none", []), manifest) == ([], {}, models)
+    # a daily run (new events, a new logical date): registries' views, dims and the seed are left out
+    args, env, unchanged = dbt_invocation(_plan("incremental", ["sessions", "cdrs", "ocpp", "ledger"]), manifest)
+    names = {manifest["nodes"][u]["name"] for u in unchanged}
+    assert {"stg_platform__operators", "dim_operators", "dim_teams", "utilization_benchmarks"} <= names
+    assert not names & {"int_sessions", "fct_charge_sessions", "site_utilization_daily", "dim_charge_points",
+                        "invoices", "revenue_plans", "stg_platform__sessions"}  # events, or the logical date
+    assert args[:3] == BUILD and args[3] == "--exclude" and set(args[4].split()) == names and len(args) == 5
+    assert env == {"DBT_INDIRECT_SELECTION": "cautious", "WAREHOUSE_DBT_TEST_SCOPE": "plan"}
+    # a new charge point version reaches nearly everything
+    _, _, unchanged = dbt_invocation(_plan("incremental", ["charge_points"], as_of_changed=False), manifest)
+    assert "int_sessions" not in {manifest["nodes"][u]["name"] for u in unchanged}
 
 
 def test_parse_state_carried_and_old_runs_pruned(tmp_path):

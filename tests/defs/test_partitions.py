@@ -2,10 +2,10 @@
 first days as one run, then one run per daily partition, each loading only the event files dated
 up to its day — publishes exactly the tables of one run on the whole landing zone.
 
-The day-by-day side runs the incremental dbt models on their partial path (tests/dbt/
-test_incremental.py checks the plans and the late-arriving cases at the dbt level); here the
-whole job is run: raw assets with the partition's file filter, `dbt build` with the window vars,
-the blocking checks and the publish step."""
+The day-by-day side runs the incremental dbt models on their incremental path (tests/dbt/
+test_incremental.py checks the late-arriving cases at the dbt level, tests/plan the planner's
+rules); here the whole job is run: raw assets with the partition's file filter, the run plan,
+`dbt build` as planned, the blocking checks and the (delta) publish step."""
 
 from __future__ import annotations
 
@@ -74,15 +74,15 @@ def test_day_by_day_publishes_the_tables_of_one_full_run(warehouses):
     assert info == [(LAST,)]
 
 
-def test_daily_runs_rebuilt_only_their_window(warehouses):
-    """The window reached dbt: the incremental models recorded partial builds of each day."""
-    state = read_serving(
-        warehouses["daily"] / "build.duckdb",
-        "SELECT min_date, max_date, full_build FROM intermediate._incremental_state__intermediate__int_charge_point_daily "
-        "ORDER BY built_at")
-    assert state[0] == (FIRST, BACKFILL_LAST, True)  # the first build of a table is full
-    assert state[1:] == [(BACKFILL_LAST + timedelta(days=n),) * 2 + (False,)
-                         for n in range(1, (LAST - BACKFILL_LAST).days + 1)]
+def test_daily_runs_were_incremental_and_published_as_deltas(warehouses):
+    """The backfill is the first build (full); each daily run's plan rebuilt only what its files
+    touched, dbt built incrementally, and the publish replaced only those rows."""
+    plans = read_serving(warehouses["daily"] / "build.duckdb",
+                         "SELECT as_of_date, mode, status FROM run_plan.plans ORDER BY planned_at")
+    assert plans == [(BACKFILL_LAST, "full", "built")] + [
+        (BACKFILL_LAST + timedelta(days=n), "incremental", "built") for n in range(1, (LAST - BACKFILL_LAST).days + 1)]
+    info = read_serving(warehouses["daily"] / "serving.duckdb", "SELECT publish_mode FROM marts._publish_info")
+    assert info == [("delta",)]
 
 
 def test_daily_runs_reuse_dbt_parse_state(warehouses):

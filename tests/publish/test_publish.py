@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration import plan as planner
 from orchestration.publish import publish, publish_with_report
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -81,8 +82,12 @@ def test_serving_file_opens_read_only_in_duckdb_1_1(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Delta publishing: incremental marts get only their logged changes (macros/incremental/
-# publish_log.sql writes the log in dbt; here it is written by hand).
+# Delta publishing: the tables whose rebuilt rows a run_plan set selects get only those rows
+# replaced, when the serving file is the publish of the build before this one. Plans are written
+# by hand here as orchestration/plan.py writes them.
+
+PLAN_SETS = {"marts.daily": "network_dates", "marts.facts": "sessions"}
+
 
 def _build_db(path: Path, sql: list[str]) -> None:
     con = duckdb.connect(str(path))
@@ -91,11 +96,25 @@ def _build_db(path: Path, sql: list[str]) -> None:
     con.close()
 
 
-def _log(kind: str, predicate: str | None = None, table: str = "daily") -> str:
-    lit = "NULL" if predicate is None else "'" + predicate.replace("'", "''") + "'"
-    return (f"CREATE TABLE IF NOT EXISTS intermediate._publish_changes__marts__{table} "
-            f"(kind VARCHAR, predicate VARCHAR, logged_at TIMESTAMP); "
-            f"INSERT INTO intermediate._publish_changes__marts__{table} VALUES ('{kind}', {lit}, current_timestamp)")
+def _plan(path: Path, plan_id: str, mode: str, previous: str | None, *, dates=(), sessions=(),
+          clean: bool = True) -> None:
+    """A built plan with its sets, as the planner and the dbt asset leave it."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {planner.SCHEMA}")
+        con.execute(planner.PLANS_DDL)
+        for table, columns in planner.SETS.items():
+            con.execute(f"CREATE OR REPLACE TABLE {planner.SCHEMA}.{table} ({columns})")
+        for d in dates:
+            con.execute("INSERT INTO run_plan.network_dates VALUES (?)", [d])
+        for k in sessions:
+            con.execute("INSERT INTO run_plan.sessions VALUES (?)", [k])
+        con.execute("INSERT INTO run_plan.plans (plan_id, as_of_date, mode, reasons, previous_plan_id, clean_chain, "
+                    "planned_at, status) VALUES (?, DATE '2025-01-31', ?, '[]', ?, ?, current_timestamp, 'planned')",
+                    [plan_id, mode, previous, clean])
+        planner.finish_plan(con, plan_id)
+    finally:
+        con.close()
 
 
 def _content(path: Path, table: str) -> list[tuple]:
@@ -106,52 +125,47 @@ def _content(path: Path, table: str) -> list[tuple]:
         con.close()
 
 
-def _mode(path: Path) -> str:
+def _info(path: Path) -> tuple:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute("SELECT publish_mode FROM marts._publish_info").fetchone()[0]
+        return con.execute("SELECT publish_mode, plan_id FROM marts._publish_info").fetchone()
     finally:
         con.close()
 
 
-INCREMENTAL = {"marts.daily", "marts.facts"}
-
-
-def test_delta_publish_applies_logged_changes_and_equals_a_full_copy(tmp_path):
-    build, serving = tmp_path / "build.duckdb", tmp_path / "serving.duckdb"
+def _first_build(build: Path) -> None:
     _build_db(build, [
-        "CREATE SCHEMA marts", "CREATE SCHEMA intermediate",
+        "CREATE SCHEMA marts",
         "CREATE TABLE marts.daily AS SELECT DATE '2025-01-01' + CAST(range % 10 AS INT) AS date, "
         "'s' || (range % 7) AS site_id, range AS kwh FROM range(1000)",
-        "CREATE TABLE marts.facts AS SELECT 'k' || range AS id, 'x' || range AS v FROM range(500)",
+        "CREATE TABLE marts.facts AS SELECT 'k' || range AS session_id, 'x' || range AS v FROM range(500)",
         "CREATE TABLE marts.small AS SELECT 1 AS n",
-        _log("full"), _log("full", table="facts"),
     ])
-    first = publish_with_report(build, serving, run_id="r1", incremental_tables=INCREMENTAL)
-    assert first.mode == "full" and _mode(serving) == "full"
+    _plan(build, "p1", "full", None)
 
-    # a daily run: one date replaced (and one row fewer), keys replaced in facts, small rebuilt
+
+def test_delta_publish_replaces_the_planned_rows_and_equals_a_full_copy(tmp_path):
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving.duckdb"
+    _first_build(build)
+    first = publish_with_report(build, serving, run_id="r1", plan_sets=PLAN_SETS)
+    assert first.mode == "full" and _info(serving) == ("full", "p1")
+
+    # a daily build: one date rebuilt (one row fewer), sessions rebuilt (one new), small rebuilt
     _build_db(build, [
         "DELETE FROM marts.daily WHERE date = DATE '2025-01-03'",
         "INSERT INTO marts.daily SELECT DATE '2025-01-03', 's1', range * 1000 FROM range(99)",
-        _log("predicate", "date = CAST('2025-01-03' AS DATE)"),
-        "DELETE FROM marts.facts WHERE id IN ('k1', 'k2')",
+        "DELETE FROM marts.facts WHERE session_id IN ('k1', 'k2')",
         "INSERT INTO marts.facts VALUES ('k1', 'new'), ('k2', 'new'), ('k900', 'added')",
-        "CREATE TABLE intermediate._publish_keys__marts__facts AS "
-        "SELECT * FROM (VALUES ('k1'), ('k2'), ('k900')) AS t(id), (SELECT current_timestamp AS logged_at)",
-        _log("keys", table="facts"),
         "CREATE OR REPLACE TABLE marts.small AS SELECT 2 AS n",
     ])
-    second = publish_with_report(build, serving, run_id="r2", incremental_tables=INCREMENTAL)
+    _plan(build, "p2", "incremental", "p1", dates=[date(2025, 1, 3)], sessions=["k1", "k2", "k900"])
+    second = publish_with_report(build, serving, run_id="r2", plan_sets=PLAN_SETS)
     assert second.mode == "delta", second.reason
-    assert second.tables_delta == {"marts.daily": 1, "marts.facts": 1}
+    assert second.tables_delta == {"marts.daily": 1, "marts.facts": 3}
     assert second.tables_copied == ["marts.small"]
     for table in ("daily", "facts", "small"):
         assert _content(serving, table) == _content(build, table), table
-    # the log is cleared: the next publish without changes keeps the incremental tables as they are
-    third = publish_with_report(build, serving, run_id="r3", incremental_tables=INCREMENTAL)
-    assert third.mode == "delta" and sorted(third.tables_unchanged) == ["marts.daily", "marts.facts"]
-    assert _content(serving, "daily") == _content(build, "daily")
+    assert _info(serving) == ("delta", "p2")
     if OLD_DUCKDB.exists():  # a copied-and-changed file is still in the old storage format
         code = ("import duckdb; c = duckdb.connect(r'%s', read_only=True); "
                 "print(c.execute('SELECT count(*) FROM marts.daily').fetchone()[0])") % serving
@@ -160,37 +174,52 @@ def test_delta_publish_applies_logged_changes_and_equals_a_full_copy(tmp_path):
         assert out == [str(len(_content(build, "daily")))]
 
 
-def test_a_serving_file_that_is_not_the_last_publish_is_written_whole(tmp_path):
-    """A restored or foreign serving.duckdb, or a crash between the replace and the clean-up of
-    the log: the logged changes do not describe the difference, so nothing is taken from it."""
+def test_a_build_with_nothing_new_leaves_the_serving_file_as_it_is(tmp_path):
     build, serving = tmp_path / "build.duckdb", tmp_path / "serving.duckdb"
-    _build_db(build, ["CREATE SCHEMA marts", "CREATE SCHEMA intermediate",
-                      "CREATE TABLE marts.daily AS SELECT DATE '2025-01-01' AS date, 1 AS kwh", _log("full")])
-    publish(build, serving, run_id="r1", incremental_tables=INCREMENTAL)
+    _first_build(build)
+    counts = publish(build, serving, run_id="r1", plan_sets=PLAN_SETS)
+    before = serving.read_bytes()
+    _plan(build, "p2", "none", "p1")
+    result = publish_with_report(build, serving, run_id="r2", plan_sets=PLAN_SETS)
+    assert result.mode == "unchanged" and result.counts == counts
+    assert serving.read_bytes() == before
+
+
+def test_a_serving_file_that_is_not_the_previous_publish_is_written_whole(tmp_path):
+    """A restored or foreign serving.duckdb, a failed build in between, a full rebuild: the plan's
+    sets do not describe the difference, so nothing is taken from the old file."""
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving.duckdb"
+    _first_build(build)
+    publish(build, serving, run_id="r1", plan_sets=PLAN_SETS)
     old = tmp_path / "old.duckdb"
     old.write_bytes(serving.read_bytes())
-    _build_db(build, ["INSERT INTO marts.daily VALUES (DATE '2025-01-02', 2)",
-                      _log("predicate", "date = CAST('2025-01-02' AS DATE)")])
-    publish(build, serving, run_id="r2", incremental_tables=INCREMENTAL)
-    _build_db(build, ["INSERT INTO marts.daily VALUES (DATE '2025-01-03', 3)",
-                      _log("predicate", "date = CAST('2025-01-03' AS DATE)")])
-    serving.write_bytes(old.read_bytes())  # serving.duckdb is r1 again, the build last published r2
-    result = publish_with_report(build, serving, run_id="r3", incremental_tables=INCREMENTAL)
-    assert result.mode == "full" and "not the last publish" in result.reason
+    _build_db(build, ["INSERT INTO marts.daily VALUES (DATE '2025-01-12', 's1', 2)"])
+    _plan(build, "p2", "incremental", "p1", dates=[date(2025, 1, 12)])
+    assert publish_with_report(build, serving, run_id="r2", plan_sets=PLAN_SETS).mode == "delta"
+    _build_db(build, ["INSERT INTO marts.daily VALUES (DATE '2025-01-13', 's1', 3)"])
+    _plan(build, "p3", "incremental", "p2", dates=[date(2025, 1, 13)])
+    serving.write_bytes(old.read_bytes())  # serving.duckdb is p1 again; the build's previous is p2
+    result = publish_with_report(build, serving, run_id="r3", plan_sets=PLAN_SETS)
+    assert result.mode == "full" and "not the publish of the build before this one" in result.reason
     assert _content(serving, "daily") == _content(build, "daily")
+    _build_db(build, ["INSERT INTO marts.daily VALUES (DATE '2025-01-14', 's1', 4)"])
+    _plan(build, "p4", "incremental", "p3", dates=[date(2025, 1, 14)], clean=False)
+    result = publish_with_report(build, serving, run_id="r4", plan_sets=PLAN_SETS)
+    assert result.mode == "full" and "a build failed" in result.reason
+    _plan(build, "p5", "full", "p4")
+    assert publish_with_report(build, serving, run_id="r5", plan_sets=PLAN_SETS).mode == "full"
 
 
 def test_a_delta_that_does_not_add_up_is_not_published(tmp_path):
-    """A change the log does not describe (here: a row inserted without a log entry) is caught
-    by the row-count check, and serving.duckdb stays as it was."""
+    """A change the plan does not describe (here: a row of a date outside the plan) is caught by
+    the row-count check, and serving.duckdb stays as it was."""
     build, serving = tmp_path / "build.duckdb", tmp_path / "serving.duckdb"
-    _build_db(build, ["CREATE SCHEMA marts", "CREATE SCHEMA intermediate",
-                      "CREATE TABLE marts.daily AS SELECT DATE '2025-01-01' AS date, 1 AS kwh", _log("full")])
-    publish(build, serving, run_id="r1", incremental_tables=INCREMENTAL)
+    _first_build(build)
+    publish(build, serving, run_id="r1", plan_sets=PLAN_SETS)
     before = serving.read_bytes()
-    _build_db(build, ["INSERT INTO marts.daily VALUES (DATE '2025-01-05', 5)",
-                      _log("predicate", "date = CAST('2025-01-02' AS DATE)")])
-    with pytest.raises(RuntimeError, match="does not add up|gives 1 rows, the build has 2"):
-        publish(build, serving, run_id="r2", incremental_tables=INCREMENTAL)
+    _build_db(build, ["INSERT INTO marts.daily VALUES (DATE '2025-01-05', 's9', 5)"])
+    _plan(build, "p2", "incremental", "p1", dates=[date(2025, 1, 2)])
+    with pytest.raises(RuntimeError, match="gives 1000 rows, the build has 1001"):
+        publish(build, serving, run_id="r2", plan_sets=PLAN_SETS)
     assert serving.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left

@@ -1,29 +1,25 @@
 -- Ledger entries with their UTC booking date and month, the EUR amount at the ECB rate of the
 -- booking date (or the latest earlier one), and for charge entries the charge point, site,
 -- charging type and access their session had at plug-in. Grain: one row per entry_id.
--- Incremental by entry_id (the `ledger` plan): entries loaded since the last build, entries of
--- sessions with a new version or on a charge point with registry changes, entries booked from the
--- first date of newly loaded ECB rates on.
+-- Incremental by entry_id: an incremental run rebuilds the entries of run_plan.ledger_entries
+-- (loaded since the last build, of a rebuilt session, booked from the first new ECB rate on;
+-- orchestration/plan.py), replacing their rows (delete+insert on DuckDB, merge on Spark).
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
+    incremental_strategy='merge' if target.type == 'spark' else 'delete+insert',
     unique_key='entry_id',
-    meta={'incremental': {'plan': 'ledger'}},
-    post_hook="{{ record_incremental_state() }}"
+    meta={'plan_set': 'ledger_entries'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_entries = source('run_plan', 'ledger_entries') %}
 
 with
 
 ledger_entries as (
 
     select * from {{ ref('stg_platform__ledger_entries') }}
-    {%- if plan.partial %}
-    where entry_id in (
-        {{ incremental_ledger_keys_sql(plan) }}
-    )
+    {%- if is_incremental() %}
+    where entry_id in (select entry_id from {{ plan_entries }})
     {%- endif %}
 
 ),
@@ -45,12 +41,6 @@ charge_point_versions as (
 
 ),
 
-fx_rates as (
-
-    {{ fx_rate_intervals(ref('stg_ecb__fx_rates')) }}
-
-),
-
 dated as (
 
     select
@@ -67,6 +57,13 @@ dated as (
         nullif(session_id, '') as session_id,
         nullif(invoice_id, '') as invoice_id
     from ledger_entries
+
+),
+
+-- each currency's rate on every day up to the last date looked up
+fx_rates as (
+
+    {{ fx_daily_rates(ref('stg_ecb__fx_rates'), '(select max(booked_date) from dated)') }}
 
 ),
 
@@ -112,7 +109,7 @@ converted as (
         dated.invoice_id
     from dated
     left join fx_rates as fx
-        on {{ fx_rate_as_of_condition('fx', 'dated.currency', 'dated.booked_date') }}
+        on {{ fx_rate_on_condition('fx', 'dated.currency', 'dated.booked_date') }}
     left join session_charge_points
         on session_charge_points.session_id = dated.session_id
 

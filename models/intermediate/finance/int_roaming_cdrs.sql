@@ -1,31 +1,23 @@
 -- OCPI CDRs (credits netted: a credit CDR is attributed to the CDR it cancels) with the site's
 -- operator and team, the charge point's type and access at the session start, and EUR revenue.
 -- Grain: one row per CDR (cpo_country_code, cpo_party_id, cdr_id).
--- Incremental by CDR (the `roaming` plan): CDRs loaded since the last build with their credit
--- partners, CDRs from the first date of newly loaded ECB rates on, CDRs of charge points with
--- registry changes and of sites whose attribution changed.
+-- Incremental by CDR: an incremental run rebuilds the CDRs of run_plan.cdrs (loaded since the
+-- last build, ending from the first new ECB rate on, and their credit partners;
+-- orchestration/plan.py), replacing their rows (delete+insert on DuckDB, merge on Spark).
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
+    incremental_strategy='merge' if target.type == 'spark' else 'delete+insert',
     unique_key=['cpo_country_code', 'cpo_party_id', 'cdr_id'],
-    meta={'incremental': {'plan': 'roaming', 'site_attributes': ['operator_id', 'team_id']}},
-    post_hook="{{ record_incremental_state() }}"
+    meta={'plan_set': 'cdrs'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_cdrs = source('run_plan', 'cdrs') %}
 
 with
 
 cdrs as (
 
     select * from {{ ref('stg_ocpi__cdrs') }}
-
-),
-
-fx_rates as (
-
-    {{ fx_rate_intervals(ref('stg_ecb__fx_rates')) }}
 
 ),
 
@@ -51,22 +43,17 @@ flagged as (
 
 ),
 
-{%- if plan.partial %}
+{%- if is_incremental() %}
 
-affected_keys as (
-
-    {{ incremental_roaming_keys_sql(plan) }}
-
-),
-
-affected as (
+-- the CDRs to rebuild (the originals and credits they pair with are read from all of flagged)
+to_rebuild as (
 
     select flagged.*
     from flagged
-    inner join affected_keys
-        on affected_keys.cpo_country_code = flagged.cpo_country_code
-        and affected_keys.cpo_party_id = flagged.cpo_party_id
-        and affected_keys.cdr_id = flagged.cdr_id
+    inner join {{ plan_cdrs }} as plan_cdrs
+        on plan_cdrs.cpo_country_code = flagged.cpo_country_code
+        and plan_cdrs.cpo_party_id = flagged.cpo_party_id
+        and plan_cdrs.cdr_id = flagged.cdr_id
 
 ),
 
@@ -129,7 +116,7 @@ attributed as (
             else flagged.total_cost_incl_vat
         end as revenue_incl_vat,
         flagged.last_updated
-    from {{ 'affected' if plan.partial else 'flagged' }} as flagged
+    from {{ 'to_rebuild' if is_incremental() else 'flagged' }} as flagged
     left join originals
         on flagged.is_credit
         and originals.cpo_country_code = flagged.cpo_country_code
@@ -149,6 +136,13 @@ dated as (
         *,
         {{ utc_calendar_date('attributed_end_date_time') }} as reporting_date
     from attributed
+
+),
+
+-- each currency's rate on every day up to the last date looked up
+fx_rates as (
+
+    {{ fx_daily_rates(ref('stg_ecb__fx_rates'), '(select max(reporting_date) from dated)') }}
 
 ),
 
@@ -194,7 +188,7 @@ enriched as (
         and dated.attributed_start_date_time >= charge_point_versions.valid_from
         and dated.attributed_start_date_time < charge_point_versions.valid_to
     left join fx_rates as fx
-        on {{ fx_rate_as_of_condition('fx', 'dated.currency', 'dated.reporting_date') }}
+        on {{ fx_rate_on_condition('fx', 'dated.currency', 'dated.reporting_date') }}
 
 )
 

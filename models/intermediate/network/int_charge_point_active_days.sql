@@ -3,19 +3,19 @@
 -- time zone (the later of as_of_date and its last local day with session activity), with the
 -- day's real length in hours.
 -- Grain: one row per charge_point_id, date.
--- Incremental by date and charge point: a run replaces the affected local dates (see the
--- `network_dates` plan: every date from the day before the earlier of the previous and the
--- current as_of_date on, where the calendar end moves) and charge points with registry changes.
+-- Incremental by date: an incremental run rebuilds the local dates of run_plan.network_dates
+-- (orchestration/plan.py; they include every date between the last build's as_of_date and this
+-- one's, where the calendar end moves) for every charge point.
 
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
-    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
-    post_hook="{{ record_incremental_state() }}"
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+    unique_key=none if target.type == 'spark' else 'date',
+    partition_by=['date'] if target.type == 'spark' else none,
+    meta={'plan_set': 'network_dates'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_dates = source('run_plan', 'network_dates') %}
 
 with charge_points as (
 
@@ -59,54 +59,22 @@ service_ranges as (
 
 ),
 
-{%- if plan.partial %}
+service_days as (
 
--- only the affected dates of each service range are generated
-plan_ranges as (
+    {%- if is_incremental() %}
 
-    {{ incremental_ranges_sql(plan) }}
-
-),
-
-clipped_service_ranges as (
-
+    -- only the dates to rebuild within each service range
     select
         service_ranges.charge_point_id,
         service_ranges.time_zone,
         service_ranges.commissioned_date,
         service_ranges.decommissioned_date,
-        case
-            when service_ranges.first_date > plan_ranges.range_start then service_ranges.first_date
-            else plan_ranges.range_start
-        end as first_date,
-        case
-            when service_ranges.last_date < plan_ranges.range_end then service_ranges.last_date
-            else plan_ranges.range_end
-        end as last_date
+        plan_dates.date
     from service_ranges
-    cross join plan_ranges
-    {%- if plan.charge_points %}
-    where not {{ incremental_key_terms(plan, charge_point_column='service_ranges.charge_point_id') | first }}
+    inner join {{ plan_dates }} as plan_dates
+        on plan_dates.date between service_ranges.first_date and service_ranges.last_date
 
-    union all
-
-    -- charge points with registry changes: every day of their service
-    select
-        charge_point_id,
-        time_zone,
-        commissioned_date,
-        decommissioned_date,
-        first_date,
-        last_date
-    from service_ranges
-    where {{ incremental_key_terms(plan, charge_point_column='charge_point_id') | first }}
-    {%- endif %}
-
-),
-
-{%- endif %}
-
-service_days as (
+    {%- else %}
 
     select
         charge_point_id,
@@ -114,8 +82,10 @@ service_days as (
         commissioned_date,
         decommissioned_date,
         {{ date_series('first_date', 'last_date') }} as date
-    from {{ 'clipped_service_ranges' if plan.partial else 'service_ranges' }}
+    from service_ranges
     where last_date >= first_date
+
+    {%- endif %}
 
 ),
 
@@ -130,7 +100,6 @@ active_days as (
         on service_days.time_zone = local_days.time_zone
         and service_days.date = local_days.date
     where {{ is_active_on('service_days.commissioned_date', 'service_days.decommissioned_date', 'service_days.date') }}
-        and {{ incremental_date_filter('service_days.date', plan, charge_point_column='service_days.charge_point_id') }}
 
 )
 

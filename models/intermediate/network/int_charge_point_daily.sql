@@ -3,52 +3,63 @@
 -- sessions plugged in that day. A row exists for every active day (up to the calendar end) and for
 -- every other day with session activity (e.g. the morning of a decommissioning day).
 -- Grain: one row per charge_point_id, date.
--- Incremental by date and charge point: a run replaces the affected local dates and charge points
--- (see the `network_dates` plan), combining their rows from the (already updated) upstream models.
+-- Incremental by date: an incremental run rebuilds the local dates of run_plan.network_dates
+-- (orchestration/plan.py), combining their rows from the (already rebuilt) upstream models.
 
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
-    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
-    post_hook="{{ record_incremental_state() }}"
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+    unique_key=none if target.type == 'spark' else 'date',
+    partition_by=['date'] if target.type == 'spark' else none,
+    meta={'plan_set': 'network_dates'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_dates = source('run_plan', 'network_dates') %}
 
 with sessions as (
 
     select * from {{ ref('int_sessions') }}
-    -- the sessions plugged in on, or occupying, an affected date
-    where {{ incremental_overlap_filter('plugged_in_date', 'coalesce(unplugged_date, plugged_in_date)', plan, charge_point_column='charge_point_id') }}
+    {%- if is_incremental() %}
+    -- the sessions that may be plugged in on, or occupy, a date to rebuild
+    where plugged_in_date <= (select max(date) from {{ plan_dates }})
+        and coalesce(unplugged_date, plugged_in_date) >= (select min(date) from {{ plan_dates }})
+    {%- endif %}
 
 ),
 
 active_days as (
 
     select * from {{ ref('int_charge_point_active_days') }}
-    where {{ incremental_date_filter('date', plan, charge_point_column='charge_point_id') }}
+    {%- if is_incremental() %}
+    where date in (select date from {{ plan_dates }})
+    {%- endif %}
 
 ),
 
 session_day_splits as (
 
     select * from {{ ref('int_session_day_splits') }}
-    where {{ incremental_date_filter('date', plan, charge_point_column='charge_point_id') }}
+    {%- if is_incremental() %}
+    where date in (select date from {{ plan_dates }})
+    {%- endif %}
 
 ),
 
 occupied_days as (
 
     select * from {{ ref('int_charge_point_occupied_days') }}
-    where {{ incremental_date_filter('date', plan, charge_point_column='charge_point_id') }}
+    {%- if is_incremental() %}
+    where date in (select date from {{ plan_dates }})
+    {%- endif %}
 
 ),
 
 local_days as (
 
     select * from {{ ref('int_local_days') }}
-    where {{ incremental_calendar_filter('date', plan) }}
+    {%- if is_incremental() %}
+    where date in (select date from {{ plan_dates }})
+    {%- endif %}
 
 ),
 
@@ -85,7 +96,9 @@ session_counts as (
         sum(case when is_roaming then 1 else 0 end) as roaming_sessions
     from sessions
     where is_finished
-        and {{ incremental_date_filter('plugged_in_date', plan, charge_point_column='charge_point_id') }}
+        {%- if is_incremental() %}
+        and plugged_in_date in (select date from {{ plan_dates }})
+        {%- endif %}
     group by charge_point_id, plugged_in_date
 
 ),

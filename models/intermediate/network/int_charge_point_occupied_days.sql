@@ -4,19 +4,19 @@
 -- down to its part after the latest end of the earlier ones; those disjoint pieces are then split
 -- across the local days they overlap.
 -- Grain: one row per charge_point_id, date (only days with occupied time > 0).
--- Incremental by date and charge point: a run replaces the affected local dates and charge points
--- (see the `network_dates` plan). The union within a day only involves the sessions that touch
--- that day, so pieces are built from those sessions alone and only affected days are kept.
+-- Incremental by date: an incremental run rebuilds the local dates of run_plan.network_dates
+-- (orchestration/plan.py). The union within a day only involves the sessions that touch that day,
+-- so the pieces are built from the sessions touching the dates' span and only those dates kept.
 
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
-    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
-    post_hook="{{ record_incremental_state() }}"
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+    unique_key=none if target.type == 'spark' else 'date',
+    partition_by=['date'] if target.type == 'spark' else none,
+    meta={'plan_set': 'network_dates'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_dates = source('run_plan', 'network_dates') %}
 
 with sessions as (
 
@@ -28,7 +28,11 @@ with sessions as (
     from {{ ref('int_sessions') }}
     where is_finished
         and unplugged_at > plugged_in_at
-        and {{ incremental_overlap_filter('plugged_in_date', 'unplugged_date', plan, charge_point_column='charge_point_id') }}
+        {%- if is_incremental() %}
+        -- the sessions that may touch a date to rebuild
+        and plugged_in_date <= (select max(date) from {{ plan_dates }})
+        and unplugged_date >= (select min(date) from {{ plan_dates }})
+        {%- endif %}
 
 ),
 
@@ -52,7 +56,9 @@ charge_point_time_zones as (
 local_days as (
 
     select * from {{ ref('int_local_days') }}
-    where {{ incremental_calendar_filter('date', plan) }}
+    {%- if is_incremental() %}
+    where date in (select date from {{ plan_dates }})
+    {%- endif %}
 
 ),
 
@@ -119,10 +125,10 @@ day_overlaps as (
         piece_days.date,
         {{ overlap_seconds('piece_days.start_at', 'piece_days.end_at', 'local_days.day_start_utc', 'local_days.day_end_utc') }} as overlap_seconds
     from piece_days
+    -- (in an incremental run local_days holds only the dates to rebuild)
     inner join local_days
         on piece_days.time_zone = local_days.time_zone
         and piece_days.date = local_days.date
-    where {{ incremental_date_filter('piece_days.date', plan, charge_point_column='piece_days.charge_point_id') }}
 
 ),
 

@@ -5,18 +5,19 @@
 -- Only the days a session actually spans are generated; a session within one local day (almost
 -- all of them) is taken whole, without a split.
 -- Grain: one row per session_id, date (local date of the charge point's site).
--- Incremental by date and charge point: a run replaces the affected local dates and charge points
--- (see the `network_dates` plan), rebuilt from every session whose occupied interval touches them.
+-- Incremental by date: an incremental run rebuilds the local dates of run_plan.network_dates
+-- (orchestration/plan.py) from every session that touches them, and replaces those dates
+-- (delete+insert keyed on date on DuckDB, insert_overwrite of date partitions on Spark).
 
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
-    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
-    post_hook="{{ record_incremental_state() }}"
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+    unique_key=none if target.type == 'spark' else 'date',
+    partition_by=['date'] if target.type == 'spark' else none,
+    meta={'plan_set': 'network_dates'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_dates = source('run_plan', 'network_dates') %}
 
 with finished_sessions as (
 
@@ -33,14 +34,20 @@ with finished_sessions as (
     where is_finished
         and unplugged_at is not null
         and unplugged_date >= plugged_in_date
-        and {{ incremental_overlap_filter('plugged_in_date', 'unplugged_date', plan, charge_point_column='charge_point_id') }}
+        {%- if is_incremental() %}
+        -- the sessions that may touch a date to rebuild
+        and plugged_in_date <= (select max(date) from {{ plan_dates }})
+        and unplugged_date >= (select min(date) from {{ plan_dates }})
+        {%- endif %}
 
 ),
 
 local_days as (
 
     select * from {{ ref('int_local_days') }}
-    where {{ incremental_calendar_filter('date', plan) }}
+    {%- if is_incremental() %}
+    where date in (select date from {{ plan_dates }})
+    {%- endif %}
 
 ),
 
@@ -55,7 +62,9 @@ single_day as (
         kwh
     from finished_sessions
     where unplugged_date = plugged_in_date
-        and {{ incremental_date_filter('plugged_in_date', plan, charge_point_column='charge_point_id') }}
+        {%- if is_incremental() %}
+        and plugged_in_date in (select date from {{ plan_dates }})
+        {%- endif %}
 
 ),
 
@@ -80,6 +89,7 @@ session_day_bounds as (
         {{ seconds_between('session_days.plugged_in_at', 'session_days.unplugged_at') }} as session_seconds,
         {{ overlap_seconds('session_days.plugged_in_at', 'session_days.unplugged_at', 'local_days.day_start_utc', 'local_days.day_end_utc') }} as overlap_seconds
     from session_days
+    -- (in an incremental run local_days holds only the dates to rebuild)
     inner join local_days
         on session_days.time_zone = local_days.time_zone
         and session_days.date = local_days.date
@@ -99,8 +109,7 @@ split as (
         end as kwh
     from session_day_bounds
     -- A non-empty interval ending exactly at local midnight spans the next date with no overlap.
-    where (overlap_seconds > 0 or session_seconds = 0)
-        and {{ incremental_date_filter('date', plan, charge_point_column='charge_point_id') }}
+    where overlap_seconds > 0 or session_seconds = 0
 
 ),
 

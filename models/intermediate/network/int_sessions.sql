@@ -1,25 +1,31 @@
 -- Current sessions with their charge point's current site / operator / team / type / access and
 -- time zone, the hardware (brand, model, firmware) valid at plug-in, local dates and state flags.
 -- Grain: one row per session_id (all states; filter is_finished for metrics).
--- Incremental by session_id: a run rebuilds the sessions with a version loaded since the last
--- build, those plugged in within the run's window and those on charge points with registry changes.
+-- Incremental by session_id: an incremental run rebuilds the sessions the run's plan lists
+-- (run_plan.sessions: a new version loaded, or a firmware upgrade of their charge point dated
+-- before their plug-in; orchestration/plan.py), replacing their rows (delete+insert on DuckDB,
+-- merge on Spark).
 
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
+    incremental_strategy='merge' if target.type == 'spark' else 'delete+insert',
     unique_key='session_id',
-    meta={'incremental': {'plan': 'sessions'}},
-    post_hook="{{ record_incremental_state() }}"
+    meta={'plan_set': 'sessions'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_sessions = source('run_plan', 'sessions') %}
+{%- set raw_sessions = source('platform', 'sessions') %}
 
 with sessions as (
 
-    {%- if plan.partial %}
+    {%- if is_incremental() %}
 
-    {{ current_session_versions(incremental_session_keys_sql(plan)) }}
+    -- the current version of each session to rebuild, by the same rule as stg_platform__sessions,
+    -- from its raw versions alone (not by ranking the versions of every session)
+    {{ latest_version(
+        '(select * from ' ~ raw_sessions ~ ' where session_id in (select session_id from '
+            ~ plan_sessions ~ ')) as session_versions',
+        key=['session_id'], columns=session_version_columns()) }}
 
     {%- else %}
 

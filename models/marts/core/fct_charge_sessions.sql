@@ -4,10 +4,10 @@
 -- Grain: one row per session_id.
 -- A view over int_sessions, row for row: the sessions are built (and incrementally maintained)
 -- once, in int_sessions; the publish step writes this view into serving.duckdb as a table, and a
--- delta publish takes its changes from int_sessions' change log (meta.publish.changes_from).
+-- delta publish replaces the rows of the sessions int_sessions rebuilt (meta.plan_set).
 {{ config(
     materialized='view',
-    meta={'publish': {'changes_from': 'int_sessions'}}
+    meta={'plan_set': 'sessions'}
 ) }}
 
 with sessions as (

@@ -1,10 +1,10 @@
 -- Ledger entries (one row per entry_id) with booking date and month (UTC), EUR amount and, for
 -- charge entries, the session's charge point, site, charging type and access at plug-in.
 -- A view over int_ledger_entries, row for row (see fct_charge_sessions): built and maintained
--- once, in int_ledger_entries; published as a table, its delta from int_ledger_entries' change log.
+-- once, in int_ledger_entries; published as a table, a delta replacing the rebuilt entries.
 {{ config(
     materialized='view',
-    meta={'publish': {'changes_from': 'int_ledger_entries'}}
+    meta={'plan_set': 'ledger_entries'}
 ) }}
 
 with

@@ -1,10 +1,10 @@
 -- OCPI CDRs (one row per CDR, credits netted against the CDR they cancel) with site attribution,
 -- charging type and access, kWh and revenue in the CDR currency and in EUR.
 -- A view over int_roaming_cdrs, row for row (see fct_charge_sessions): built and maintained
--- once, in int_roaming_cdrs; published as a table, its delta from int_roaming_cdrs' change log.
+-- once, in int_roaming_cdrs; published as a table, a delta replacing the rebuilt CDRs.
 {{ config(
     materialized='view',
-    meta={'publish': {'changes_from': 'int_roaming_cdrs'}}
+    meta={'plan_set': 'cdrs'}
 ) }}
 
 with

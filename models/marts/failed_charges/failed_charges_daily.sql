@@ -1,22 +1,25 @@
 -- Finished sessions and failures per site and local plug-in date.
 -- % failed = failed / finished x 100. Operator and team are the site's.
 -- Grain: one row per site_id, date (days with at least one finished session).
-
--- Incremental by local plug-in date and site (the `network_dates` plan).
+-- Incremental by date: an incremental run rebuilds the local dates of run_plan.network_dates
+-- (orchestration/plan.py) and replaces them (delete+insert keyed on date on DuckDB,
+-- insert_overwrite of date partitions on Spark).
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
-    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'site_column': 'site_id'}},
-    post_hook="{{ record_incremental_state() }}"
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+    unique_key=none if target.type == 'spark' else 'date',
+    partition_by=['date'] if target.type == 'spark' else none,
+    meta={'plan_set': 'network_dates'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_dates = source('run_plan', 'network_dates') %}
 
 with sessions as (
 
     select * from {{ ref('int_sessions') }}
-    where {{ incremental_date_filter('plugged_in_date', plan, site_column='site_id') }}
+    {%- if is_incremental() %}
+    where plugged_in_date in (select date from {{ plan_dates }})
+    {%- endif %}
 
 ),
 

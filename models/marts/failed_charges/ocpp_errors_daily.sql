@@ -3,16 +3,18 @@
 -- local calendar. Messages from charge points missing from the registry are dated in UTC and
 -- have no site.
 -- Grain: one row per date, charge_point_id, error_code.
--- Incremental by local date and charge point (the `ocpp_dates` plan).
+-- Incremental by date: an incremental run rebuilds the local dates of run_plan.ocpp_dates
+-- (orchestration/plan.py) and replaces them (delete+insert keyed on date on DuckDB,
+-- insert_overwrite of date partitions on Spark).
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
-    meta={'incremental': {'plan': 'ocpp_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
-    post_hook="{{ record_incremental_state() }}"
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+    unique_key=none if target.type == 'spark' else 'date',
+    partition_by=['date'] if target.type == 'spark' else none,
+    meta={'plan_set': 'ocpp_dates'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_dates = source('run_plan', 'ocpp_dates') %}
 
 with messages as (
 
@@ -38,18 +40,14 @@ errors as (
         on messages.charge_point_id = charge_points.charge_point_id
     where messages.action = 'StatusNotification'
         and messages.error_code <> 'NoError'
+        {%- if is_incremental() %}
+        -- the messages that may fall on a date to rebuild (a local date is within a day of UTC's)
+        and cast(coalesce(messages.payload_timestamp, messages.received_at) as date)
+            between {{ add_days('(select min(date) from ' ~ plan_dates ~ ')', -1) }}
+            and {{ add_days('(select max(date) from ' ~ plan_dates ~ ')', 1) }}
+        {%- endif %}
 
 ),
-
-{%- if plan.partial %}
-
-errors_in_plan as (
-
-    select * from errors
-    where {{ incremental_date_filter(local_date('errored_at', 'time_zone'), plan, charge_point_column='charge_point_id') }}
-
-),
-{%- endif %}
 
 daily as (
 
@@ -58,7 +56,7 @@ daily as (
         charge_point_id,
         error_code,
         count(*) as error_count
-    from {{ 'errors_in_plan' if plan.partial else 'errors' }}
+    from errors
     group by {{ local_date('errored_at', 'time_zone') }}, charge_point_id, error_code
 
 ),
@@ -79,6 +77,9 @@ final as (
     from daily
     left join charge_points
         on daily.charge_point_id = charge_points.charge_point_id
+    {%- if is_incremental() %}
+    where daily.date in (select date from {{ plan_dates }})
+    {%- endif %}
 
 )
 

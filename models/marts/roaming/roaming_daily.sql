@@ -1,22 +1,25 @@
--- Incremental by UTC reporting date, site and charge point (the `roaming_dates` plan): the
--- reporting dates of CDRs loaded since the last build and of their credit partners, dates from
--- the first newly loaded ECB rate on, and every date of a site whose attribution changed.
+-- Incremental by date: an incremental run rebuilds the UTC reporting dates of
+-- run_plan.roaming_dates (those of new CDRs and their credit partners, and from the first new
+-- ECB rate on; orchestration/plan.py) and replaces them (delete+insert keyed on date on DuckDB,
+-- insert_overwrite of date partitions on Spark).
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
-    meta={'incremental': {'plan': 'roaming_dates', 'partition_by': 'date', 'site_column': 'site_id', 'site_attributes': ['site_name', 'operator_id', 'team_id', 'latitude', 'longitude']}},
-    post_hook="{{ record_incremental_state() }}"
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+    unique_key=none if target.type == 'spark' else 'date',
+    partition_by=['date'] if target.type == 'spark' else none,
+    meta={'plan_set': 'roaming_dates'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_dates = source('run_plan', 'roaming_dates') %}
 
 with
 
 roaming_cdrs as (
 
     select * from {{ ref('int_roaming_cdrs') }}
-    where {{ incremental_date_filter('reporting_date', plan, site_column='site_id') }}
+    {%- if is_incremental() %}
+    where reporting_date in (select date from {{ plan_dates }})
+    {%- endif %}
 
 ),
 

@@ -3,21 +3,25 @@
 -- sum(kwh) / sum(cp_days); % time utilised = sum(occupied_hours) / sum(available_hours) x 100
 -- (occupied_hours counts only on active days, as in the site marts; kwh counts on every day).
 -- Grain: one row per charge_point_id, date (every active day, and other days with activity).
--- Incremental by date and charge point (the `network_dates` plan).
+-- Incremental by date: an incremental run rebuilds the local dates of run_plan.network_dates
+-- (orchestration/plan.py) and replaces them (delete+insert keyed on date on DuckDB,
+-- insert_overwrite of date partitions on Spark).
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
-    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'charge_point_column': 'charge_point_id'}},
-    post_hook="{{ record_incremental_state() }}"
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+    unique_key=none if target.type == 'spark' else 'date',
+    partition_by=['date'] if target.type == 'spark' else none,
+    meta={'plan_set': 'network_dates'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_dates = source('run_plan', 'network_dates') %}
 
 with charge_point_daily as (
 
     select * from {{ ref('int_charge_point_daily') }}
-    where {{ incremental_date_filter('date', plan, charge_point_column='charge_point_id') }}
+    {%- if is_incremental() %}
+    where date in (select date from {{ plan_dates }})
+    {%- endif %}
 
 ),
 

@@ -1,27 +1,24 @@
 -- Site utilization per local day: active charge points, kWh (split by local day), occupied time
 -- (union per charge point, within active days), kWh/CP/day and % time utilised.
 -- Grain: one row per site_id, date, for every day the site has at least one active charge point.
--- Incremental by date and site (the `network_dates` plan).
+-- Incremental by date: an incremental run rebuilds the local dates of run_plan.network_dates
+-- (orchestration/plan.py) and replaces them (delete+insert keyed on date on DuckDB,
+-- insert_overwrite of date partitions on Spark).
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_affected',
-    meta={'incremental': {'plan': 'network_dates', 'partition_by': 'date', 'site_column': 'site_id'}},
-    post_hook="{{ record_incremental_state() }}"
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+    unique_key=none if target.type == 'spark' else 'date',
+    partition_by=['date'] if target.type == 'spark' else none,
+    meta={'plan_set': 'network_dates'}
 ) }}
 
-{%- set plan = incremental_plan() %}
-{{ incremental_plan_comment(plan) }}
+{%- set plan_dates = source('run_plan', 'network_dates') %}
 
 with charge_point_daily as (
 
     select * from {{ ref('int_charge_point_daily') }}
-    where {{ incremental_date_filter('date', plan) }}
-    {%- if plan.partial and plan.sites %}
-        -- every day of the affected sites: all their (current) charge points
-        or charge_point_id in (
-            select charge_point_id from {{ ref('int_charge_points') }}
-            where {{ incremental_key_terms(plan, site_column='site_id') | first }}
-        )
+    {%- if is_incremental() %}
+    where date in (select date from {{ plan_dates }})
     {%- endif %}
 
 ),
@@ -75,7 +72,6 @@ final as (
     from site_daily
     left join sites
         on site_daily.site_id = sites.site_id
-    where {{ incremental_date_filter('site_daily.date', plan, site_column='site_daily.site_id') }}
 
 )
 
