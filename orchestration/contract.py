@@ -38,6 +38,10 @@ class Field:
     # JSON path for JSON-lines sources (default: the top-level key of the same name)
     path: str | None = None
     description: str = ""
+    # A timestamp that may name a moment still to come (a due date, the end of a billed period, a
+    # planned commissioning or end): it has the "before 2000" plausibility bound only, not the
+    # "more than 2 days after loading" one, which is for moments that already happened.
+    scheduled: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -149,8 +153,8 @@ _add(Source(
         F("connector_count", "int", description="Number of connectors."),
         F("access", required=True, enum=("public", "private"), description="Access level."),
         F("roaming_enabled", "bool", required=True, description="Whether the charge point is offered to roaming partners."),
-        F("commissioned_at", "ts", required=True, description="When the charge point went into service (UTC)."),
-        F("decommissioned_at", "ts", description="When it left service (UTC); empty = in service."),
+        F("commissioned_at", "ts", required=True, scheduled=True, description="When the charge point went into service (UTC)."),
+        F("decommissioned_at", "ts", scheduled=True, description="When it left service (UTC); empty = in service."),
         F("updated_at", "ts", required=True, description="When this version was written (UTC)."),
     ),
 ))
@@ -263,9 +267,9 @@ _add(Source(
         F("currency", required=True, description="ISO 4217 currency."),
         F("payable_amount", "money", required=True, description="Amount payable."),
         F("issued_at", "ts", description="Issue time (UTC)."),
-        F("due_at", "ts", description="Due time (UTC)."),
-        F("period_from", "ts", description="Start of the billed period."),
-        F("period_to", "ts", description="End of the billed period."),
+        F("due_at", "ts", scheduled=True, description="Due time (UTC)."),
+        F("period_from", "ts", scheduled=True, description="Start of the billed period."),
+        F("period_to", "ts", scheduled=True, description="End of the billed period."),
         F("paid_at", "ts", description="Payment time (UTC)."),
         F("updated_at", "ts", required=True, description="When this version was written (UTC)."),
     ),
@@ -318,8 +322,8 @@ _add(Source(
         F("subscription_id", required=True, description="Subscription identifier."),
         F("plan_id", required=True, description="Subscribed plan."),
         F("team_id", required=True, description="Subscribing team."),
-        F("started_at", "ts", required=True, description="Start (UTC)."),
-        F("ended_at", "ts", description="End (UTC); empty = running."),
+        F("started_at", "ts", required=True, scheduled=True, description="Start (UTC)."),
+        F("ended_at", "ts", scheduled=True, description="End (UTC); empty = running."),
         F("updated_at", "ts", required=True, description="When this version was written (UTC)."),
     ),
 ))

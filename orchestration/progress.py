@@ -22,7 +22,7 @@ from typing import TextIO
 
 import dagster as dg
 
-from orchestration import config
+from orchestration import config, report
 
 QUIET_S = 20.0  # say which step is running after this long without a line
 DBT_PROGRESS_S = 10.0  # dbt progress at most this often
@@ -239,6 +239,5 @@ def _first_line(event) -> str:
     err = getattr(data, "error", None)
     if err is None:
         return "unknown error"
-    lines = [ln for ln in (err.message or "").strip().splitlines() if ln.strip()]
-    return (lines[0] if lines else err.cls_name or "error")[:300]
+    return report.error_line(err.message, err.cls_name)
 

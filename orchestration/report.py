@@ -67,3 +67,15 @@ def warnings_note(warned: list[dict], landing: Path) -> str | None:
                     + "); warnings never block publishing")
     return ("note: warnings never block publishing; quarantined records (file, line, rule, raw text) are in "
             "raw._quarantine of build.duckdb, warn-level dbt tests in the run's dbt log")
+
+
+def error_line(message: str | None, cls_name: str | None = None) -> str:
+    """One readable line for a failed step's error. Dagster's DagsterAssetCheckFailedError says
+    "1 blocking asset check failed with ERROR severity:" with the checks on the next lines; that
+    becomes "blocking check failed: raw/sessions: batches_accepted"."""
+    lines = [ln.strip() for ln in (message or "").strip().splitlines() if ln.strip()]
+    if (cls_name or "").endswith("DagsterAssetCheckFailedError") or (
+            lines and "blocking asset check" in lines[0] and "failed" in lines[0]):
+        return ("blocking check failed: " + "; ".join(lines[1:]))[:300] if len(lines) > 1 else lines[0][:300]
+    return (lines[0] if lines else cls_name or "error")[:300]
+

@@ -201,8 +201,11 @@ def outcome_of(result, job: dg.JobDefinition, warehouse: Path) -> RunOutcome:
             err = data.error
             ufd = data.user_failure_data
             text = (ufd.description if ufd is not None and ufd.description else None) or _error_text(err)
-            msg = text.strip().splitlines() if text else ["unknown error"]
-            out.failed_steps.append({"step": ev.step_key, "error": " ".join(msg[:3])[:500]})
+            if ufd is not None and ufd.description:
+                line = text.strip().splitlines()[0][:500]
+            else:
+                line = report.error_line(text, err.cls_name if err else None) if text else "unknown error"
+            out.failed_steps.append({"step": ev.step_key, "error": line})
             if out.storage is None:
                 out.storage = storage_failure_in_text(_error_text(err, chain=True) + "\n" + (text or ""))
     started = {ev.step_key for ev in result.all_events if ev.event_type_value == "STEP_START"}

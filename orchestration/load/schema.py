@@ -89,6 +89,10 @@ MIGRATIONS = [
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema raw with the bookkeeping and source tables — and the (empty) run_plan tables, which
+    are dbt sources too: a `dbt build` right after a load-only run finds every source it names."""
+    from orchestration import plan
+    plan.ensure_schema(con)
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for ddl in BOOKKEEPING_DDL:
         con.execute(ddl)

@@ -294,7 +294,10 @@ def _contract_rules(src: Source, settings: PassSettings) -> list[tuple[str, str]
         checks += _ocpp_payload_rules()
     latest = (settings.now + timedelta(days=PLAUSIBLE_AHEAD_DAYS)).isoformat(sep=" ")
     for f in src.fields:
-        if f.type == "ts":
+        if f.type == "ts" and f.scheduled:  # a moment that may still be to come (contract.Field)
+            checks.append((f"{f.name} < TIMESTAMP '{PLAUSIBLE_FROM}'",
+                           f"{f.name} is implausible (before {PLAUSIBLE_FROM})"))
+        elif f.type == "ts":
             checks.append((f"{f.name} < TIMESTAMP '{PLAUSIBLE_FROM}' OR {f.name} > TIMESTAMP '{latest}'",
                            f"{f.name} is implausible (before {PLAUSIBLE_FROM} or more than "
                            f"{PLAUSIBLE_AHEAD_DAYS} days after loading)"))

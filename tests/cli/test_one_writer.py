@@ -92,8 +92,10 @@ def test_two_runs_started_at_once_both_publish_one_after_the_other(tmp_path):
     busy = next(ln for ln in outputs[w].splitlines() if " is busy: run " in ln)
     assert f"is busy: run {runs[o].group(1)} (python -m orchestration run, as of {AS_OF}, pid " in busy  # ... named the other
     assert "the warehouse is free after" in outputs[w]
-    # ... and ran after it: its log starts after the other's ends, and its publish is the last one
+    # ... and ran after it: its log starts after the other's ends. It found the files loaded and
+    # nothing to rebuild (a `none` plan), so the serving file is still the one the first run published.
     log_w, log_o = (STAMP.findall(open(runs[i].group(2)).read()) for i in (w, o))
     assert log_o[-1] <= log_w[0], (log_o[-1], log_w[0])
+    assert "files new=0 " in outputs[w] and "  plan     none" in outputs[w], outputs[w]
     assert read_serving(warehouse / "serving.duckdb", "SELECT run_id FROM marts._publish_info")[0][0].startswith(
-        runs[w].group(1))
+        runs[o].group(1))

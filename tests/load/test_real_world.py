@@ -18,7 +18,7 @@ import pytest
 from orchestration.load import readers
 from orchestration.load.loader import connect, load_source
 from tests.reliability.helpers import (
-    RATINGS_HEADER, cdr, csv_text, jsonl, make_registry_db, rating_row, reconcile, session, write_files)
+    RATINGS_HEADER, cdr, csv_text, invoice, jsonl, make_registry_db, rating_row, reconcile, session, write_files)
 
 ECB_FILE = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "ecb_eurofxref" / "eurofxref-hist.csv"
 
@@ -156,6 +156,26 @@ def test_implausible_timestamps_and_over_long_sessions_are_quarantined(con, tmp_
     g = load_source(con, "sessions", tmp_path / "landing2").files[0]
     assert (g.rows_loaded, g.rows_quarantined) == (41, 0)
     reconcile(con, "sessions")
+
+
+def test_moments_still_to_come_are_plausible_for_scheduled_fields_only(con, tmp_path):
+    """This month's invoice is due next month: a due date (or billed period, planned end) weeks
+    after loading is a scheduled moment, not an implausible one — only "before 2000" applies to it.
+    Its issue time weeks ahead is still implausible."""
+    now = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
+    iso = lambda d: d.isoformat() + "Z"  # noqa: E731
+    issued, due, end = now - timedelta(days=1), now + timedelta(days=30), now + timedelta(days=29)
+    fine = [invoice(i, issued_at=iso(issued), updated_at=iso(issued), due_at=iso(due), period_to=iso(end))
+            for i in range(40)]
+    bad = [invoice(900, issued_at=iso(now + timedelta(days=30)), updated_at=iso(issued), due_at=iso(due)),
+           invoice(901, issued_at=iso(issued), updated_at=iso(issued), due_at="1999-12-31T00:00:00Z")]
+    write_files(tmp_path / "landing", {"invoices/invoices.jsonl": jsonl(fine + bad)})
+    f = load_source(con, "invoices", tmp_path / "landing").files[0]
+    assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (42, 40, 2)
+    assert [(line, rule) for _, line, rule, _ in quarantine(con, "invoices")] == [
+        (41, "issued_at is implausible (before 2000-01-01 or more than 2 days after loading)"),
+        (42, "due_at is implausible (before 2000-01-01)")]
+    reconcile(con, "invoices")
 
 
 # ---- over-long lines ---------------------------------------------------------------------------

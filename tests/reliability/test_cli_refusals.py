@@ -106,7 +106,7 @@ def test_output_names_the_files_that_need_a_look_and_ends_in_a_short_summary(ref
     out = result.output
     assert result.returncode == 1
     for file, _ in EXPECTED.values():
-        assert re.search(rf"^    {re.escape(file)}: REFUSED — ", out, re.M), file
+        assert re.search(rf"^    {re.escape(file)}: refused — ", out, re.M), file
     for good in ("operators/operators.csv", "sessions/sessions_2025-03-10.jsonl", "ratings/ratings.csv"):
         assert good not in out
     summary = out[out.index("summary of run"):].strip().splitlines()
