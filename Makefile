@@ -9,7 +9,7 @@ LANDING   ?= $(or $(WAREHOUSE_LANDING_DIR),data/landing)
 WAREHOUSE ?= $(or $(WAREHOUSE_DIR),warehouse)
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: run load test venv generate parse dev docs dashboards bench spark-check java clean
+.PHONY: run load test venv generate parse dev docs dashboards bench spark-check java clean validate-metrics
 
 venv: $(STAMP)
 
@@ -31,9 +31,15 @@ run: $(STAMP)
 load: $(STAMP)
 	$(PY) -m orchestration load --landing "$(LANDING)" --warehouse "$(WAREHOUSE)"
 
-## make test: the whole test suite
-test: $(STAMP) $(OLD_DUCKDB)/.installed java
+## make test: the whole test suite (first the semantic layer's configuration: `mf validate-configs`)
+test: $(STAMP) $(OLD_DUCKDB)/.installed java validate-metrics
 	$(PY) -m pytest -n 2 --dist loadfile --durations=25
+
+## make validate-metrics: parse the dbt project and validate the MetricFlow semantic models and metrics
+## (models/semantic/); the data-warehouse checks run in tests/e2e/test_generated_run.py on a built warehouse
+validate-metrics: $(STAMP)
+	$(VENV)/bin/dbt parse --quiet
+	$(VENV)/bin/mf validate-configs --skip-dw
 
 # DuckDB 1.1, as old BI tools embed it: the tests open serving.duckdb with it (read-only).
 $(OLD_DUCKDB)/.installed: $(STAMP)

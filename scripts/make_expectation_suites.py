@@ -14,6 +14,10 @@ from pathlib import Path
 import pycountry
 
 OUT = Path(__file__).resolve().parents[1] / "expectations"
+# Plausibility limits, each declared once here; the importer reads them back from the written
+# suites (orchestration.check.expectations.column_range).
+KWH_MAX = 500      # kWh of one session or CDR
+PRICE_MAX = 10000  # price / cost (excl. VAT) of one session or CDR
 # Current ISO 4217 codes, plus withdrawn ones that still appear in the ECB's history file
 # (a landing FX file is the whole ECB history, so its columns include retired currencies).
 ECB_WITHDRAWN = ["BGN", "CYP", "EEK", "HRK", "LTL", "LVL", "MTL", "ROL", "SIT", "SKK", "TRL"]
@@ -98,10 +102,10 @@ SUITES = {
         ordered("charging_ended_at", "charging_started_at", "charging ends after it starts"),
         ordered("unplugged_at", "plugged_in_at", "unplug after plug-in"),
         ordered("unplugged_at", "charging_ended_at", "unplug after charging ends"),
-        between("kwh", 0, 500, "plausible energy of one session (kWh)"),
+        between("kwh", 0, KWH_MAX, "plausible energy of one session (kWh)"),
         between("connector_id", 0, 16, "OCPP connector number"),
         ordered("price_incl_vat", "price_excl_vat", "VAT is not negative"),
-        between("price_excl_vat", 0, 10000, "plausible price of one session"),
+        between("price_excl_vat", 0, PRICE_MAX, "plausible price of one session"),
         currency(),
         in_set("stop_reason", OCPP_STOP_REASONS, "OCPP 1.6 stop Reason"),
         e("expect_column_values_to_not_be_null", "a finished session has an unplug time",
@@ -113,13 +117,13 @@ SUITES = {
         ordered("end_date_time", "start_date_time", "a CDR ends after it starts"),
         currency(),
         in_set("location_country", COUNTRIES3, "OCPI location country is ISO 3166-1 alpha-3"),
-        between("total_energy", 0, 500, "energy of a CDR (kWh), not negative unless credit", **when("credit!=True")),
+        between("total_energy", 0, KWH_MAX, "energy of a CDR (kWh), not negative unless credit", **when("credit!=True")),
         # OCPI 2.2.1 repeats the cancelled CDR's (positive) energy in a credit CDR; some platforms
         # negate it: both are accepted (DESIGN.md section 4), the marts net -|total_energy|
-        between("total_energy", -500, 500, "a credit CDR repeats the energy it cancels, either sign",
+        between("total_energy", -KWH_MAX, KWH_MAX, "a credit CDR repeats the energy it cancels, either sign",
                 **when("credit==True")),
-        between("total_cost_excl_vat", 0, 10000, "cost not negative unless credit", **when("credit!=True")),
-        between("total_cost_excl_vat", -10000, 0, "a credit CDR carries a negative cost", **when("credit==True")),
+        between("total_cost_excl_vat", 0, PRICE_MAX, "cost not negative unless credit", **when("credit!=True")),
+        between("total_cost_excl_vat", -PRICE_MAX, 0, "a credit CDR carries a negative cost", **when("credit==True")),
         e("expect_column_values_to_not_be_null", "a credit CDR names the CDR it cancels",
           column="credit_reference_id", **when("credit==True")),
         e("expect_column_values_to_be_null", "only credit CDRs reference another CDR",

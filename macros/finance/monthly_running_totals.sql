@@ -1,11 +1,13 @@
 {#- Gap-filled monthly series with running totals (DESIGN.md section 5: "Running revenue =
     cumulative sum by month from the first month with an entry for that key, with gap months
-    present (revenue 0, running unchanged)"). The one definition behind
-    revenue_running_by_operator and team_revenue_monthly.
+    present (revenue 0, running unchanged)"). The one definition of a gap-filled running total:
+    revenue_running_by_operator, team_revenue_monthly, cp_activity_monthly (accumulated sessions
+    and kWh) and cp_counts_monthly (total charge points) are built on it.
 
     relation         a relation or CTE name with at most one row per key x month
-    key_columns      the key (list of column names, never NULL); columns that depend on the key
-                     only (e.g. a team's operator) may be listed too
+    key_columns      the key (list of column names); a key column may be NULL (charge points
+                     missing from the registry have no segment): NULLs are one key value, as in
+                     a group by. Columns that depend on the key only may be listed too.
     measure_columns  columns summed per month; a gap month gets 0 (a NULL in a month with data,
                      e.g. an EUR amount without a rate, stays NULL)
     running_columns  mapping {measure column: name of its running-total column}
@@ -15,10 +17,12 @@
                      series runs to the last month with data instead, so nothing is dropped.
     max_months       upper bound of the series length (months from the earliest first month to
                      the end); 1200 = 100 years
+    exact_columns    DOUBLE measures whose running total is added exactly (as DECIMAL(38, 15),
+                     like exact_sum), so that it does not depend on the order of additions
 
     Returns a select: key columns, `month`, the measures and the running totals, one row per key
     and month from the key's first month with a row in `relation` to the end of the series. -#}
-{% macro monthly_running_totals(relation, key_columns, measure_columns, running_columns, month_column='month', through_month=none, max_months=1200) -%}
+{% macro monthly_running_totals(relation, key_columns, measure_columns, running_columns, month_column='month', through_month=none, max_months=1200, exact_columns=[]) -%}
     {%- set through = through_month if through_month is not none else as_of_month_start() -%}
     {%- set keys = key_columns | join(', ') -%}
     with
@@ -81,38 +85,49 @@
 
     ),
 
-    series_key_months as (
+    -- a filler row for every key and month of its series, beside the data rows; grouped (not
+    -- joined) so that NULL key values match each other
+    series_rows as (
 
         select
             {%- for key in key_columns %}
             series_first_months.{{ key }},
             {%- endfor %}
-            series_spine.month
+            series_spine.month,
+            0 as series_has_data,
+            {%- for measure in measure_columns %}
+            null as {{ measure }}{{ ',' if not loop.last }}
+            {%- endfor %}
         from series_first_months
         inner join series_spine
             on series_spine.month >= series_first_months.first_month
+
+        union all
+
+        select
+            {{ keys }},
+            month,
+            1 as series_has_data,
+            {%- for measure in measure_columns %}
+            {{ measure }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from series_data
 
     ),
 
     series_filled as (
 
         select
-            {%- for key in key_columns %}
-            series_key_months.{{ key }},
-            {%- endfor %}
-            series_key_months.month,
+            {{ keys }},
+            month,
             {%- for measure in measure_columns %}
             case
-                when series_data.month is null then 0
-                else series_data.{{ measure }}
+                when max(series_has_data) = 0 then 0
+                else sum(case when series_has_data = 1 then {{ measure }} end)
             end as {{ measure }}{{ ',' if not loop.last }}
             {%- endfor %}
-        from series_key_months
-        left join series_data
-            on series_data.month = series_key_months.month
-            {%- for key in key_columns %}
-            and series_data.{{ key }} = series_key_months.{{ key }}
-            {%- endfor %}
+        from series_rows
+        group by {{ keys }}, month
 
     )
 
@@ -123,7 +138,7 @@
         {{ measure }},
         {%- endfor %}
         {%- for measure, running_name in running_columns.items() %}
-        sum({{ measure }}) over (
+        sum({{ 'cast(' ~ measure ~ ' as decimal(38, 15))' if measure in exact_columns else measure }}) over (
             partition by {{ keys }}
             order by month
             rows between unbounded preceding and current row

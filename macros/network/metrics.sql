@@ -42,3 +42,25 @@
 {% macro exact_sum(expression) -%}
     cast(sum(cast({{ expression }} as decimal(38, 15))) as double)
 {%- endmacro %}
+
+{#- A site's utilization totals per period (DESIGN.md section 5), from int_charge_point_daily
+    joined to the charge points: CP-days, available hours, split kWh, occupied hours within
+    active days and finished sessions, for every site and period with at least one CP-day. The
+    one roll-up behind site_utilization_daily (period = the date) and site_utilization_monthly
+    (period = the month); kwh_per_cp_day and time_utilised_pct come from ratio() and percentage().
+    Returns a select: site_id, period, cp_days, available_hours, kwh, occupied_hours, sessions. -#}
+{% macro site_utilization_totals(charge_point_daily, charge_points, period) -%}
+    select
+        {{ charge_points }}.site_id,
+        {{ period }} as period,
+        sum({{ charge_point_daily }}.cp_days) as cp_days,
+        {{ exact_sum(charge_point_daily ~ '.available_hours') }} as available_hours,
+        {{ exact_sum(charge_point_daily ~ '.kwh') }} as kwh,
+        {{ exact_sum(charge_point_daily ~ '.utilised_hours') }} as occupied_hours,
+        sum({{ charge_point_daily }}.sessions) as sessions
+    from {{ charge_point_daily }}
+    inner join {{ charge_points }}
+        on {{ charge_point_daily }}.charge_point_id = {{ charge_points }}.charge_point_id
+    group by {{ charge_points }}.site_id, {{ period }}
+    having sum({{ charge_point_daily }}.cp_days) > 0
+{%- endmacro %}

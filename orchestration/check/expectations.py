@@ -62,6 +62,18 @@ def suite_json(source: str) -> dict:
     return json.loads((SUITES_DIR / f"{source}.json").read_text())
 
 
+def column_range(source: str, column: str) -> tuple[float | int | None, float | int | None]:
+    """(min_value, max_value) of the suite's unconditional expect_column_values_to_be_between on
+    `column`: the one declaration of a plausibility limit (e.g. a session's 500 kWh), which the
+    importer and every other check read from here instead of repeating it."""
+    for exp in suite_json(source)["expectations"]:
+        kw = exp["kwargs"]
+        if (exp["type"] == "expect_column_values_to_be_between" and kw.get("column") == column
+                and "row_condition" not in kw):
+            return kw.get("min_value"), kw.get("max_value")
+    raise KeyError(f"expectations/{source}.json has no unconditional range on column {column!r}")
+
+
 def suite_parameters(source: str) -> list[str]:
     params = []
     for exp in suite_json(source)["expectations"]:

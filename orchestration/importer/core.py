@@ -37,15 +37,16 @@ from orchestration.contract import SOURCES
 from orchestration.importer.convert import (FieldError, Stamp, fmt_decimal, fmt_ts, to_bool,
                                             to_decimal, to_int, to_stamp)
 from orchestration.importer.readers import ExportError, Row, read_export
+from orchestration.check.expectations import column_range
 from orchestration.importer.spec import (CP_FIELDS, SESSION_FIELDS, SITE_FIELDS, Mapping, Spec,
                                          Unmapped, cell_text, load_mapping)
 
-# Plausibility limits of the warehouse's expectation suites (expectations/*.json): rows outside
-# them would be quarantined at load, so the importer rejects them and says why.
-KWH_MAX = Decimal(500)          # sessions.kwh between 0 and 500 (the contract allows up to 1000)
-PRICE_MAX = Decimal(10000)      # sessions.price_excl_vat between 0 and 10000
-CONNECTOR_ID_RANGE = (0, 16)    # sessions.connector_id
-CONNECTOR_COUNT_RANGE = (1, 16)  # charge_points.connector_count
+# Plausibility limits of the warehouse's expectation suites (expectations/*.json), read from
+# them: rows outside would be quarantined at load, so the importer rejects them and says why.
+KWH_MAX = Decimal(str(column_range("sessions", "kwh")[1]))  # 500 (the contract allows up to 1000)
+PRICE_MAX = Decimal(str(column_range("sessions", "price_excl_vat")[1]))
+CONNECTOR_ID_RANGE = column_range("sessions", "connector_id")
+CONNECTOR_COUNT_RANGE = column_range("charge_points", "connector_count")
 POWER_RANGE = {"AC": (Decimal("1.4"), Decimal(44)), "DC": (Decimal(20), Decimal(1000))}
 STATES = ("in_progress", "completed", "failed")
 FINISHED = ("completed", "failed")

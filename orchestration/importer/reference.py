@@ -35,7 +35,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-KWH_MAX = 500  # the warehouse's plausibility limit (expectations/sessions.json)
+from orchestration.check.expectations import column_range
+
+KWH_MAX = column_range("sessions", "kwh")[1]  # the warehouse's plausibility limit (expectations/sessions.json)
 UNITS = {"wh": 0.001, "kwh": 1.0, "mwh": 1000.0}
 HOUR = pd.Timedelta(hours=1)
 

@@ -10,6 +10,7 @@ import pytest
 
 from orchestration.generate import generate
 from tests.conftest import read_serving, run_cli, table_fingerprints
+from tests.e2e.metric_checks import CHECKS, compare, metricflow_engine, trailing_uptime_check
 
 START, END = "2025-05-01", "2025-05-31"
 
@@ -127,3 +128,43 @@ def test_a_second_run_on_the_same_files_changes_nothing(run):
     assert "files new=0" in second.output and "files new=1" not in second.output
     assert table_fingerprints(serving) == before
     assert read_serving(serving, "SELECT as_of_date::VARCHAR FROM marts._publish_info") == [(END,)]
+
+
+@pytest.fixture(scope="module")
+def metricflow(run):
+    """One MetricFlow engine (its start-up costs seconds) on the run's build database, and a
+    read-only connection to the published serving.duckdb."""
+    root, _ = run
+    config = metricflow_engine(root / "wh")
+    con = duckdb.connect(str(root / "wh" / "serving.duckdb"), read_only=True)
+    yield config, con
+    con.close()
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[c.name.split(" ")[0] for c in CHECKS])
+def test_each_dashboard_figure_from_the_semantic_layer_equals_the_published_mart(metricflow, check):
+    config, con = metricflow
+    assert compare(config, con, check) > 0
+
+
+def test_trailing_uptime_from_the_semantic_layer_equals_the_published_mart(metricflow):
+    config, con = metricflow
+    as_of, window_start = con.execute(
+        "SELECT DISTINCT as_of_date::VARCHAR, window_start::VARCHAR FROM marts.charge_point_uptime_trailing").fetchone()
+    assert as_of == END
+    assert compare(config, con, trailing_uptime_check(as_of, window_start)) > 0
+
+
+def test_the_semantic_layer_validates_against_the_warehouse(metricflow):
+    """`mf validate-configs` without --skip-dw: every semantic model, dimension, entity and
+    measure queries on the built warehouse."""
+    from dbt_metricflow.cli.dbt_connectors.dbt_config_accessor import dbtArtifacts
+    from metricflow.validation.data_warehouse_model_validator import DataWarehouseModelValidator
+    config, _ = metricflow
+    manifest = dbtArtifacts.build_semantic_manifest_from_dbt_project_root(project_root=config.dbt_project_metadata.project_path)
+    validator = DataWarehouseModelValidator(sql_client=config.sql_client)
+    issues = [issue for results in (
+        validator.validate_semantic_models(manifest), validator.validate_dimensions(manifest),
+        validator.validate_entities(manifest), validator.validate_simple_metrics(manifest),
+        validator.validate_metrics(manifest)) for issue in results.all_issues]
+    assert not issues, issues

@@ -54,6 +54,15 @@ occupied_days as (
 
 ),
 
+session_count_rows as (
+
+    select * from {{ ref('int_session_counts_daily') }}
+    {%- if is_incremental() %}
+    where date in (select date from {{ plan_dates }})
+    {%- endif %}
+
+),
+
 local_days as (
 
     select * from {{ ref('int_local_days') }}
@@ -89,17 +98,13 @@ session_counts as (
 
     select
         charge_point_id,
-        plugged_in_date as date,
-        count(*) as sessions,
-        sum(case when is_completed then 1 else 0 end) as completed_sessions,
-        sum(case when is_failed then 1 else 0 end) as failed_sessions,
-        sum(case when is_roaming then 1 else 0 end) as roaming_sessions
-    from sessions
-    where is_finished
-        {%- if is_incremental() %}
-        and plugged_in_date in (select date from {{ plan_dates }})
-        {%- endif %}
-    group by charge_point_id, plugged_in_date
+        date,
+        sum(sessions) as sessions,
+        sum(completed_sessions) as completed_sessions,
+        sum(failed_sessions) as failed_sessions,
+        sum(roaming_sessions) as roaming_sessions
+    from session_count_rows
+    group by charge_point_id, date
 
 ),
 

@@ -2,8 +2,9 @@
 -- charge points commissioned and decommissioned in the month and the total active at the end of
 -- the month (= cumulative commissioned - cumulative decommissioned, the same rule as CP-days:
 -- active on a day when commissioned on or before it and not decommissioned on or before it).
--- Gap-filled: every month from the segment's first commissioning month to the later of the
--- as_of_date's month and the last month with a change, so totals can be summed across segments.
+-- Gap-filled (the shared monthly_running_totals macro): every month from the segment's first
+-- commissioning month to the later of the as_of_date's month and the last month with a change,
+-- so totals can be summed across segments.
 -- Operator and team are the charge point's.
 -- Grain: one row per month, operator_id, team_id, site_id, charging_type, access.
 
@@ -42,79 +43,34 @@ changes as (
 
 ),
 
-segments as (
-
-    select
-        operator_id,
-        team_id,
-        site_id,
-        charging_type,
-        access,
-        min(month) as first_month
-    from changes
-    group by operator_id, team_id, site_id, charging_type, access
-
-),
-
-calendar_end as (
-
-    select
-        case
-            when max(month) > {{ month_start(as_of_date()) }} then max(month)
-            else {{ month_start(as_of_date()) }}
-        end as last_month
-    from changes
-
-),
-
-segment_months as (
-
-    select
-        segments.operator_id,
-        segments.team_id,
-        segments.site_id,
-        segments.charging_type,
-        segments.access,
-        {{ date_series('segments.first_month', 'calendar_end.last_month', 'month') }} as month,
-        0 as new_charge_points,
-        0 as decommissioned_charge_points
-    from segments
-    cross join calendar_end
-
-),
-
-month_rows as (
-
-    select * from segment_months
-
-    union all
-
-    select
-        operator_id,
-        team_id,
-        site_id,
-        charging_type,
-        access,
-        month,
-        new_charge_points,
-        decommissioned_charge_points
-    from changes
-
-),
-
 monthly as (
 
     select
-        month,
         operator_id,
         team_id,
         site_id,
         charging_type,
         access,
+        month,
         sum(new_charge_points) as new_charge_points,
-        sum(decommissioned_charge_points) as decommissioned_charge_points
-    from month_rows
-    group by month, operator_id, team_id, site_id, charging_type, access
+        sum(decommissioned_charge_points) as decommissioned_charge_points,
+        sum(new_charge_points - decommissioned_charge_points) as net_charge_points
+    from changes
+    group by operator_id, team_id, site_id, charging_type, access, month
+
+),
+
+running as (
+
+    {{ monthly_running_totals(
+        'monthly',
+        key_columns=['operator_id', 'team_id', 'site_id', 'charging_type', 'access'],
+        measure_columns=['new_charge_points', 'decommissioned_charge_points', 'net_charge_points'],
+        running_columns={
+            'net_charge_points': 'total_charge_points',
+            'new_charge_points': 'cumulative_new_charge_points',
+        }
+    ) }}
 
 ),
 
@@ -129,17 +85,9 @@ final as (
         access,
         cast(new_charge_points as bigint) as new_charge_points,
         cast(decommissioned_charge_points as bigint) as decommissioned_charge_points,
-        cast(sum(new_charge_points - decommissioned_charge_points) over (
-            partition by operator_id, team_id, site_id, charging_type, access
-            order by month
-            rows between unbounded preceding and current row
-        ) as bigint) as total_charge_points,
-        cast(sum(new_charge_points) over (
-            partition by operator_id, team_id, site_id, charging_type, access
-            order by month
-            rows between unbounded preceding and current row
-        ) as bigint) as cumulative_new_charge_points
-    from monthly
+        cast(total_charge_points as bigint) as total_charge_points,
+        cast(cumulative_new_charge_points as bigint) as cumulative_new_charge_points
+    from running
 
 )
 

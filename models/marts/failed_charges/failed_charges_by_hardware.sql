@@ -3,29 +3,28 @@
 -- hardware values are shown as 'unknown'.
 -- Grain: one row per month, brand, model, firmware_version.
 
-with sessions as (
+with session_counts as (
 
-    select * from {{ ref('int_sessions') }}
+    select * from {{ ref('int_session_counts_daily') }}
 
 ),
 
 hardware_monthly as (
 
     select
-        plugged_in_month as month,
-        coalesce(brand, 'unknown') as brand,
-        coalesce(model, 'unknown') as model,
-        coalesce(firmware_version, 'unknown') as firmware_version,
-        count(*) as total_sessions,
-        sum(case when is_completed then 1 else 0 end) as completed_sessions,
-        sum(case when is_failed then 1 else 0 end) as failed_sessions
-    from sessions
-    where is_finished
+        {{ month_start('date') }} as month,
+        brand,
+        model,
+        firmware_version,
+        sum(sessions) as total_sessions,
+        sum(completed_sessions) as completed_sessions,
+        sum(failed_sessions) as failed_sessions
+    from session_counts
     group by
-        plugged_in_month,
-        coalesce(brand, 'unknown'),
-        coalesce(model, 'unknown'),
-        coalesce(firmware_version, 'unknown')
+        {{ month_start('date') }},
+        brand,
+        model,
+        firmware_version
 
 ),
 

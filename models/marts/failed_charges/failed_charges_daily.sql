@@ -1,4 +1,5 @@
--- Finished sessions and failures per site and local plug-in date.
+-- Finished sessions and failures per site and local plug-in date (summed from
+-- int_session_counts_daily, where sessions are counted).
 -- % failed = failed / finished x 100. Operator and team are the site's.
 -- Grain: one row per site_id, date (days with at least one finished session).
 -- Incremental by date: an incremental run rebuilds the local dates of run_plan.network_dates
@@ -14,11 +15,11 @@
 
 {%- set plan_dates = source('run_plan', 'network_dates') %}
 
-with sessions as (
+with session_counts as (
 
-    select * from {{ ref('int_sessions') }}
+    select * from {{ ref('int_session_counts_daily') }}
     {%- if is_incremental() %}
-    where plugged_in_date in (select date from {{ plan_dates }})
+    where date in (select date from {{ plan_dates }})
     {%- endif %}
 
 ),
@@ -33,14 +34,13 @@ site_daily as (
 
     select
         site_id,
-        plugged_in_date as date,
-        count(*) as total_sessions,
-        sum(case when is_completed then 1 else 0 end) as completed_sessions,
-        sum(case when is_failed then 1 else 0 end) as failed_sessions
-    from sessions
-    where is_finished
-        and site_id is not null
-    group by site_id, plugged_in_date
+        date,
+        sum(sessions) as total_sessions,
+        sum(completed_sessions) as completed_sessions,
+        sum(failed_sessions) as failed_sessions
+    from session_counts
+    where site_id is not null
+    group by site_id, date
 
 ),
 

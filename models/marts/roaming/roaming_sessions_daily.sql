@@ -1,6 +1,6 @@
 -- Roaming sessions per site and local plug-in date: finished sessions started through a roaming
--- partner (is_roaming), the successful (completed) ones and the success rate. Operator and team
--- are the site's.
+-- partner (is_roaming), the successful (completed) ones and the success rate, summed from
+-- int_session_counts_daily (where sessions are counted). Operator and team are the site's.
 -- Grain: one row per date, site_id (days with at least one finished roaming session).
 -- Incremental by date: an incremental run rebuilds the local dates of run_plan.network_dates
 -- (orchestration/plan.py) and replaces them (delete+insert keyed on date on DuckDB,
@@ -15,11 +15,11 @@
 
 {%- set plan_dates = source('run_plan', 'network_dates') %}
 
-with sessions as (
+with session_counts as (
 
-    select * from {{ ref('int_sessions') }}
+    select * from {{ ref('int_session_counts_daily') }}
     {%- if is_incremental() %}
-    where plugged_in_date in (select date from {{ plan_dates }})
+    where date in (select date from {{ plan_dates }})
     {%- endif %}
 
 ),
@@ -34,15 +34,14 @@ site_daily as (
 
     select
         site_id,
-        plugged_in_date as date,
-        count(*) as roaming_sessions,
-        sum(case when is_completed then 1 else 0 end) as successful_sessions,
-        sum(case when is_failed then 1 else 0 end) as failed_sessions
-    from sessions
-    where is_finished
-        and is_roaming
-        and site_id is not null
-    group by site_id, plugged_in_date
+        date,
+        sum(roaming_sessions) as roaming_sessions,
+        sum(successful_roaming_sessions) as successful_sessions,
+        sum(failed_roaming_sessions) as failed_sessions
+    from session_counts
+    where site_id is not null
+    group by site_id, date
+    having sum(roaming_sessions) > 0
 
 ),
 

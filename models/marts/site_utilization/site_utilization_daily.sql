@@ -37,19 +37,7 @@ sites as (
 
 site_daily as (
 
-    select
-        charge_points.site_id,
-        charge_point_daily.date,
-        sum(charge_point_daily.cp_days) as active_charge_points,
-        {{ exact_sum('charge_point_daily.available_hours') }} as available_hours,
-        {{ exact_sum('charge_point_daily.kwh') }} as kwh,
-        {{ exact_sum('charge_point_daily.utilised_hours') }} as occupied_hours,
-        sum(charge_point_daily.sessions) as sessions
-    from charge_point_daily
-    inner join charge_points
-        on charge_point_daily.charge_point_id = charge_points.charge_point_id
-    group by charge_points.site_id, charge_point_daily.date
-    having sum(charge_point_daily.cp_days) > 0
+    {{ site_utilization_totals('charge_point_daily', 'charge_points', 'charge_point_daily.date') }}
 
 ),
 
@@ -57,17 +45,17 @@ final as (
 
     select
         site_daily.site_id,
-        site_daily.date,
-        {{ month_start('site_daily.date') }} as month,
+        site_daily.period as date,
+        {{ month_start('site_daily.period') }} as month,
         sites.name as site_name,
         sites.operator_id,
         sites.team_id,
-        cast(site_daily.active_charge_points as bigint) as active_charge_points,
+        cast(site_daily.cp_days as bigint) as active_charge_points,
         cast(site_daily.available_hours as double) as available_hours,
         cast(site_daily.kwh as double) as kwh,
         cast(site_daily.occupied_hours as double) as occupied_hours,
         cast(site_daily.sessions as bigint) as sessions,
-        {{ ratio('site_daily.kwh', 'site_daily.active_charge_points') }} as kwh_per_cp_day,
+        {{ ratio('site_daily.kwh', 'site_daily.cp_days') }} as kwh_per_cp_day,
         {{ percentage('site_daily.occupied_hours', 'site_daily.available_hours') }} as time_utilised_pct
     from site_daily
     left join sites

@@ -29,19 +29,7 @@ benchmarks as (
 
 site_monthly as (
 
-    select
-        charge_points.site_id,
-        {{ month_start('charge_point_daily.date') }} as month,
-        sum(charge_point_daily.cp_days) as cp_days,
-        {{ exact_sum('charge_point_daily.available_hours') }} as available_hours,
-        {{ exact_sum('charge_point_daily.kwh') }} as kwh,
-        {{ exact_sum('charge_point_daily.utilised_hours') }} as occupied_hours,
-        sum(charge_point_daily.sessions) as sessions
-    from charge_point_daily
-    inner join charge_points
-        on charge_point_daily.charge_point_id = charge_points.charge_point_id
-    group by charge_points.site_id, {{ month_start('charge_point_daily.date') }}
-    having sum(charge_point_daily.cp_days) > 0
+    {{ site_utilization_totals('charge_point_daily', 'charge_points', month_start('charge_point_daily.date')) }}
 
 ),
 
@@ -49,7 +37,7 @@ metrics as (
 
     select
         site_id,
-        month,
+        period as month,
         cp_days,
         available_hours,
         kwh,
