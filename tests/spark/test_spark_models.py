@@ -36,6 +36,9 @@ macro-paths: ["macros"]
 models:
   ev_warehouse:
     +file_format: parquet
+    +on_schema_change: fail
+    probe_contract_incremental:  # as the project's marts (a hook in a model's YAML is rendered at parse time)
+      +post-hook: "{{ check_incremental_contract() }}"
 """
 
 KEYED = """
@@ -67,9 +70,7 @@ models:
       - {name: id, data_type: int, constraints: [{type: not_null}]}
       - {name: amount, data_type: double, constraints: [{type: not_null}]}
   - name: probe_contract_incremental
-    config:
-      contract: {enforced: true}
-      post-hook: "{{ check_incremental_contract() }}"
+    config: {contract: {enforced: true}}
     columns:
       - {name: id, data_type: int, constraints: [{type: not_null}]}
       - {name: day, data_type: date}
