@@ -305,9 +305,9 @@ class Bench:
 
     def spark_marts_db(self, wh: Path) -> Path:
         """The marts Spark wrote (Parquet under its warehouse dir, date partitions as directories)
-        copied into OUT/work/spark/marts.duckdb, the form the equality check reads."""
+        copied into OUT/work/spark/spark_marts.duckdb, the form the equality check reads."""
         import duckdb
-        db = wh / "marts.duckdb"
+        db = wh / "spark_marts.duckdb"  # a file named marts.duckdb would clash with its schema
         db.unlink(missing_ok=True)
         con = duckdb.connect(str(db))
         try:
@@ -389,7 +389,7 @@ class Bench:
     def check(self) -> bool:
         ref = self.work / "ref" / "ref.duckdb"
         sides = {"job_full": self.work / "job" / "serving.duckdb", "dbt_full": self.work / "dbt" / "build.duckdb",
-                 "spark_full": self.work / "spark" / "marts.duckdb",
+                 "spark_full": self.work / "spark" / "spark_marts.duckdb",
                  "pandas": self.work / "pandas.duckdb", "inc_daily": self.work / "inc" / "serving.duckdb"}
         ok = True
         for name, db in sides.items():
