@@ -73,7 +73,9 @@ bench: $(STAMP)
 	$(PY) -m bench --sessions $(SESSIONS) $(BENCH_ARGS)
 
 ## make spark-check [SPARK_CHECK_ARGS=...]: the same landing zone (20,000 sessions, one year) built by the
-## DuckDB job and by dbt on local Spark; every published mart compared, one line per table (bench/spark_check.py)
+## DuckDB job and by dbt on local Spark, a full build then the daily incremental one; every published table
+## compared after each, one line per table (bench/spark_check.py; make test runs it on 2,000 sessions / 31 days:
+## tests/spark/test_spark_check.py)
 spark-check: $(STAMP) java
 	$(PY) -m bench.spark_check $(SPARK_CHECK_ARGS)
 

@@ -8,6 +8,10 @@
        `dbt build --full-refresh` alone on a copy of the loaded raw tables, and an incremental
        daily run (history = every day but the last, loaded with a run for day D-1; then the run
        for day D is timed, its start-up separated using the Dagster event log; and a no-op run);
+   (a'') with `--contenders ...,spark` (not by default): the same `dbt build --full-refresh` on
+       local Spark (the `spark` target, docs/scaling.md), on the job's raw tables exported to
+       Parquet (the export is not timed: on a cluster the load writes them); Spark's marts are
+       read back from their Parquet files for the equality check;
    (b) bench/reference.sql, the hand-written DuckDB script (the engine's limit);
    (c) bench/pandas_marts.py, the same marts in pandas.
 3. Checks that (a), (b) and (c) publish the same mart contents (bench/compare.py), prints a table
@@ -36,7 +40,7 @@ PROJECT = config.PROJECT_DIR
 PY = sys.executable
 DBT = str(Path(PY).parent / "dbt")
 DEFAULT_END = date(2025, 6, 30)
-CONTENDERS = ("job", "dbt", "reference", "pandas", "incremental", "load")
+CONTENDERS = ("job", "dbt", "reference", "pandas", "incremental", "load", "spark")
 # Targets (issue 13): a full `dbt build` <= 2x the reference at 10M; a daily run's work (start-up
 # excluded) <= 10 % of a full `dbt build` at 10M and <= 50 % at 1M; the dbt step of a run with no new
 # files <= 5 s. Issue 14: the loader <= 1.5x a hand-written one-script load; the whole job at 10M
@@ -147,7 +151,8 @@ class Bench:
         self.work = self.out / "work"
         self.logs = self.out / "logs"
         self.failures: list[str] = []
-        chosen = set(args.contenders.split(",")) if args.contenders else set(CONTENDERS)
+        # Spark only when asked for (a JVM and minutes of CPU at 1M)
+        chosen = set(args.contenders.split(",")) if args.contenders else set(CONTENDERS) - {"spark"}
         if args.check_only:
             chosen &= {"job", "reference", "pandas"}
         if args.skip_pandas:
@@ -270,6 +275,52 @@ class Bench:
                 pass
             shutil.rmtree(wh2, ignore_errors=True)
 
+    def run_spark(self) -> None:
+        from orchestration.spark.export import export_plan, export_raw
+        wh = self.work / "spark"
+        shutil.rmtree(wh, ignore_errors=True)
+        job_db = self.work / "job" / "build.duckdb"
+        t0 = time.perf_counter()
+        export_raw(job_db, wh / "raw")
+        export_plan(job_db, wh / "run_plan")
+        self.results["notes"].append(f"spark: raw tables exported to Parquet in {time.perf_counter() - t0:.1f} s "
+                                     "(not part of spark_full)")
+        target = self.out / "spark-target"
+        # in-memory catalog: nothing reads the catalog afterwards (the marts are read from their
+        # files); Spark's other settings are the `spark` target's defaults
+        env = child_env(WAREHOUSE_DIR=str(wh), WAREHOUSE_SPARK_RAW_DIR=str(wh / "raw"),
+                        WAREHOUSE_SPARK_PLAN_DIR=str(wh / "run_plan"),
+                        WAREHOUSE_SPARK_CATALOG=os.environ.get("WAREHOUSE_SPARK_CATALOG", "in-memory"),
+                        SPARK_LOCAL_IP=os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"))
+        # through bench.spark_dbt: it waits for Spark's JVM, whose CPU would otherwise be missed
+        self.measure("spark_full", "(a'') dbt build --full-refresh on local Spark", [
+            PY, "-m", "bench.spark_dbt", "build", "--full-refresh", "--exclude-resource-type", "unit_test", "--target", "spark",
+            "--vars", json.dumps({"as_of_date": self.end.isoformat()}), "--project-dir", PROJECT,
+            "--profiles-dir", PROJECT / "profiles", "--target-path", target, "--log-path", self.logs / "spark"],
+            env=env)
+        if (target / "run_results.json").exists():
+            self.results["dbt_profiles"]["spark_full"] = self._profile(target / "run_results.json", "spark_full")
+        if "spark_full" not in self.failures:
+            self.spark_marts_db(wh)
+
+    def spark_marts_db(self, wh: Path) -> Path:
+        """The marts Spark wrote (Parquet under its warehouse dir, date partitions as directories)
+        copied into OUT/work/spark/spark_marts.duckdb, the form the equality check reads."""
+        import duckdb
+        db = wh / "spark_marts.duckdb"  # a file named marts.duckdb would clash with its schema
+        db.unlink(missing_ok=True)
+        con = duckdb.connect(str(db))
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("CREATE SCHEMA marts")
+            for mart in cmp.MARTS:
+                files = str(wh / "spark" / "warehouse" / "marts.db" / mart / "**" / "*.parquet")
+                con.execute(f'CREATE TABLE marts."{mart}" AS SELECT * FROM read_parquet(?, hive_partitioning = true)',
+                            [files])
+        finally:
+            con.close()
+        return db
+
     def run_reference(self, raw: Path) -> None:
         wh = self.work / "ref"
         shutil.rmtree(wh, ignore_errors=True)
@@ -338,6 +389,7 @@ class Bench:
     def check(self) -> bool:
         ref = self.work / "ref" / "ref.duckdb"
         sides = {"job_full": self.work / "job" / "serving.duckdb", "dbt_full": self.work / "dbt" / "build.duckdb",
+                 "spark_full": self.work / "spark" / "spark_marts.duckdb",
                  "pandas": self.work / "pandas.duckdb", "inc_daily": self.work / "inc" / "serving.duckdb"}
         ok = True
         for name, db in sides.items():
@@ -375,6 +427,9 @@ class Bench:
             prof = self.results["dbt_profiles"].get("dbt_full", {})
             if prof.get("models_s"):
                 r["dbt_models_only_over_reference"] = round(prof["models_s"] / m["reference"]["wall_s"], 2)
+        if "spark_full" in m and "dbt_full" in m:
+            r["spark_full_over_dbt_full"] = round(m["spark_full"]["wall_s"] / m["dbt_full"]["wall_s"], 2)
+            r["cpu_spark_full_over_dbt_full"] = round(m["spark_full"]["cpu_s"] / m["dbt_full"]["cpu_s"], 2)
         if "sql_only" in m and "reference" in m:
             r["sql_only_over_reference"] = round(m["sql_only"]["wall_s"] / m["reference"]["wall_s"], 2)
         if "sql_only" in m and "dbt_full" in m:
@@ -410,6 +465,7 @@ class Bench:
                  f"{'contender':<52}{'wall s':>9}{'cpu s':>9}{'peak RSS tree':>15}{'max RSS 1 proc':>16}{'others':>8}"]
         rows = [("job_full", "(a) Dagster job, full (CLI: load+dbt+publish)"), ("dbt_full", "(a) dbt build --full-refresh"),
                 ("sql_only", "(a') its compiled SQL without dbt"),
+                ("spark_full", "(a'') dbt build --full-refresh on local Spark"),
                 ("inc_history", "(a) incremental: history run (day D-1)"), ("inc_daily", "(a) incremental: daily run (day D)"),
                 ("inc_noop", "(a) incremental: no-op re-run (day D)"), ("reference", "(b) reference.sql"),
                 ("pandas", "(c) pandas"), ("load", "(a) loader: sessions, ledger, CDRs, OCPP"),
@@ -445,6 +501,9 @@ class Bench:
         if "sql_only_over_reference" in r:
             lines.append(f"  (a') project SQL without dbt / (b) reference {r['sql_only_over_reference']:>7.2f}x   "
                          f"[dbt build / its SQL without dbt: {r.get('dbt_full_over_sql_only', 0):.2f}x]")
+        if "spark_full_over_dbt_full" in r:
+            lines.append(f"  (a'') dbt build on local Spark / on DuckDB  {r['spark_full_over_dbt_full']:>8.2f}x"
+                         f"   [CPU {r['cpu_spark_full_over_dbt_full']:.2f}x]")
         if "pandas_over_dbt_full" in r:
             lines.append(f"  (c) pandas / (a) dbt build full             {r['pandas_over_dbt_full']:>8.2f}x  (>= 3)")
         cpu = {k[4:]: v for k, v in r.items() if k.startswith("cpu_")}
@@ -498,6 +557,8 @@ class Bench:
         raw = self.make_raw_db()
         if "dbt" in self.chosen:
             self.run_dbt_full(raw)
+        if "spark" in self.chosen:
+            self.run_spark()
         self.run_reference(raw)  # always: the pivot of the equality check
         if "pandas" in self.chosen:
             self.run_pandas(raw)
@@ -521,7 +582,7 @@ class Bench:
             print(f"\nFAILED: {', '.join(self.failures)} (logs in {self.logs})", flush=True)
         print(f"\nfigures: {self.out / 'results.json'}", flush=True)
         if not a.keep:
-            for name in ("dbt", "ref", "inc", "loaded_raw.duckdb", "pandas.duckdb", "load_base.duckdb", "load_loader",
+            for name in ("dbt", "ref", "inc", "spark", "loaded_raw.duckdb", "pandas.duckdb", "load_base.duckdb", "load_loader",
                          "load_ref"):
                 p = self.work / name
                 shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
@@ -545,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="do not run the dbt project's compiled SQL without dbt (after the dbt build)")
     ap.add_argument("--check-only", action="store_true",
                     help="only the full job, (b) and (c) and the equality check (no dbt-alone, no incremental)")
-    ap.add_argument("--contenders", help=f"comma-separated subset of {','.join(CONTENDERS)} (default all; the "
+    ap.add_argument("--contenders", help=f"comma-separated subset of {','.join(CONTENDERS)} (default all but spark; the "
                     "reference always runs; without 'job' the full job's warehouse of an earlier run is reused)")
     ap.add_argument("--max-rss-gb", type=float,
                     help="kill a contender whose process tree grows past this RSS (protects a shared machine)")

@@ -1,26 +1,34 @@
-"""`make spark-check`: the same dbt project on DuckDB and on local Spark gives the same marts.
+"""`make spark-check`: the same dbt project on DuckDB and on local Spark gives the same marts, in a
+full build and in an incremental (daily) build.
 
-    python -m bench.spark_check [--sessions 20000] [--days 365] [--seed 42] [--out DIR]
+    python -m bench.spark_check [--sessions 20000] [--days 365] [--seed 42] [--out DIR] [--work DIR]
 
 1. Generates the landing zone (cached like the benchmark's: OUT/landing, default
    OUT = data/bench/<N>-<seed>-<D>d).
-2. Runs the whole job on it with DuckDB (the CLI: load -> dbt build -> publish) into a fresh
-   OUT/spark-check/duckdb.
-3. Exports the build database's raw tables to Parquet (orchestration.spark.export) and runs
-   `dbt build --target spark` in this process (dbt-spark, session method: seeds, models, data
-   tests and unit tests) into a fresh OUT/spark-check/spark.
-4. Reads every table the DuckDB job published (serving.duckdb, schema marts) and the Spark table
-   of the same name through this process's Spark session (Arrow), compares them
-   (bench/spark_compare.py: same columns and types, same rows; DOUBLE to 1e-9 relative, DECIMAL
-   exactly) and prints one line per table.
+2. Round "full": runs the whole job with DuckDB (the CLI: load -> plan -> dbt build -> publish)
+   for the day before the last one, into a fresh WORK/duckdb (default WORK = OUT/spark-check);
+   exports the build database's raw tables and rebuild plan to Parquet
+   (orchestration.spark.export) and runs `dbt build --target spark` in this process (dbt-spark,
+   session method: seeds, models, data tests and unit tests) into a fresh WORK/spark.
+3. Round "daily": the job again for the last day (it loads that day's files; its plan rebuilds
+   what they touch), the export again, and dbt on Spark as the job runs it for that plan
+   (orchestration.defs.dbt.dbt_invocation: incremental models rebuild the plan's dates and keys).
+4. After each round, reads every table the DuckDB job published (serving.duckdb, schema marts)
+   and the Spark table of the same name through this process's Spark session (Arrow), compares
+   them (bench/spark_compare.py: same columns and types, same rows; DOUBLE to 1e-9 relative,
+   DECIMAL exactly) and prints one line per table.
 
-Exits 0 only when the Spark build passed and every table is equal. Prints the wall and CPU time
-of each step (CPU of this process and of the Spark JVM it started).
+Exits 0 only when both Spark builds passed, the daily round was incremental, and every table is
+equal in both rounds. Prints the wall and CPU time of each step (CPU of this process and of the
+Spark JVM it started). Spark runs with the settings of the `spark` target; this check makes the
+catalog in-memory (it reads the results in-process) and uses 2 shuffle partitions unless the
+environment says otherwise (WAREHOUSE_SPARK_CATALOG, WAREHOUSE_SPARK_SHUFFLE_PARTITIONS).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -39,8 +47,9 @@ import duckdb
 from bench.measure import descendants_cpu_s
 from bench.runner import DEFAULT_END, PROJECT, child_env, default_out, ensure_landing
 from bench.spark_compare import TableComparison, compare_relations
+from orchestration import plan as planner
 from orchestration.config import PROFILES_DIR, build_db, serving_db
-from orchestration.spark.export import export_raw
+from orchestration.spark.export import export_plan, export_raw
 
 @dataclass
 class Clock:
@@ -84,7 +93,6 @@ def stderr_to(path: Path):
 
 
 def run_duckdb_job(landing: Path, warehouse: Path, as_of: date) -> tuple[subprocess.CompletedProcess, float]:
-    shutil.rmtree(warehouse, ignore_errors=True)
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "orchestration", "run", "--landing", str(landing), "--warehouse", str(warehouse),
@@ -92,30 +100,40 @@ def run_duckdb_job(landing: Path, warehouse: Path, as_of: date) -> tuple[subproc
     return proc, time.perf_counter() - t0
 
 
-def spark_env(warehouse: Path, raw_dir: Path) -> dict[str, str]:
-    """The environment of the `spark` dbt target (profiles/profiles.yml) for one warehouse."""
+def spark_env(warehouse: Path, raw_dir: Path, plan_dir: Path) -> dict[str, str]:
+    """The environment of the `spark` dbt target (profiles/profiles.yml) for one warehouse. The
+    catalog is in-memory unless the environment says otherwise: the comparison reads the tables
+    in this process, and the Derby metastore costs a start-up and every catalog call."""
     return {"WAREHOUSE_DIR": str(warehouse), "WAREHOUSE_SPARK_RAW_DIR": str(raw_dir),
-            "DBT_PROFILES_DIR": str(PROFILES_DIR),
+            "WAREHOUSE_SPARK_PLAN_DIR": str(plan_dir), "DBT_PROFILES_DIR": str(PROFILES_DIR),
+            "WAREHOUSE_SPARK_CATALOG": os.environ.get("WAREHOUSE_SPARK_CATALOG", "in-memory"),
+            "WAREHOUSE_SPARK_SHUFFLE_PARTITIONS": os.environ.get("WAREHOUSE_SPARK_SHUFFLE_PARTITIONS", "2"),
             # Spark binds to loopback (profiles.yml); this also tells its start-up not to look further
             "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
 
 
-def dbt_build_spark(warehouse: Path, raw_dir: Path, as_of: date, select: list[str] | None = None):
-    """`dbt build --target spark` in this process (its Spark session stays up for reading the
-    results). Returns dbt's result object."""
+def dbt_spark(warehouse: Path, as_of: date, args: list[str], env: dict[str, str] | None = None):
+    """`dbt <args> --target spark` in this process (its Spark session stays up for the next
+    invocation and for reading the results), with `env` set meanwhile. Returns dbt's result."""
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(spark_env(warehouse, raw_dir))
     # dbt's progress goes to its log file only (<warehouse>/logs/dbt.log); the engine's own
     # report of a failed query is in dbt's message, printed by failed_nodes
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
-    args = ["build", "--target", "spark", "--project-dir", str(PROJECT), "--profiles-dir", str(PROFILES_DIR),
+    args = [*args, "--target", "spark", "--project-dir", str(PROJECT), "--profiles-dir", str(PROFILES_DIR),
             "--target-path", str(warehouse / "target"), "--log-path", str(warehouse / "logs"),
             "--vars", f"{{as_of_date: {as_of.isoformat()}}}", "--no-use-colors",
             "--log-level", "none", "--log-level-file", "info"]
-    if select:
-        args += ["--select", *select]
-    return dbtRunner().invoke(args)
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})
+    try:
+        return dbtRunner().invoke(args)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 # dbt's headings around the engine's message ("Runtime Error in model x (path)", "Runtime Error")
@@ -180,62 +198,94 @@ def compare_with_spark(serving: Path, tables: list[str]) -> list[TableComparison
     return results
 
 
+@dataclass
+class Round:
+    name: str
+    as_of: date
+    ok: bool = False
+    tables: int = 0
+    equal: int = 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.spark_check", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, default=20_000)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--end", type=date.fromisoformat, default=DEFAULT_END, help="last day and as-of date")
-    ap.add_argument("--out", type=Path, help="work directory (default data/bench/<N>-<seed>-<D>d)")
+    ap.add_argument("--end", type=date.fromisoformat, default=DEFAULT_END, help="last day: the daily round's as-of date")
+    ap.add_argument("--out", type=Path, help="landing zone cache (default data/bench/<N>-<seed>-<D>d)")
+    ap.add_argument("--work", type=Path, help="work directory, emptied first (default OUT/spark-check)")
     args = ap.parse_args(argv)
+    if args.days < 2:
+        ap.error("--days must be at least 2 (the daily round needs a history)")
 
     def say(msg: str) -> None:
         print(msg, flush=True)
 
     start = args.end - timedelta(days=args.days - 1)
     out = (args.out or default_out(args.sessions, args.seed, args.days, args.end)).resolve()
-    work = out / "spark-check"
+    work = (args.work or out / "spark-check").resolve()
     total = time.perf_counter()
     say(f"spark-check: {args.sessions:,} sessions {start}..{args.end} (seed {args.seed}), work dir {work}")
     landing, _ = ensure_landing(out, args.sessions, args.seed, start, args.end, say)
 
-    duck = work / "duckdb"
-    job, job_s = run_duckdb_job(landing, duck, args.end)
-    if job.returncode != 0:
-        say(f"duckdb job FAILED ({job_s:.1f} s):\n{job.stdout[-4000:]}\n{job.stderr[-4000:]}")
-        return 1
-    say(f"duckdb job (load, dbt build, publish): {job_s:.1f} s wall")
+    duck, spark_wh = work / "duckdb", work / "spark"
+    shutil.rmtree(work, ignore_errors=True)
+    raw_dir, plan_dir = spark_wh / "raw", spark_wh / "run_plan"
+    (spark_wh / "logs").mkdir(parents=True)
+    os.environ.update(spark_env(spark_wh, raw_dir, plan_dir))
+    rounds = [Round("full", args.end - timedelta(days=1)), Round("daily", args.end)]
+    for r in rounds:
+        say(f"-- round {r.name}: as_of_date {r.as_of}")
+        job, job_s = run_duckdb_job(landing, duck, r.as_of)
+        if job.returncode != 0:
+            say(f"duckdb job FAILED ({job_s:.1f} s):\n{job.stdout[-4000:]}\n{job.stderr[-4000:]}")
+            break
+        plan = planner.read_current_plan(build_db(duck))
+        say(f"duckdb job (load, plan, dbt build, publish): {job_s:.1f} s wall; {plan.describe()}")
 
-    spark_wh = work / "spark"
-    shutil.rmtree(spark_wh, ignore_errors=True)
-    raw_dir = spark_wh / "raw"
-    with Clock() as clock:
-        rows = export_raw(build_db(duck), raw_dir)
-    say(f"raw -> parquet: {len(rows)} tables, {sum(rows.values()):,} rows, {clock}")
+        with Clock() as clock:
+            rows = export_raw(build_db(duck), raw_dir)
+            sets = export_plan(build_db(duck), plan_dir)
+        say(f"raw -> parquet: {len(rows)} tables, {sum(rows.values()):,} rows; plan: "
+            f"{', '.join(f'{k} {v}' for k, v in sets.items() if v) or 'empty'}; {clock}")
 
-    (spark_wh / "logs").mkdir(parents=True, exist_ok=True)
-    with Clock() as clock, stderr_to(spark_wh / "logs" / "spark.log"):
-        result = dbt_build_spark(spark_wh, raw_dir, args.end)
-    failures, skipped = failed_nodes(result)
-    say(f"spark dbt build (seeds, models, data tests, unit tests): {clock}, "
-        + ("passed" if result.success else f"FAILED: {len(failures)} nodes failed, {skipped} skipped "
-           f"(log: {spark_wh / 'logs' / 'dbt.log'})"))
-    for line in failures:
-        say(f"  {line}")
+        if r.name == "full":
+            # everything, as a first build: seeds, models, data tests and unit tests
+            dbt_args, env, what = ["build"], {}, "seeds, models, data tests, unit tests"
+        else:
+            from orchestration.defs.dbt import dbt_invocation
+            manifest = json.loads((spark_wh / "target" / "manifest.json").read_text())
+            dbt_args, env, unchanged = dbt_invocation(plan, manifest)
+            what = f"as the job runs a {plan.mode} plan ({len(unchanged)} unchanged nodes left out)"
+            if plan.mode != "incremental":
+                say(f"daily round FAILED: its plan is {plan.mode}, not incremental (the check would not "
+                    "exercise the incremental models)")
+                break
+        with Clock() as clock, stderr_to(spark_wh / "logs" / "spark.log"):
+            result = dbt_spark(spark_wh, r.as_of, dbt_args, env)
+        failures, skipped = failed_nodes(result)
+        say(f"spark dbt {' '.join(dbt_args[:1] + dbt_args[1:3])} ({what}): {clock}, "
+            + ("passed" if result.success else f"FAILED: {len(failures)} nodes failed, {skipped} skipped "
+               f"(log: {spark_wh / 'logs' / 'dbt.log'})"))
+        for line in failures:
+            say(f"  {line}")
 
-    tables = published_tables(serving_db(duck))
-    with Clock() as clock:
-        comparisons = compare_with_spark(serving_db(duck), tables)
-    for c in comparisons:
-        say(c.line())
-        for sample in c.samples:
-            say(f"         {sample}")
-    equal = sum(c.equal for c in comparisons)
-    ok = result.success and equal == len(comparisons) and bool(comparisons)
-    say(f"spark-check: {equal} of {len(comparisons)} published tables equal"
-        f"{'' if result.success else ', spark build failed'} (compare {clock.wall_s:.1f} s, "
-        f"total {time.perf_counter() - total:.1f} s) -> {'OK' if ok else 'FAILED'}")
+        tables = published_tables(serving_db(duck))
+        with Clock() as clock:
+            comparisons = compare_with_spark(serving_db(duck), tables)
+        for c in comparisons:
+            say(c.line())
+            for sample in c.samples:
+                say(f"         {sample}")
+        r.tables, r.equal = len(comparisons), sum(c.equal for c in comparisons)
+        r.ok = result.success and r.equal == r.tables and r.tables > 0
+        say(f"round {r.name}: {r.equal} of {r.tables} published tables equal"
+            f"{'' if result.success else ', spark build failed'} (compare {clock.wall_s:.1f} s)")
+    ok = all(r.ok for r in rounds)
+    say(f"spark-check: " + "; ".join(f"{r.name} {r.equal}/{r.tables} equal" for r in rounds)
+        + f" (total {time.perf_counter() - total:.1f} s) -> {'OK' if ok else 'FAILED'}")
     return 0 if ok else 1
 
 

@@ -50,3 +50,21 @@
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}
+
+{#- Post-hook of the marts: on Spark, after an incremental run of a model with an enforced
+    contract on a non-Delta table, the NOT NULL columns are checked as after a full build
+    (dbt-spark calls persist_constraints only when it creates the table). Renders nothing, and
+    runs nothing, anywhere else. -#}
+{% macro check_incremental_contract() -%}
+    {{ return(adapter.dispatch('check_incremental_contract', 'ev_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__check_incremental_contract() -%}
+{%- endmacro %}
+
+{% macro spark__check_incremental_contract() -%}
+    {%- if execute and model.config.materialized == 'incremental' and is_incremental()
+          and config.get('contract').enforced and config.get('file_format') != 'delta' -%}
+        {%- do check_not_null_constraints(this, model) -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -12,7 +12,9 @@ import pytest
 from orchestration.contract import SOURCES
 from orchestration.load.schema import ensure_raw_schema
 from orchestration.spark.__main__ import main as spark_cli
-from orchestration.spark.export import export_raw
+from orchestration import plan as planner
+from orchestration.plan import SETS as PLAN_SETS
+from orchestration.spark.export import export_plan, export_raw
 
 PLUGGED_IN = dt.datetime(2025, 3, 30, 0, 59, 59, 123456)  # an hour before Europe's DST change
 
@@ -77,3 +79,22 @@ def test_refuses_a_missing_database_or_table(build_db, tmp_path, capsys):
         export_raw(build_db, tmp_path / "raw")
     assert spark_cli(["export", "--warehouse", str(build_db.parent), "--out", str(tmp_path / "raw")]) == 1
     assert "raw.ratings" in capsys.readouterr().err
+
+
+def test_the_rebuild_plan_is_exported_with_its_columns_empty_before_the_first_plan(build_db, tmp_path):
+    out = tmp_path / "run_plan"
+    assert export_plan(build_db, out) == {table: 0 for table in PLAN_SETS}  # no plan made yet
+    con = duckdb.connect()
+    cdr_columns = con.execute("SELECT name, converted_type FROM parquet_schema(?) WHERE name LIKE 'c%'",
+                              [str(out / "cdrs" / "*.parquet")]).fetchall()
+    assert [c for c, _ in cdr_columns] == ["cpo_country_code", "cpo_party_id", "cdr_id"]
+
+    db = duckdb.connect(str(build_db))
+    planner.ensure_schema(db)
+    db.execute("INSERT INTO run_plan.network_dates VALUES ('2025-03-30'), ('2025-03-31')")
+    db.execute("INSERT INTO run_plan.sessions VALUES ('s1')")
+    db.close()
+    rows = export_plan(build_db, out)
+    assert rows["network_dates"] == 2 and rows["sessions"] == 1 and rows["cdrs"] == 0
+    got = con.execute(f"SELECT date FROM read_parquet('{out / 'network_dates' / '*.parquet'}') ORDER BY 1").fetchall()
+    assert got == [(dt.date(2025, 3, 30),), (dt.date(2025, 3, 31),)]

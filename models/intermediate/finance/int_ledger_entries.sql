@@ -3,11 +3,13 @@
 -- charging type and access their session had at plug-in. Grain: one row per entry_id.
 -- Incremental by entry_id: an incremental run rebuilds the entries of run_plan.ledger_entries
 -- (loaded since the last build, of a rebuilt session, booked from the first new ECB rate on;
--- orchestration/plan.py), replacing their rows (delete+insert on DuckDB, merge on Spark).
+-- orchestration/plan.py), replacing their rows (delete+insert on DuckDB; on Spark insert_overwrite of the
+-- partitions they are in, with the rows there that stay: macro rebuilt_rows).
 {{ config(
     materialized='incremental',
-    incremental_strategy='merge' if target.type == 'spark' else 'delete+insert',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
     unique_key='entry_id',
+    partition_by=['booked_date'] if target.type == 'spark' else none,
     meta={'plan_set': 'ledger_entries'}
 ) }}
 
@@ -115,4 +117,4 @@ converted as (
 
 )
 
-select * from converted
+{{ rebuilt_rows('converted') }}

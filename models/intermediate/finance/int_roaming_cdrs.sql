@@ -3,11 +3,13 @@
 -- Grain: one row per CDR (cpo_country_code, cpo_party_id, cdr_id).
 -- Incremental by CDR: an incremental run rebuilds the CDRs of run_plan.cdrs (loaded since the
 -- last build, ending from the first new ECB rate on, and their credit partners;
--- orchestration/plan.py), replacing their rows (delete+insert on DuckDB, merge on Spark).
+-- orchestration/plan.py), replacing their rows (delete+insert on DuckDB; on Spark insert_overwrite of the
+-- partitions they are in, with the rows there that stay: macro rebuilt_rows).
 {{ config(
     materialized='incremental',
-    incremental_strategy='merge' if target.type == 'spark' else 'delete+insert',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
     unique_key=['cpo_country_code', 'cpo_party_id', 'cdr_id'],
+    partition_by=['reporting_date'] if target.type == 'spark' else none,
     meta={'plan_set': 'cdrs'}
 ) }}
 
@@ -192,4 +194,4 @@ enriched as (
 
 )
 
-select * from enriched
+{{ rebuilt_rows('enriched') }}

@@ -3,13 +3,15 @@
 -- Grain: one row per session_id (all states; filter is_finished for metrics).
 -- Incremental by session_id: an incremental run rebuilds the sessions the run's plan lists
 -- (run_plan.sessions: a new version loaded, or a firmware upgrade of their charge point dated
--- before their plug-in; orchestration/plan.py), replacing their rows (delete+insert on DuckDB,
--- merge on Spark).
+-- before their plug-in; orchestration/plan.py), replacing their rows (delete+insert on DuckDB;
+-- on Spark insert_overwrite of the partitions they are in, with the rows there that stay: macro
+-- rebuilt_rows).
 
 {{ config(
     materialized='incremental',
-    incremental_strategy='merge' if target.type == 'spark' else 'delete+insert',
+    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
     unique_key='session_id',
+    partition_by=['plugged_in_date'] if target.type == 'spark' else none,
     meta={'plan_set': 'sessions'}
 ) }}
 
@@ -162,4 +164,4 @@ final as (
 
 )
 
-select * from final
+{{ rebuilt_rows('final') }}

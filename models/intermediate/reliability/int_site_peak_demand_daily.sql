@@ -227,11 +227,13 @@ demand as (
         site_id,
         date,
         slot_start,
-        sum(power_change_kw) over (
+        -- the running sum is cast back to the events' DECIMAL(18, 9): Spark widens a sum's
+        -- precision by 10 twice here, past 38 digits, and would then drop a decimal place
+        cast(sum(power_change_kw) over (
             partition by site_id, date
             order by slot_start
             rows between unbounded preceding and current row
-        ) + edge_kw as demand_kw
+        ) as decimal(18, 9)) + edge_kw as demand_kw
     from slots
 
 ),
