@@ -12,6 +12,8 @@ from orchestration.config import PROJECT_DIR
 from tests.conftest import read_serving, run_cli
 from tests.e2e.test_handmade_marts import AS_OF, write_landing
 
+pytestmark = pytest.mark.e2e  # the whole job on a landing zone
+
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):

@@ -45,6 +45,8 @@ import pytest
 
 from tests.conftest import read_serving, run_cli
 
+pytestmark = pytest.mark.e2e  # the whole job on a landing zone
+
 AS_OF = "2025-03-31"
 
 

@@ -50,6 +50,8 @@ from tests.e2e.test_handmade_marts import AS_OF, write_landing
 from tests.reliability.helpers import (PROJECT, _wait_group_gone, cli_env, fast_dagster_home, raw_summary, reconcile,
                                        save_figures, serving_state, session, start_cli)
 
+pytestmark = pytest.mark.e2e  # the whole job on a landing zone
+
 RNG = random.Random(20251124)
 # the CLI's progress lines (orchestration/progress.py): a source loaded, the dbt step started / ended
 LOAD_MARK = re.compile(r"^  load \w+", re.M)
