@@ -162,8 +162,12 @@ def kill_job_trial(log: Path, warehouse: Path, landing: Path, kind: str, t: Time
     while p.proc.poll() is None:
         if armed is None:
             out = p.output()
-            hit = {"load": lambda: LOAD_MARK.search(out), "dbt": lambda: DBT_MARK in out,
-                   "tmp": lambda: tmp_files(warehouse)}[trigger]()
+            if trigger == "load":
+                hit = bool(LOAD_MARK.search(out))
+            elif trigger == "dbt":
+                hit = DBT_MARK in out
+            else:
+                hit = bool(tmp_files(warehouse))
             if hit:
                 armed = p.elapsed()
         if armed is not None and p.elapsed() - armed >= delay:
