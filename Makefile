@@ -9,7 +9,7 @@ LANDING   ?= $(or $(WAREHOUSE_LANDING_DIR),data/landing)
 WAREHOUSE ?= $(or $(WAREHOUSE_DIR),warehouse)
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: run load test test-fast lint format venv generate parse dev docs dashboards bench spark-check java clean
+.PHONY: run load test test-fast lint lint-python lint-sql format venv generate parse dev docs dashboards bench spark-check java clean
 
 venv: $(STAMP)
 
@@ -33,24 +33,29 @@ load: $(STAMP)
 
 ## make test: lint, then the whole test suite (what CI runs)
 test: lint $(STAMP) $(OLD_DUCKDB)/.installed java
-	$(PY) -m pytest -n 2 --dist loadfile --durations=25
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 ## make test-fast: the tests that build no warehouse end to end (unit, dbt unit, contract, generator
 ## tests): a few minutes; everything marked e2e (whole runs, dbt builds, Spark, the browser) is left out
 test-fast: $(STAMP) $(OLD_DUCKDB)/.installed
-	$(PY) -m pytest -n 2 --dist loadfile --durations=10 -m "not e2e"
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=10 -m "not e2e"
 
-## make lint: ruff (lint and format check) and mypy on the Python, sqlfluff on the dbt models
-## (.pre-commit-config.yaml runs the same). `make format` applies ruff's fixes and sqlfluff's.
+## make lint: ruff (lint and format check) and mypy on the Python, sqlfluff on the dbt models, the two
+## halves side by side (.pre-commit-config.yaml runs the same). `make format` applies ruff's and sqlfluff's fixes.
 # sqlfluff renders every model through dbt (profile duckdb) without opening a database: the
 # profile's path points into a scratch directory.
 LINT_DIR := $(CURDIR)/target/lint
 SQLFLUFF := WAREHOUSE_DIR=$(LINT_DIR) WAREHOUSE_DBT_TARGET=duckdb $(VENV)/bin/sqlfluff
 SQL_PATHS := models tests/dbt
 lint: $(STAMP)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint-python lint-sql
+
+lint-python: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+lint-sql: $(STAMP)
 	@mkdir -p $(LINT_DIR)
 	$(SQLFLUFF) lint $(SQL_PATHS)
 
