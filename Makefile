@@ -9,7 +9,7 @@ LANDING   ?= $(or $(WAREHOUSE_LANDING_DIR),data/landing)
 WAREHOUSE ?= $(or $(WAREHOUSE_DIR),warehouse)
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: run load test venv generate parse dev docs dashboards bench spark-check java clean validate-metrics
+.PHONY: run load test test-fast lint lint-python lint-sql format venv generate parse dev docs dashboards bench spark-check java clean validate-metrics
 
 venv: $(STAMP)
 
@@ -31,9 +31,40 @@ run: $(STAMP)
 load: $(STAMP)
 	$(PY) -m orchestration load --landing "$(LANDING)" --warehouse "$(WAREHOUSE)"
 
-## make test: the whole test suite (first the semantic layer's configuration: `mf validate-configs`)
-test: $(STAMP) $(OLD_DUCKDB)/.installed java validate-metrics
-	$(PY) -m pytest -n 2 --dist loadfile --durations=25
+## make test: lint, the semantic layer's configuration (`mf validate-configs`), then the whole test
+## suite (what CI runs)
+test: lint $(STAMP) $(OLD_DUCKDB)/.installed java validate-metrics
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25
+
+## make test-fast: the tests that build no warehouse end to end (unit, dbt unit, contract, generator
+## tests): a few minutes; everything marked e2e (whole runs, dbt builds, Spark, the browser) is left out
+test-fast: $(STAMP) $(OLD_DUCKDB)/.installed
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=10 -m "not e2e"
+
+## make lint: ruff (lint and format check) and mypy on the Python, sqlfluff on the dbt models, the two
+## halves side by side (.pre-commit-config.yaml runs the same). `make format` applies ruff's and sqlfluff's fixes.
+# sqlfluff renders every model through dbt (profile duckdb) without opening a database: the
+# profile's path points into a scratch directory.
+LINT_DIR := $(CURDIR)/target/lint
+SQLFLUFF := WAREHOUSE_DIR=$(LINT_DIR) WAREHOUSE_DBT_TARGET=duckdb $(VENV)/bin/sqlfluff
+SQL_PATHS := models tests/dbt
+lint: $(STAMP)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint-python lint-sql
+
+lint-python: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+lint-sql: $(STAMP)
+	@mkdir -p $(LINT_DIR)
+	$(SQLFLUFF) lint $(SQL_PATHS)
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	@mkdir -p $(LINT_DIR)
+	$(SQLFLUFF) fix $(SQL_PATHS)
 
 ## make validate-metrics: parse the dbt project and validate the MetricFlow semantic models and metrics
 ## (models/semantic/); the data-warehouse checks run in tests/e2e/test_generated_run.py on a built warehouse

@@ -21,7 +21,7 @@ def _spec(key: dict[str, str], cols: dict[str, str]) -> dict:
     return {"key": key, "cols": cols}
 
 
-S, D, T, I, F, M = "str", "date", "ts", "int", "double", "money"
+S, D, T, I, F, M = "str", "date", "ts", "int", "double", "money"  # noqa: E741 (one letter per kind, a table below)
 
 # mart -> grain (key columns) and the compared columns, as DESIGN.md section 6 lists them
 MARTS: dict[str, dict] = {
@@ -107,11 +107,11 @@ def _select(alias: str, mart: str, spec: dict) -> str:
 
 
 def _differs(c: str, kind: str) -> str:
-    l, r = f"l.{c}", f"r.{c}"
+    lc, rc = f"l.{c}", f"r.{c}"
     if kind == "double":
-        return (f"NOT (({l} IS NULL AND {r} IS NULL) OR "
-                f"abs({l} - {r}) <= {REL_TOL} * greatest(abs({l}), abs({r})) + {ABS_TOL})")
-    return f"{l} IS DISTINCT FROM {r}"
+        return (f"NOT (({lc} IS NULL AND {rc} IS NULL) OR "
+                f"abs({lc} - {rc}) <= {REL_TOL} * greatest(abs({lc}), abs({rc})) + {ABS_TOL})")
+    return f"{lc} IS DISTINCT FROM {rc}"
 
 
 def compare_mart(con: duckdb.DuckDBPyConnection, left: str, right: str, mart: str, spec: dict,

@@ -180,7 +180,7 @@ def main() -> int:
                 return datetime.combine(day, datetime.strptime(s, "%H:%M:%S.%f").time(), tzinfo=timezone.utc).timestamp()
             held.append((ts(stamps[0]), ts(stamps[-1]), "cli"))
         held.sort()
-        for (s1, e1, w1), (s2, e2, w2) in zip(held, held[1:]):
+        for (_, e1, w1), (s2, _, w2) in zip(held, held[1:]):
             if s2 < e1 - 0.5:
                 problems.append(f"{w1} and {w2} held the warehouse at the same time")
         for s, e, w in held:

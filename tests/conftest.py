@@ -1,7 +1,10 @@
 """Shared fixtures: a parsed dbt manifest (the Dagster code location needs it) and a helper that
 runs the CLI exactly as a scheduler would."""
 
+import fcntl
+import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -27,6 +30,38 @@ def pytest_configure(config):
     target/manifest.json at import time (a fresh clone has none). Serialised by a file lock."""
     from orchestration.cli import ensure_dbt_manifest
     ensure_dbt_manifest()
+
+
+# `make test` runs the files on two xdist workers (--dist loadfile), handing out files in the
+# order below (--no-loadscope-reorder): the slowest first, so that the two workers finish
+# together instead of one running the longest file while the other is idle. Slowest as measured
+# with --durations (set-up included, `make test` on 2 cores); then the other files with e2e
+# tests; then the rest, in their usual order.
+SLOW_FIRST = [
+    "tests/reliability/test_crash.py",
+    "tests/dbt/test_incremental.py",
+    "tests/reliability/test_replay_and_readers.py",
+    "tests/defs/test_partitions.py",
+    "tests/reliability/test_injection.py",
+    "tests/bench/test_bench_small.py",
+    "tests/e2e/test_generated_run.py",
+    "tests/cli/test_one_writer.py",
+    "tests/e2e/test_real_datasets.py",
+    "tests/defs/test_gates.py",
+    "tests/defs/test_operations.py",
+    "tests/dashboards/test_browser.py",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: n for n, path in enumerate(SLOW_FIRST)}
+    e2e_files = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("e2e")}
+
+    def key(item):
+        path = item.nodeid.split("::")[0]
+        return (0, rank[path]) if path in rank else (1 if path in e2e_files else 2, 0)
+
+    items.sort(key=key)  # stable: a file's tests stay together and in order
 
 
 @dataclass
@@ -75,3 +110,49 @@ def table_fingerprints(path: Path) -> dict[str, str]:
         return out
     finally:
         con.close()
+
+
+@dataclass
+class HandmadeRun:
+    """One `run` of the hand-made landing zone on a fresh warehouse, as a user starts it."""
+
+    landing: Path
+    warehouse: Path
+    output: str
+    timeline: dict  # phase boundaries in seconds from the start (tests/reliability/helpers.Timeline)
+
+
+@pytest.fixture(scope="session")
+def handmade_run(tmp_path_factory) -> HandmadeRun:
+    """The hand-made landing zone (tests/e2e/test_handmade_marts.py) run once for the whole test
+    session, by whichever xdist worker asks first (the others wait on a file lock and reuse it),
+    with its phases timed as it runs. Tests only read it: a test that runs more on the warehouse
+    or changes the landing zone works on a copy (copy_handmade_run)."""
+    from tests.e2e.test_handmade_marts import AS_OF, write_landing
+    from tests.reliability.helpers import fast_dagster_home, run_observed
+
+    base = tmp_path_factory.getbasetemp()
+    # xdist workers' temporary directories share a parent, the session's
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "handmade_run"
+    done = root / "run.json"
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(root) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)  # what a failed attempt left
+            landing, warehouse = root / "landing", root / "wh"
+            write_landing(landing)
+            fast_dagster_home(warehouse)
+            rc, out, timeline = run_observed(root / "run.log", warehouse, landing, AS_OF)
+            assert rc == 0, out[-5000:]
+            assert "PUBLISHED" in out, out[-5000:]
+            done.write_text(json.dumps({"output": out, "timeline": vars(timeline)}))
+    saved = json.loads(done.read_text())
+    return HandmadeRun(root / "landing", root / "wh", saved["output"], saved["timeline"])
+
+
+def copy_handmade_run(run: HandmadeRun, dest: Path) -> tuple[Path, Path]:
+    """A private copy of the shared run's landing zone and warehouse: (landing, warehouse)."""
+    shutil.copytree(run.landing, dest / "landing")
+    shutil.copytree(run.warehouse, dest / "wh")
+    return dest / "landing", dest / "wh"

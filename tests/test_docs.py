@@ -1,6 +1,10 @@
 """`make docs` writes dbt docs and GX Data Docs (every landing source's suite) into WAREHOUSE/docs."""
 
+import pytest
+
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.e2e  # dbt docs generate on the whole project
 
 
 def test_docs_are_built_without_a_build_database(tmp_path):

@@ -101,7 +101,6 @@ def _generate(out, seed, sessions, start, end, progress, workers, overwrite) -> 
     inflight: deque = deque()
     ratings_month: dict[int, list[str]] = {}
     frame_seq = 1
-    counts = {"sessions_written": 0}
     last_report = time.perf_counter()
 
     def consume(res: dict, di: int) -> None:

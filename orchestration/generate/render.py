@@ -203,7 +203,8 @@ class RenderContext:
 
 class _Lookups:
     def __init__(self, ctx: RenderContext):
-        q = lambda xs: S('"%s"' % x for x in xs)
+        def q(xs):
+            return S('"%s"' % x for x in xs)
         self.cp_q = q(ctx.cp_ids)
         self.cp_plain = S(ctx.cp_ids)
         self.cp_loc = S(ctx.cp_loc)
@@ -345,7 +346,8 @@ def render_cdrs(t: dict) -> pa.Array:
     charge_s = np.where(t["cen"] >= NEVER, 0, t["cen"] - t["cst"])
     parking_s = np.maximum(0, t["end"] - np.where(t["cen"] >= NEVER, t["end"], t["cen"]))
     total_s = t["end"] - t["start"]
-    hours = lambda s: fixed(sign * np.rint(s / 0.36).astype(np.int64), 4)  # seconds -> hours, 4 decimals
+    def hours(s):  # seconds -> hours, 4 decimals
+        return fixed(sign * np.rint(s / 0.36).astype(np.int64), 4)
     base_id = join(lit("CDR"), pc.utf8_lpad(ints(t["cid"]), width=10, padding="0"))
     contract = np.asarray(t["contract"], dtype=np.int64)
     uid = np.asarray(t["uid"], dtype=np.int64)
@@ -391,7 +393,8 @@ def message_ids(seq) -> pa.Array:
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     h = (z ^ (z >> np.uint64(31))).view(np.int64)
-    c = lambda shift, mask: (h >> shift) & mask
+    def c(shift, mask):
+        return (h >> shift) & mask
     return join(choose(L.hex4, c(48, 0xFFFF)), choose(L.hex4, c(32, 0xFFFF)), lit("-"), choose(L.hex4, c(16, 0xFFFF)),
                 lit("-4"), choose(L.hex3, c(4, 0xFFF)), lit("-a"), choose(L.hex3, (h & 0xF) << 8 | c(56, 0xFF)),
                 lit("-"), choose(L.hex4, (seq >> 32) & 0xFFFF), choose(L.hex4, (seq >> 16) & 0xFFFF),

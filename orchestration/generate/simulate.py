@@ -43,7 +43,8 @@ SPONTANEOUS_ERRORS = np.array([ERR_INDEX[e] for e in
 HARD_ERRORS = np.array([ERR_INDEX[e] for e in ["InternalError", "PowerSwitchFailure", "OtherError"]],
                        dtype=np.int16)
 TELEMETRY_SHARE = 0.10  # charge points whose export has every session status change (see README)
-EMSP_W = np.array([e[4] for e in C.EMSPS]); EMSP_W = EMSP_W / EMSP_W.sum()
+EMSP_W = np.array([e[4] for e in C.EMSPS])
+EMSP_W = EMSP_W / EMSP_W.sum()
 EMSP_PROVIDER = np.array([C.PROVIDERS.index(e[3]) for e in C.EMSPS], dtype=np.int8)
 
 
@@ -702,7 +703,8 @@ class Simulator:
         err = np.where(kind == 3, HARD_ERRORS[rng.integers(0, len(HARD_ERRORS), len(act))], err)
 
         frames = []
-        ms = lambda x: np.asarray(x, dtype=np.int64) * 1000 + rng.integers(0, 1000, len(x))
+        def ms(x):
+            return np.asarray(x, dtype=np.int64) * 1000 + rng.integers(0, 1000, len(x))
         # faults and maintenance: the status at the start (a fault often repeated), Available at the end
         fm = np.flatnonzero((kind == 1) | (kind == 2))
         down_status = np.where(kind[fm] == 1, ST_FAULTED, ST_UNAVAILABLE)
@@ -771,7 +773,8 @@ class Simulator:
         def frames(*args, **kw):
             parts.append(_frame_table(*args, **kw))
 
-        ms = lambda t: np.asarray(t, dtype=np.int64) * 1000 + rng.integers(0, 1000, len(t))
+        def ms(t):
+            return np.asarray(t, dtype=np.int64) * 1000 + rng.integers(0, 1000, len(t))
         # session lifecycles: Preparing at plug-in, Charging, SuspendedEV while the car sits charged,
         # Finishing when the transaction stops (at unplug, or a little before when stopped by card or
         # app), Available once the car has left
@@ -837,7 +840,8 @@ def _frame_table(cpx, t_ms, action, conn=None, err=None, status=None, fw=None, v
     """OCPP frames as a table. conn 0 = the whole charge point; err -1 = NoError; force: sent even
     while the charge point is silent (the frames that start and end a silence)."""
     m = len(cpx)
-    full = lambda v, dflt, dt: np.full(m, dflt, dtype=dt) if v is None else np.asarray(v).astype(dt)
+    def full(v, dflt, dt):
+        return np.full(m, dflt, dtype=dt) if v is None else np.asarray(v).astype(dt)
     return dict(cp=np.asarray(cpx).astype(np.int32), ts=np.asarray(t_ms).astype(np.int64),
                 action=np.full(m, action, dtype=np.int8), conn=full(conn, 0, np.int8),
                 err=full(err, -1, np.int16), status=full(status, 0, np.int8),

@@ -164,8 +164,10 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
     stype_share = np.array(C.SITE_TYPE_SHARE) / sum(C.SITE_TYPE_SHARE)
     hw_ac = [i for i, h in enumerate(C.HARDWARE) if h[0] == "AC"]
     hw_dc = [i for i, h in enumerate(C.HARDWARE) if h[0] == "DC"]
-    w_ac = np.array([C.HARDWARE_WEIGHT[i] for i in hw_ac]); w_ac /= w_ac.sum()
-    w_dc = np.array([C.HARDWARE_WEIGHT[i] for i in hw_dc]); w_dc /= w_dc.sum()
+    w_ac = np.array([C.HARDWARE_WEIGHT[i] for i in hw_ac])
+    w_ac /= w_ac.sum()
+    w_dc = np.array([C.HARDWARE_WEIGHT[i] for i in hw_dc])
+    w_dc /= w_dc.sum()
 
     sites: list[dict] = []
     cps: list[dict] = []

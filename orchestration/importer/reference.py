@@ -150,7 +150,8 @@ def _spec(df: pd.DataFrame, spec: Any) -> tuple[pd.Series, pd.Series]:
                 elif "in" in w:
                     cond = text.isin([_text(x) for x in w["in"]])
                 elif "matches" in w:
-                    cond = text.map(lambda x: x is not None and re.fullmatch(str(w["matches"]), x) is not None)
+                    pattern = re.compile(str(w["matches"]))
+                    cond = text.map(lambda x, rx=pattern: x is not None and rx.fullmatch(x) is not None)
                 else:
                     cond = text.map(lambda x: x in (None, "")) == bool(w["is_null"])
                 cond = cond & ~done

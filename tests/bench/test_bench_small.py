@@ -10,12 +10,14 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from bench.compare import MARTS, compare
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.e2e
 def test_warehouse_reference_and_pandas_publish_the_same_marts(tmp_path):
     out = tmp_path / "bench"
     # 45 days ending 2025-06-30: two calendar months, so monthly marts and running totals span a

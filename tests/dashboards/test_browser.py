@@ -21,6 +21,8 @@ import pytest
 
 from tests.dashboards.conftest import APP, PAGES, PROJECT
 
+pytestmark = pytest.mark.e2e  # the app in headless Chromium
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

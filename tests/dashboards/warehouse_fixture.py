@@ -295,7 +295,7 @@ def build_tables(as_of: date = AS_OF) -> dict[str, pd.DataFrame]:
         .size().rename("failed_sessions").reset_index()
     err = []
     for cp in cps.to_dict("records"):
-        for i in range(6 if cp["brand"] == "Zaptec" else 3):
+        for _ in range(6 if cp["brand"] == "Zaptec" else 3):
             d = date(2025, 4, 5) + timedelta(days=rng.randint(0, 80))
             err.append(dict({k: cp[k] for k in SEGMENT + ["charge_point_id"]}, date=d, month=_month(d),
                             error_code=rng.choice(["GroundFailure", "OverCurrentFailure", "ConnectorLockFailure"]),

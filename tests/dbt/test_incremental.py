@@ -49,6 +49,8 @@ from orchestration.config import PROFILES_DIR, PROJECT_DIR, dbt_project_dir
 from orchestration.defs.dbt import dbt_invocation
 from orchestration.load.loader import connect, load_source
 
+pytestmark = pytest.mark.e2e  # dbt builds, day by day and whole
+
 DBT = str(Path(sys.executable).parent / "dbt")
 
 HISTORY = date(2025, 3, 5)          # the generated data starts three weeks before the first drop

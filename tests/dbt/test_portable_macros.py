@@ -20,7 +20,7 @@ import pytest
 
 from orchestration.config import PROFILES_DIR, PROJECT_DIR
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]  # dbt builds on DuckDB and on local Spark
 DBT = str(Path(sys.executable).parent / "dbt")
 
 # name, UTC instant, IANA zone, a local date, a later UTC instant

@@ -41,7 +41,7 @@ baseline as (
         on r.site_id = c.site_id
         and r.month >= cast({{ dbt.dateadd('month', -3, 'c.month') }} as date)
         and r.month < c.month
-    group by r.site_id
+    group by 1
 
 )
 

@@ -56,6 +56,7 @@ def test_every_raw_source_has_a_freshness_threshold():
     assert daily["warn_after"] == {"count": 36, "period": "hour"} and daily["error_after"] == {"count": 72, "period": "hour"}
 
 
+@pytest.mark.e2e
 def test_the_check_says_what_dbt_source_freshness_says(aged_warehouse, tmp_path):
     con = duckdb.connect(str(config.build_db(aged_warehouse)), read_only=True)
     try:
@@ -78,6 +79,7 @@ def test_the_check_says_what_dbt_source_freshness_says(aged_warehouse, tmp_path)
     assert {s for s, st in ours.items() if st == "pass"} == set(SOURCES) - set(AGED) - {EMPTY} | {"fx_rates"}
 
 
+@pytest.mark.e2e
 def test_the_job_reports_freshness_as_warnings_that_never_block(aged_warehouse):
     raw = [dg.AssetSpec(raw_asset_key(s)) for s in SOURCES]  # loaded already: only the check runs
     result = dg.materialize([*raw, raw_source_freshness], selection=dg.AssetSelection.checks(raw_source_freshness),

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 
 from orchestration.config import PROJECT_DIR
-from tests.conftest import read_serving, run_cli
-from tests.e2e.test_handmade_marts import AS_OF, write_landing
+from tests.conftest import copy_handmade_run, read_serving, run_cli
+from tests.e2e.test_handmade_marts import AS_OF
+
+pytestmark = pytest.mark.e2e  # the whole job on a landing zone
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """A warehouse with one good published run, and its landing zone."""
+def published(tmp_path_factory, handmade_run):
+    """A warehouse with one good published run, and its landing zone: a copy of the session's run
+    of the hand-made landing zone (tests/conftest.py: handmade_run, which asserts it published)."""
     root = tmp_path_factory.mktemp("gates")
-    landing, warehouse = root / "landing", root / "wh"
-    write_landing(landing)
-    first = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", AS_OF)
-    assert first.returncode == 0, first.output
+    landing, warehouse = copy_handmade_run(handmade_run, root)
     return root, landing, warehouse
 
 

@@ -7,6 +7,7 @@ import threading
 from datetime import datetime, timezone
 
 import dagster as dg
+import pytest
 import yaml
 from dagster._core.instance.config import PoolGranularity
 from dagster._core.op_concurrency_limits_counter import GlobalOpConcurrencyLimitsCounter
@@ -41,6 +42,7 @@ def test_daily_schedule_runs_the_days_partition():
     assert [r.partition_key for r in requests] == ["2025-04-02"]
 
 
+@pytest.mark.e2e
 def test_sensor_starts_a_run_for_new_files_and_that_run_publishes(tmp_path, monkeypatch):
     landing, warehouse = tmp_path / "landing", tmp_path / "wh"
     landing.mkdir()

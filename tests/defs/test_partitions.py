@@ -20,6 +20,8 @@ from orchestration.config import PROJECT_DIR
 from orchestration.run import run_job
 from tests.conftest import read_serving, table_fingerprints
 
+pytestmark = pytest.mark.e2e  # the whole job on a landing zone
+
 FIRST, BACKFILL_LAST, LAST = date(2025, 3, 27), date(2025, 3, 29), date(2025, 3, 30)  # DST change on 03-30
 
 

@@ -12,6 +12,8 @@ from orchestration.generate import generate
 from tests.conftest import read_serving, run_cli, table_fingerprints
 from tests.e2e.metric_checks import CHECKS, compare, metricflow_engine, trailing_uptime_check
 
+pytestmark = pytest.mark.e2e  # the whole job on a landing zone
+
 START, END = "2025-05-01", "2025-05-31"
 
 # DESIGN.md section 6: table -> {column: type family}

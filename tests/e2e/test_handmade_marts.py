@@ -43,7 +43,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import read_serving, run_cli
+from tests.conftest import read_serving
+
+pytestmark = pytest.mark.e2e  # the whole job on a landing zone
 
 AS_OF = "2025-03-31"
 
@@ -209,13 +211,10 @@ def write_landing(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def serving(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("handmade")
-    write_landing(root / "landing")
-    result = run_cli("run", "--landing", str(root / "landing"), "--warehouse", str(root / "wh"), "--as-of", AS_OF)
-    assert result.returncode == 0, result.output
-    assert "PUBLISHED" in result.output
-    return root / "wh" / "serving.duckdb"
+def serving(handmade_run) -> Path:
+    """The session's run of this landing zone (tests/conftest.py: handmade_run; it asserts that
+    the run exits 0 and says PUBLISHED), read-only."""
+    return handmade_run.warehouse / "serving.duckdb"
 
 
 def one(serving, sql, params=None):

@@ -11,6 +11,8 @@ from orchestration.importer import import_export
 from orchestration.importer.reference import busiest_day, independent_site_utilization, load_raw_sessions
 from tests.conftest import read_serving, run_cli
 
+pytestmark = pytest.mark.e2e  # the whole job on a landing zone
+
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 CASES = {

@@ -256,7 +256,7 @@ def _tree_digest(root: Path) -> dict[str, str]:
 # ------------------------------------------------------------------------------ shape
 def test_every_source_has_files_with_contract_header_and_keys(landing):
     summary, p = landing
-    for src, source in SOURCES.items():
+    for src in SOURCES:
         folder = p.root / src
         files = [f for f in folder.rglob("*") if f.is_file()]
         assert files, f"no files for {src}"

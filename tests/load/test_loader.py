@@ -219,7 +219,7 @@ def test_reconciliation_holds_for_every_file(con, tmp_path):
     write_jsonl(landing / "sessions" / "a.jsonl", [session(i) for i in range(60)] + ["garbage"])
     write_jsonl(landing / "sessions" / "b.jsonl", [session(i) for i in range(30, 90)])
     load_source(con, "sessions", landing)
-    for file, status, read, loaded, quarantined, dup, _ in audit(con):
+    for file, _, read, loaded, quarantined, dup, _ in audit(con):
         assert read == loaded + quarantined + dup, file
     loaded_in_raw = con.execute("SELECT count(*) FROM raw.sessions").fetchone()[0]
     assert loaded_in_raw == sum(a[3] for a in audit(con)) == 90

@@ -414,3 +414,50 @@ def fast_dagster_home(warehouse: Path) -> None:
     home = warehouse / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(DAGSTER_YAML)
+
+
+# ---- a run observed as it goes: its phases timed from its log (tests/reliability/test_crash.py)
+# the CLI's progress lines (orchestration/progress.py): a source loaded, the dbt step started / ended
+LOAD_MARK = re.compile(r"^  load \w+", re.M)
+DBT_MARK = "  dbt build started"
+DBT_DONE_MARK = "  dbt build finished"
+
+
+def tmp_files(warehouse: Path) -> list[Path]:
+    return sorted(warehouse.glob(".serving.duckdb.*.tmp*"))
+
+
+def inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
+
+
+@dataclass
+class Timeline:
+    load: float  # first raw load logged
+    dbt: float  # dbt step started
+    dbt_done: float
+    tmp: float  # the new serving file appears
+    replaced: float  # serving.duckdb replaced
+    end: float  # process exited
+
+
+def run_observed(log: Path, warehouse: Path, landing: Path, as_of: str) -> tuple[int, str, Timeline]:
+    """An uninterrupted run, its phase boundaries timed by polling its log and the warehouse."""
+    p = start_cli(log, "run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", as_of)
+    marks: dict[str, float] = {}
+    serving = warehouse / "serving.duckdb"
+    before = inode(serving)
+    while p.proc.poll() is None:
+        now, out = p.elapsed(), p.output()
+        for name, hit in (("load", LOAD_MARK.search(out)), ("dbt", DBT_MARK in out),
+                          ("dbt_done", DBT_DONE_MARK in out), ("tmp", bool(tmp_files(warehouse))),
+                          ("replaced", inode(serving) != before)):
+            if hit and name not in marks:
+                marks[name] = now
+        time.sleep(0.01)
+    end = p.elapsed()
+    return p.proc.returncode, p.output(), Timeline(**{k: marks.get(k, end) for k in
+                                                      ("load", "dbt", "dbt_done", "tmp", "replaced")}, end=end)

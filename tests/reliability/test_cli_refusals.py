@@ -18,6 +18,8 @@ from tests.conftest import run_cli
 from tests.e2e.test_handmade_marts import AS_OF, write_landing
 from tests.reliability.helpers import cdr, ecb_text, fast_dagster_home, jsonl
 
+pytestmark = pytest.mark.e2e  # the whole job on a landing zone
+
 BROKEN = {
     # binary garbage where JSON lines are expected
     "sessions/sessions_2025-03-31_garbage.jsonl": bytes(random.Random(7).randrange(256) for _ in range(3000)),

@@ -32,72 +32,29 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from tests.conftest import table_fingerprints
-from tests.e2e.test_handmade_marts import AS_OF, write_landing
-from tests.reliability.helpers import (PROJECT, _wait_group_gone, cli_env, fast_dagster_home, raw_summary, reconcile,
-                                       save_figures, serving_state, session, start_cli)
+from tests.e2e.test_handmade_marts import AS_OF
+from tests.reliability.helpers import (DBT_DONE_MARK, DBT_MARK, LOAD_MARK, PROJECT, Timeline, _wait_group_gone, cli_env,
+                                       fast_dagster_home, inode, raw_summary, reconcile, run_observed, save_figures,
+                                       serving_state, session, start_cli, tmp_files)
+
+pytestmark = pytest.mark.e2e  # the whole job on a landing zone
 
 RNG = random.Random(20251124)
-# the CLI's progress lines (orchestration/progress.py): a source loaded, the dbt step started / ended
-LOAD_MARK = re.compile(r"^  load \w+", re.M)
-DBT_MARK = "  dbt build started"
-DBT_DONE_MARK = "  dbt build finished"
 JOB_TRIALS = ["startup", "load", "dbt", "dbt", "dbt", "dbt", "publish"]  # four in dbt build: its longest phase
 LOADER_KILLS = 7
 PUBLISH_KILLS = 10
-
-
-def tmp_files(warehouse: Path) -> list[Path]:
-    return sorted(warehouse.glob(".serving.duckdb.*.tmp*"))
-
-
-def inode(path: Path) -> int | None:
-    try:
-        return path.stat().st_ino
-    except FileNotFoundError:
-        return None
-
-
-@dataclass
-class Timeline:
-    load: float  # first raw load logged
-    dbt: float  # dbt step started
-    dbt_done: float
-    tmp: float  # the new serving file appears
-    replaced: float  # serving.duckdb replaced
-    end: float  # process exited
-
-
-def run_observed(log: Path, warehouse: Path, landing: Path) -> tuple[int, str, Timeline]:
-    """An uninterrupted run, its phase boundaries timed by polling its log and the warehouse."""
-    p = start_cli(log, "run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", AS_OF)
-    marks: dict[str, float] = {}
-    serving = warehouse / "serving.duckdb"
-    before = inode(serving)
-    while p.proc.poll() is None:
-        now, out = p.elapsed(), p.output()
-        for name, hit in (("load", LOAD_MARK.search(out)), ("dbt", DBT_MARK in out),
-                          ("dbt_done", DBT_DONE_MARK in out), ("tmp", bool(tmp_files(warehouse))),
-                          ("replaced", inode(serving) != before)):
-            if hit and name not in marks:
-                marks[name] = now
-        time.sleep(0.01)
-    end = p.elapsed()
-    return p.proc.returncode, p.output(), Timeline(**{k: marks.get(k, end) for k in
-                                                      ("load", "dbt", "dbt_done", "tmp", "replaced")}, end=end)
 
 
 def phase_at_kill(out: str, warehouse: Path, serving_inode_before: int | None) -> str:
@@ -160,8 +117,12 @@ def kill_job_trial(log: Path, warehouse: Path, landing: Path, kind: str, t: Time
     while p.proc.poll() is None:
         if armed is None:
             out = p.output()
-            hit = {"load": lambda: LOAD_MARK.search(out), "dbt": lambda: DBT_MARK in out,
-                   "tmp": lambda: tmp_files(warehouse)}[trigger]()
+            if trigger == "load":
+                hit = bool(LOAD_MARK.search(out))
+            elif trigger == "dbt":
+                hit = DBT_MARK in out
+            else:
+                hit = bool(tmp_files(warehouse))
             if hit:
                 armed = p.elapsed()
         if armed is not None and p.elapsed() - armed >= delay:
@@ -229,17 +190,16 @@ def dagster_run_statuses(home: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def crash(tmp_path_factory):
+def crash(tmp_path_factory, handmade_run):
     t_start = time.monotonic()
     root = tmp_path_factory.mktemp("crash")
     landing = root / "landing"
-    write_landing(landing)
+    shutil.copytree(handmade_run.landing, landing)
 
-    # 1. the reference run
-    ref_wh = root / "reference"
-    fast_dagster_home(ref_wh)
-    rc, out, timeline = run_observed(root / "reference.log", ref_wh, landing)
-    assert rc == 0 and "PUBLISHED" in out, out[-5000:]
+    # 1. the reference run: the session's uninterrupted run of this landing zone on a fresh
+    # warehouse, timed as it ran (tests/conftest.py: handmade_run; it asserts it published)
+    ref_wh = handmade_run.warehouse
+    timeline = Timeline(**handmade_run.timeline)
     reference = {"fingerprints": table_fingerprints(ref_wh / "serving.duckdb"),
                  "raw": raw_summary(ref_wh / "build.duckdb")}
     trials: list[dict] = []
@@ -255,7 +215,7 @@ def crash(tmp_path_factory):
         trials.append(trial)
 
     # 5. recovery: the next run needs no cleanup and publishes the reference's tables
-    rc, out, _ = run_observed(root / "recovery.log", wh, landing)
+    rc, out, _ = run_observed(root / "recovery.log", wh, landing, AS_OF)
     assert rc == 0 and "PUBLISHED" in out, out[-5000:]
     recovery = {"fingerprints": table_fingerprints(wh / "serving.duckdb"), "raw": raw_summary(wh / "build.duckdb"),
                 "state": serving_state(wh / "serving.duckdb"), "tmp_left": tmp_files(wh),

@@ -14,7 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.reliability.helpers import PROJECT, save_figures
+
+pytestmark = pytest.mark.e2e  # a million-line file through the loader, memory measured (a stress test)
 
 LINES = 1_000_000
 BAD_EVERY = 250_000  # lines 250000, 500000, 750000, 1000000: kWh "lots"

@@ -38,6 +38,8 @@ from tests.e2e.test_handmade_marts import AS_OF, write_landing
 from tests.reliability.helpers import (copy_landing, fast_dagster_home, raw_summary, run_cli_logged, serving_state, session,
                                        save_figures, start_readers, stop_readers)
 
+pytestmark = pytest.mark.e2e  # the whole job on a landing zone
+
 
 def _extra_session(i: int, **over) -> dict:
     day, hour = 1 + i % 28, 6 + i % 10

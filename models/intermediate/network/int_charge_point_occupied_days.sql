@@ -123,7 +123,9 @@ day_overlaps as (
     select
         piece_days.charge_point_id,
         piece_days.date,
-        {{ overlap_seconds('piece_days.start_at', 'piece_days.end_at', 'local_days.day_start_utc', 'local_days.day_end_utc') }} as overlap_seconds
+        {{ overlap_seconds(
+            'piece_days.start_at', 'piece_days.end_at', 'local_days.day_start_utc', 'local_days.day_end_utc'
+        ) }} as overlap_seconds
     from piece_days
     -- (in an incremental run local_days holds only the dates to rebuild)
     inner join local_days

@@ -87,7 +87,9 @@ session_day_bounds as (
         session_days.date,
         session_days.kwh,
         {{ seconds_between('session_days.plugged_in_at', 'session_days.unplugged_at') }} as session_seconds,
-        {{ overlap_seconds('session_days.plugged_in_at', 'session_days.unplugged_at', 'local_days.day_start_utc', 'local_days.day_end_utc') }} as overlap_seconds
+        {{ overlap_seconds(
+            'session_days.plugged_in_at', 'session_days.unplugged_at', 'local_days.day_start_utc', 'local_days.day_end_utc'
+        ) }} as overlap_seconds
     from session_days
     -- (in an incremental run local_days holds only the dates to rebuild)
     inner join local_days

@@ -100,7 +100,9 @@ split as (
         interval_days.connector_id,
         interval_days.date,
         interval_days.is_excluded,
-        {{ overlap_seconds('interval_days.started_at', 'interval_days.ended_at', 'local_days.day_start_utc', 'local_days.day_end_utc') }} as down_seconds
+        {{ overlap_seconds(
+            'interval_days.started_at', 'interval_days.ended_at', 'local_days.day_start_utc', 'local_days.day_end_utc'
+        ) }} as down_seconds
     from interval_days
     inner join local_days
         on interval_days.time_zone = local_days.time_zone

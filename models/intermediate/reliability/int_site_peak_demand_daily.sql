@@ -97,7 +97,9 @@ interval_days as (
     -- the others (within the occupied interval, so within its local dates)
     select
         *,
-        {{ date_series('plugged_in_date', 'coalesce(unplugged_date, ' ~ local_date('end_at', 'time_zone') ~ ')') }} as date
+        {{ date_series(
+            'plugged_in_date', 'coalesce(unplugged_date, ' ~ local_date('end_at', 'time_zone') ~ ')'
+        ) }} as date
     from plug_in_days
     where not (
         start_at >= day_start_utc
@@ -112,11 +114,19 @@ split as (
     select
         interval_days.site_id,
         interval_days.date,
-        case when interval_days.start_at > local_days.day_start_utc then interval_days.start_at else local_days.day_start_utc end as start_at,
-        case when interval_days.end_at < local_days.day_end_utc then interval_days.end_at else local_days.day_end_utc end as end_at,
+        case
+            when interval_days.start_at > local_days.day_start_utc then interval_days.start_at
+            else local_days.day_start_utc
+        end as start_at,
+        case
+            when interval_days.end_at < local_days.day_end_utc then interval_days.end_at
+            else local_days.day_end_utc
+        end as end_at,
         case
             when interval_days.interval_seconds > 0
-                then interval_days.kwh * {{ overlap_seconds('interval_days.start_at', 'interval_days.end_at', 'local_days.day_start_utc', 'local_days.day_end_utc') }}
+                then interval_days.kwh * {{ overlap_seconds(
+                    'interval_days.start_at', 'interval_days.end_at', 'local_days.day_start_utc', 'local_days.day_end_utc'
+                ) }}
                     / interval_days.interval_seconds
             else interval_days.kwh
         end as kwh,
@@ -173,7 +183,10 @@ events as (
         site_id,
         date,
         first_slot as slot_start,
-        cast(power_kw * ({{ seconds_between('start_at', dbt.dateadd('minute', 15, 'first_slot')) }} / 900.0) as decimal(18, 9)) as edge_kw,
+        cast(
+            power_kw * ({{ seconds_between('start_at', dbt.dateadd('minute', 15, 'first_slot')) }} / 900.0)
+            as decimal(18, 9)
+        ) as edge_kw,
         cast(0 as decimal(18, 9)) as power_change_kw
     from pieces
     where last_slot > first_slot and power_kw is not null
@@ -242,7 +255,7 @@ ranked as (
 
     select
         *,
-        row_number() over (partition by site_id, date order by demand_kw desc, slot_start) as slot_rank
+        row_number() over (partition by site_id, date order by demand_kw desc, slot_start asc) as slot_rank
     from demand
 
 ),

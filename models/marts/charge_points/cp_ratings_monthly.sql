@@ -40,7 +40,9 @@ localized as (
         rated_charge_points.rating_id,
         rated_charge_points.stars,
         rated_charge_points.charge_point_id,
-        {{ month_start(local_date('rated_charge_points.created_at', "coalesce(charge_points.time_zone, 'UTC')")) }} as month
+        {{ month_start(
+            local_date('rated_charge_points.created_at', "coalesce(charge_points.time_zone, 'UTC')")
+        ) }} as month
     from rated_charge_points
     left join charge_points
         on rated_charge_points.charge_point_id = charge_points.charge_point_id

@@ -37,7 +37,9 @@ session_counts as (
     select
         site_id,
         sum(case when plugged_in_month = {{ month_start(as_of_date()) }} then 1 else 0 end) as sessions_this_month,
-        sum(case when plugged_in_month = {{ month_start(as_of_date()) }} and is_completed then 1 else 0 end) as completed_sessions_this_month,
+        sum(
+            case when plugged_in_month = {{ month_start(as_of_date()) }} and is_completed then 1 else 0 end
+        ) as completed_sessions_this_month,
         count(*) as total_sessions,
         sum(case when is_completed then 1 else 0 end) as total_completed_sessions
     from sessions

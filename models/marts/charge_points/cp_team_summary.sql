@@ -41,7 +41,9 @@ session_counts as (
         team_id,
         max(operator_id) as operator_id,
         sum(case when plugged_in_month = {{ month_start(as_of_date()) }} then 1 else 0 end) as sessions_this_month,
-        sum(case when plugged_in_month = {{ month_start(as_of_date()) }} and is_completed then 1 else 0 end) as completed_sessions_this_month,
+        sum(
+            case when plugged_in_month = {{ month_start(as_of_date()) }} and is_completed then 1 else 0 end
+        ) as completed_sessions_this_month,
         count(*) as total_sessions
     from sessions
     where is_finished

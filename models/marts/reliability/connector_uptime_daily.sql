@@ -100,7 +100,9 @@ final as (
         cast(port_days.period_minutes as double) as period_minutes,
         cast(port_days.outage_minutes as double) as outage_minutes,
         cast(port_days.excluded_minutes as double) as excluded_minutes,
-        {{ uptime_pct('port_days.period_minutes', 'port_days.outage_minutes', 'port_days.excluded_minutes') }} as uptime_pct
+        {{ uptime_pct(
+            'port_days.period_minutes', 'port_days.outage_minutes', 'port_days.excluded_minutes'
+        ) }} as uptime_pct
     from port_days
     inner join charge_points
         on port_days.charge_point_id = charge_points.charge_point_id

@@ -95,13 +95,13 @@ final as (
     select
         operator_years.year,
         operator_years.operator_id,
-        cast(rapid_charge_points as bigint) as rapid_charge_points,
-        cast(average_uptime_pct as double) as average_uptime_pct,
-        average_uptime_pct >= 99 as meets_uk_99,
-        cast(lowest_uptime_pct as double) as lowest_uptime_pct,
-        cast(charge_points_below_99 as bigint) as charge_points_below_99,
-        first_date,
-        last_date,
+        cast(operator_years.rapid_charge_points as bigint) as rapid_charge_points,
+        cast(operator_years.average_uptime_pct as double) as average_uptime_pct,
+        operator_years.average_uptime_pct >= 99 as meets_uk_99,
+        cast(operator_years.lowest_uptime_pct as double) as lowest_uptime_pct,
+        cast(operator_years.charge_points_below_99 as bigint) as charge_points_below_99,
+        operator_years.first_date,
+        operator_years.last_date,
         -- over when the day after as_of_date is in a later year; covered when its data starts on 1 January
         cast(extract(year from {{ add_days(as_of_date(), 1) }}) as integer) > operator_years.year
             and extract(month from year_coverage.first_covered_date) = 1

@@ -19,7 +19,13 @@ renamed as (
 
 current_version as (
 
-    {{ latest_version('renamed', key=['operator_id'], columns=['operator_id', 'name', 'parent_operator_id', 'country_code', 'currency', 'updated_at']) }}
+    {{ latest_version(
+        'renamed',
+        key=['operator_id'],
+        columns=[
+            'operator_id', 'name', 'parent_operator_id', 'country_code', 'currency', 'updated_at'
+        ]
+    ) }}
 
 )
 

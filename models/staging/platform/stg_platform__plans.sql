@@ -20,7 +20,13 @@ renamed as (
 
 current_version as (
 
-    {{ latest_version('renamed', key=['plan_id'], columns=['plan_id', 'operator_id', 'name', 'price', 'currency', 'billing_period', 'updated_at']) }}
+    {{ latest_version(
+        'renamed',
+        key=['plan_id'],
+        columns=[
+            'plan_id', 'operator_id', 'name', 'price', 'currency', 'billing_period', 'updated_at'
+        ]
+    ) }}
 
 )
 

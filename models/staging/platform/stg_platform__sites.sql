@@ -26,7 +26,14 @@ renamed as (
 
 current_version as (
 
-    {{ latest_version('renamed', key=['site_id'], columns=['site_id', 'operator_id', 'team_id', 'name', 'address', 'city', 'postal_code', 'country_code', 'latitude', 'longitude', 'time_zone', 'created_at', 'updated_at']) }}
+    {{ latest_version(
+        'renamed',
+        key=['site_id'],
+        columns=[
+            'site_id', 'operator_id', 'team_id', 'name', 'address', 'city', 'postal_code', 'country_code', 'latitude',
+            'longitude', 'time_zone', 'created_at', 'updated_at'
+        ]
+    ) }}
 
 )
 

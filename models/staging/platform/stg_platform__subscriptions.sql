@@ -19,7 +19,13 @@ renamed as (
 
 current_version as (
 
-    {{ latest_version('renamed', key=['subscription_id'], columns=['subscription_id', 'plan_id', 'team_id', 'started_at', 'ended_at', 'updated_at']) }}
+    {{ latest_version(
+        'renamed',
+        key=['subscription_id'],
+        columns=[
+            'subscription_id', 'plan_id', 'team_id', 'started_at', 'ended_at', 'updated_at'
+        ]
+    ) }}
 
 )
 

@@ -18,7 +18,13 @@ renamed as (
 
 current_version as (
 
-    {{ latest_version('renamed', key=['team_id'], columns=['team_id', 'operator_id', 'name', 'created_at', 'updated_at']) }}
+    {{ latest_version(
+        'renamed',
+        key=['team_id'],
+        columns=[
+            'team_id', 'operator_id', 'name', 'created_at', 'updated_at'
+        ]
+    ) }}
 
 )
 

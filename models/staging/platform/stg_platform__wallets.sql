@@ -19,7 +19,13 @@ renamed as (
 
 current_version as (
 
-    {{ latest_version('renamed', key=['wallet_id'], columns=['wallet_id', 'owner_type', 'owner_id', 'currency', 'balance', 'updated_at']) }}
+    {{ latest_version(
+        'renamed',
+        key=['wallet_id'],
+        columns=[
+            'wallet_id', 'owner_type', 'owner_id', 'currency', 'balance', 'updated_at'
+        ]
+    ) }}
 
 )
 
