@@ -97,8 +97,8 @@ def compare_relations(con: duckdb.DuckDBPyConnection, table: str, left: str, rig
         CREATE OR REPLACE TEMP TABLE _pairs AS
         SELECT l._pair IS NOT NULL AS in_left, r._pair IS NOT NULL AS in_right,
                coalesce(l._pair IS NOT NULL AND r._pair IS NOT NULL AND ({floats_equal}), false) AS same,
-               {', '.join(f'l.{q(c)} AS {q("l_" + c)}' for c in left_cols)},
-               {', '.join(f'r.{q(c)} AS {q("r_" + c)}' for c in left_cols)}
+               {', '.join(f"l.{q(c)} AS {q('l_' + c)}" for c in left_cols)},
+               {', '.join(f"r.{q(c)} AS {q('r_' + c)}" for c in left_cols)}
         FROM ({left_sql}) AS l FULL OUTER JOIN ({right_sql}) AS r ON {on}""")
     result.only_left, result.only_right = con.execute(
         "SELECT count(*) FILTER (WHERE in_left AND NOT same), count(*) FILTER (WHERE in_right AND NOT same) "
