@@ -11,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 
-
 BIG = ("sessions", "ledger", "cdrs", "ocpp")
 
 

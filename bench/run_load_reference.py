@@ -12,7 +12,7 @@ import argparse
 import json
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -51,7 +51,7 @@ def run(db: Path, landing: Path, profile: bool = False, max_bad_share: float = 0
         con.execute("SET memory_limit = ?", [config.memory_limit()])
         con.execute("SET temp_directory = ?", [str(db.parent / "duckdb_tmp")])
         con.execute("SET preserve_insertion_order = false")
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         con.execute("SET VARIABLE landing = ?", [str(landing.resolve())])
         con.execute("SET VARIABLE suites = ?", [str(config.PROJECT_DIR / "expectations")])
         con.execute("SET VARIABLE ocpp_schemas = ?", [str(resources.files("ocpp.v16") / "schemas")])

@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bench import compare as cmp
@@ -164,7 +164,7 @@ class Bench:
             raise SystemExit(f"unknown contenders {sorted(unknown)}; choose from {CONTENDERS}")
         self.chosen = chosen
         self.results: dict = {
-            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "params": {"sessions": args.sessions, "days": args.days, "seed": args.seed,
                        "start": self.start.isoformat(), "as_of": self.end.isoformat()},
             "machine": machine_info(), "measurements": {}, "equality": {}, "dbt_profiles": {},
@@ -572,7 +572,7 @@ class Bench:
         a = self.args
         self.results["ratios"] = self.ratios()
         self.results["all_equal"] = ok
-        self.results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         text = json.dumps(self.results, indent=2, default=str)
         (self.out / "results.json").write_text(text)
         stamp = self.results["started_at"].replace(":", "").replace("+0000", "Z")

@@ -51,13 +51,14 @@ from orchestration import plan as planner
 from orchestration.config import PROFILES_DIR, build_db, serving_db
 from orchestration.spark.export import export_plan, export_raw
 
+
 @dataclass
 class Clock:
     """Wall and CPU time of a step run in this process, including the JVM it talks to."""
     wall_s: float = 0.0
     cpu_s: float = 0.0
 
-    def __enter__(self) -> "Clock":
+    def __enter__(self) -> Clock:
         self._wall = time.perf_counter()
         self._cpu = self._cpu_now()
         return self
@@ -284,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"round {r.name}: {r.equal} of {r.tables} published tables equal"
             f"{'' if result.success else ', spark build failed'} (compare {clock.wall_s:.1f} s)")
     ok = all(r.ok for r in rounds)
-    say(f"spark-check: " + "; ".join(f"{r.name} {r.equal}/{r.tables} equal" for r in rounds)
+    say("spark-check: " + "; ".join(f"{r.name} {r.equal}/{r.tables} equal" for r in rounds)
         + f" (total {time.perf_counter() - total:.1f} s) -> {'OK' if ok else 'FAILED'}")
     return 0 if ok else 1
 

@@ -31,8 +31,7 @@ from datetime import date
 from pathlib import Path
 
 from orchestration import config, report
-from orchestration.failures import (EXIT_BUSY, EXIT_INTERRUPTED, EXIT_USAGE, causes, probe_writable,
-                                    storage_failure)
+from orchestration.failures import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_USAGE, causes, probe_writable, storage_failure
 from orchestration.instance import ensure_dagster_home
 from orchestration.lock import WarehouseBusy, hold_warehouse
 from orchestration.progress import RunConsole, new_log_path

@@ -13,7 +13,7 @@ Field types (warehouse type in brackets):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 

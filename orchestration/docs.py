@@ -35,9 +35,8 @@ def build_dbt_docs(warehouse: Path, out: Path) -> Path:
 
 def build_gx_docs(warehouse: Path, out: Path) -> Path:
     import great_expectations as gx
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     out.mkdir(parents=True, exist_ok=True)
     ctx = gx.get_context(mode="file", project_root_dir=str(out))
@@ -83,7 +82,9 @@ def _add_load_validation(ctx, con, source: str, suite_name: str) -> bool:
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier, ValidationResultIdentifier)
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
     if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
                        "AND table_name = '_gx_validations'").fetchall()[0][0]:
         return False

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 LOCK_NAME = "warehouse.lock"
@@ -135,7 +135,7 @@ def hold_warehouse(warehouse: Path, *, run_id: str, started_by: str, as_of: str 
             time.sleep(poll)
         holder = {"run_id": run_id, "started_by": started_by, "as_of": as_of, "pid": os.getpid(),
                   "host": socket.gethostname(),
-                  "since": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
+                  "since": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
                   "waited_s": round(time.monotonic() - t0, 1)}
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)

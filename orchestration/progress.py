@@ -16,7 +16,7 @@ import contextlib
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -37,7 +37,7 @@ def new_log_path(warehouse: Path, run_id: str) -> Path:
     old = sorted(folder.glob("*.log"))
     for p in old[:max(0, len(old) - (config.LOGS_KEPT - 1))]:
         p.unlink(missing_ok=True)
-    return folder / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{run_id[:8]}.log"
+    return folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{run_id[:8]}.log"
 
 
 class _LogWriter:
@@ -105,7 +105,7 @@ class RunConsole:
         with self._lock:
             if self._file is not None and not self._file.closed:
                 try:
-                    self._file.write(f"{datetime.now(timezone.utc):%H:%M:%S.%f}"[:-3] + f" {line}\n")
+                    self._file.write(f"{datetime.now(UTC):%H:%M:%S.%f}"[:-3] + f" {line}\n")
                     self._file.flush()
                 except OSError as e:  # e.g. the disk is full: the run goes on and says so once
                     failed, self._file = e, None

@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -259,7 +259,7 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
                     raise RuntimeError(f"publish: delta of {schema}.{table} gives {n_serving} rows, "
                                        f"the build has {n_build}; serving.duckdb not replaced")
             result.counts[f"{schema}.{table}"] = n_serving
-        published_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        published_at = datetime.now(UTC).replace(tzinfo=None)
         con.execute("DROP TABLE IF EXISTS serving.marts._publish_info")
         con.execute("""CREATE TABLE serving.marts._publish_info (
             run_id VARCHAR, as_of_date DATE, published_at TIMESTAMP, table_row_counts JSON,

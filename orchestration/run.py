@@ -14,7 +14,7 @@ from orchestration import plan as planner
 from orchestration import report
 from orchestration.defs import JOB_NAME, LOAD_JOB_NAME, defs
 from orchestration.defs.publish import SERVING_KEY
-from orchestration.failures import (EXIT_NOT_PUBLISHED, EXIT_OK, StorageFailure, storage_failure_in_text)
+from orchestration.failures import EXIT_NOT_PUBLISHED, EXIT_OK, StorageFailure, storage_failure_in_text
 
 
 @dataclass

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def main() -> int:
 
     root = Path(tempfile.mkdtemp(prefix="one_writer_"))
     landing, warehouse = root / "landing", root / "warehouse"
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WAREHOUSE_", "DAGSTER_"))}
     subprocess.run([PY, "-m", "orchestration", "generate", "--out", str(landing), "--sessions", str(args.sessions),
                     "--start", (today - timedelta(days=29)).isoformat(), "--end", today.isoformat()],
@@ -174,18 +174,18 @@ def main() -> int:
         cli_log = next((warehouse / "logs").glob("*.log"), None)  # the CLI run's log: from lock to end
         stamps = re.findall(r"^(\d\d:\d\d:\d\d\.\d{3}) ", cli_log.read_text(), re.M) if cli_log else []
         if stamps:
-            day = datetime.now(timezone.utc).date()
+            day = datetime.now(UTC).date()
 
             def ts(s: str) -> float:
-                return datetime.combine(day, datetime.strptime(s, "%H:%M:%S.%f").time(), tzinfo=timezone.utc).timestamp()
+                return datetime.combine(day, datetime.strptime(s, "%H:%M:%S.%f").time(), tzinfo=UTC).timestamp()
             held.append((ts(stamps[0]), ts(stamps[-1]), "cli"))
         held.sort()
         for (_, e1, w1), (s2, _, w2) in zip(held, held[1:]):
             if s2 < e1 - 0.5:
                 problems.append(f"{w1} and {w2} held the warehouse at the same time")
         for s, e, w in held:
-            log(f"held the warehouse: {w} {datetime.fromtimestamp(s, timezone.utc):%H:%M:%S}-"
-                f"{datetime.fromtimestamp(e, timezone.utc):%H:%M:%S} UTC")
+            log(f"held the warehouse: {w} {datetime.fromtimestamp(s, UTC):%H:%M:%S}-"
+                f"{datetime.fromtimestamp(e, UTC):%H:%M:%S} UTC")
         waiting_line = [ln for ln in cli_text.splitlines() if "is busy" in ln]
         log("CLI said: " + (waiting_line[0].strip() if waiting_line else "(it did not have to wait)"))
         log("CLI's last line: " + cli_text.strip().splitlines()[-1])

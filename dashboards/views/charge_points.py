@@ -78,7 +78,7 @@ with right:
     else:
         st.caption("No ratings in the selected period.")
 
-st.subheader(f"Teams", help=f"Charge points now and finished sessions plugged in during {month}")
+st.subheader("Teams", help=f"Charge points now and finished sessions plugged in during {month}")
 teams = data.cp_teams_table(f)
 st.dataframe(
     teams.drop(columns=["team_id", "operator_id"]), hide_index=True, width="stretch", height="auto",

@@ -23,7 +23,6 @@ import re
 import threading
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
 import duckdb
 

@@ -9,10 +9,10 @@ import json
 import os
 import shutil
 import sys
-from datetime import date, datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -88,7 +88,7 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse:
     if args:
         os.environ.update({**dbt_run_env(as_of), **env})
         runs = config.dbt_runs_dir(warehouse.warehouse)
-        target = runs / f"{context.run.run_id[:8]}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+        target = runs / f"{context.run.run_id[:8]}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
         reuse_parse_state(runs, target)
         try:
             yield from dbt.cli(args, context=context, target_path=target).stream()

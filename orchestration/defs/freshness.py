@@ -10,7 +10,7 @@ and project parse) to every run for fourteen one-row queries."""
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -71,11 +71,11 @@ def source_criteria(manifest_path: Path | None = None) -> dict[str, dict]:
     return out
 
 
-NEVER = datetime(1, 1, 1, tzinfo=timezone.utc)
+NEVER = datetime(1, 1, 1, tzinfo=UTC)
 
 
 def _utc(ts: datetime) -> datetime:
-    return ts.astimezone(timezone.utc) if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def measure(con: duckdb.DuckDBPyConnection, criteria: dict[str, dict]) -> dict[str, Freshness]:

@@ -12,7 +12,6 @@ from orchestration.defs.raw import raw_assets
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
 
 
-
 def plan_asset_key(table: str) -> dg.AssetKey:
     """The asset of run_plan.<table> (the dbt source run_plan.<table> maps onto it)."""
     return dg.AssetKey([planner.SCHEMA, table])

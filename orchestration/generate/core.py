@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections import deque
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +64,7 @@ def generate(out: Path | str, seed: int = 42, sessions: int = 50_000, start: dat
 def _generate(out, seed, sessions, start, end, progress, workers, overwrite) -> dict:
     t_start = time.perf_counter()
     out = Path(out)
-    end = _as_date(end) or datetime.now(timezone.utc).date()
+    end = _as_date(end) or datetime.now(UTC).date()
     start = _as_date(start) or end - timedelta(days=364)
     if start > end:
         raise ValueError(f"start {start} is after end {end}")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import gzip
 import os
 from contextlib import nullcontext
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,18 @@ import pyarrow.compute as pc
 from orchestration.contract import SOURCES
 
 from . import catalog as C
-from .simulate import (A_BOOT, A_HEARTBEAT, A_METER, A_UNKNOWN, LEDGER_KINDS, NULL_MONEY, OCPP_STATUS,
-                       STATES, TOKEN_TYPES, nrows)
+from .simulate import (
+    A_BOOT,
+    A_HEARTBEAT,
+    A_METER,
+    A_UNKNOWN,
+    LEDGER_KINDS,
+    NULL_MONEY,
+    OCPP_STATUS,
+    STATES,
+    TOKEN_TYPES,
+    nrows,
+)
 from .world import CURRENCIES, DAY, ERROR_CODES, FAILURE_REASONS, NEVER
 
 OFFSETS = [0, 3600, 7200, -18000]  # seconds east of UTC for timestamp styles 0..3

@@ -20,8 +20,19 @@ from datetime import date
 import numpy as np
 
 from . import catalog as C
-from .world import (DAY, ERR_INDEX, ERROR_CODES, NEVER, CUR_INDEX, CURRENCIES, World, add_months,
-                    day_of, month_key, month_start)
+from .world import (
+    CUR_INDEX,
+    CURRENCIES,
+    DAY,
+    ERR_INDEX,
+    ERROR_CODES,
+    NEVER,
+    World,
+    add_months,
+    day_of,
+    month_key,
+    month_start,
+)
 
 NULL_MONEY = np.iinfo(np.int64).min
 MAXC = 2  # max connectors per charge point

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -34,7 +34,7 @@ N_OCPP_ERRORS = len(ERROR_CODES)
 
 
 def epoch(d: date) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
 
 
 def day_of(t: int) -> date:
@@ -95,7 +95,7 @@ class World:
 
 
 def _ts(t: int) -> str:
-    return datetime.fromtimestamp(int(t), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(t), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _daytime(rng: np.random.Generator, day_t: int, lo_h: float = 7.0, hi_h: float = 16.0) -> int:

@@ -33,13 +33,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from orchestration.contract import SOURCES
-from orchestration.importer.convert import (FieldError, Stamp, fmt_decimal, fmt_ts, to_bool,
-                                            to_decimal, to_int, to_stamp)
-from orchestration.importer.readers import ExportError, Row, read_export
 from orchestration.check.expectations import column_range
-from orchestration.importer.spec import (CP_FIELDS, SESSION_FIELDS, SITE_FIELDS, Mapping, Spec,
-                                         Unmapped, cell_text, load_mapping)
+from orchestration.contract import SOURCES
+from orchestration.importer.convert import FieldError, Stamp, fmt_decimal, fmt_ts, to_bool, to_decimal, to_int, to_stamp
+from orchestration.importer.readers import ExportError, Row, read_export
+from orchestration.importer.spec import (
+    CP_FIELDS,
+    SESSION_FIELDS,
+    SITE_FIELDS,
+    Mapping,
+    Spec,
+    Unmapped,
+    cell_text,
+    load_mapping,
+)
 
 # Plausibility limits of the warehouse's expectation suites (expectations/*.json), read from
 # them: rows outside would be quarantined at load, so the importer rejects them and says why.

@@ -133,7 +133,7 @@ class Spec:
     factor: Decimal | None = None  # unit conversion / multiplier for numbers
     formats: tuple | None = None
     year_offset: int | None = None
-    zone: "Spec | None" = None
+    zone: Spec | None = None
     required: bool | None = None
     where: str = ""  # the mapping key, for messages
 

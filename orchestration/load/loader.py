@@ -22,7 +22,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -33,8 +33,16 @@ from orchestration.check import expectations as gx_check
 from orchestration.contract import SOURCES, Source
 from orchestration.load import readers
 from orchestration.load.schema import ensure_raw_schema
-from orchestration.load.validate import (PassSettings, RawState, candidates_sql, classify_sql, key_hash_sql,
-                                         output_columns, pass_sql, self_reference_sql)
+from orchestration.load.validate import (
+    PassSettings,
+    RawState,
+    candidates_sql,
+    classify_sql,
+    key_hash_sql,
+    output_columns,
+    pass_sql,
+    self_reference_sql,
+)
 
 log = logging.getLogger("orchestration.load")
 
@@ -185,7 +193,7 @@ class FileDigests:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:

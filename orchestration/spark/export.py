@@ -24,7 +24,8 @@ import duckdb
 
 from orchestration.contract import SOURCES
 from orchestration.export import _ident, _literal
-from orchestration.plan import SCHEMA as PLAN_SCHEMA, SETS as PLAN_SETS
+from orchestration.plan import SCHEMA as PLAN_SCHEMA
+from orchestration.plan import SETS as PLAN_SETS
 
 
 def _select_list(columns: list[tuple[str, str]]) -> str:

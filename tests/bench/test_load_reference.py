@@ -11,7 +11,15 @@ from bench.compare_load import compare
 from bench.run_load_reference import run as run_reference
 from orchestration.load.loader import connect, load_source
 from tests.reliability.helpers import (
-    cdr, jsonl, ledger, make_registry_db, ocpp, session, status_notification, write_files)
+    cdr,
+    jsonl,
+    ledger,
+    make_registry_db,
+    ocpp,
+    session,
+    status_notification,
+    write_files,
+)
 
 
 def _files() -> dict[str, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
@@ -35,7 +35,7 @@ def test_the_readme_session_starts_from_an_empty_warehouse():
 
 @pytest.mark.e2e
 def test_load_then_dbt_build_then_source_freshness(tmp_path):
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     generate(landing, seed=3, sessions=1500, start=today - timedelta(days=13), end=today, progress=False)
     env = {**os.environ, "WAREHOUSE_LANDING_DIR": str(landing), "WAREHOUSE_DIR": str(warehouse),

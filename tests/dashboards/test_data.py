@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from dashboards import data
 from tests.dashboards.conftest import PROJECT

@@ -13,7 +13,6 @@ import streamlit as st
 
 from tests.dashboards.conftest import PAGES
 
-
 # ------------------------------------------------------------------------------ helpers
 
 def sql(path, query: str, params=None) -> pd.DataFrame:

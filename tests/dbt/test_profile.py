@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 from dbt.adapters.duckdb.credentials import DuckDBCredentials
 from dbt.adapters.duckdb.environments import Environment
-from dbt.config.renderer import ProfileRenderer
 from dbt.clients.yaml_helper import load_yaml_text
+from dbt.config.renderer import ProfileRenderer
 from dbt_common.context import set_invocation_context
 
 ROOT = Path(__file__).resolve().parents[2]

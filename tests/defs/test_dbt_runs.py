@@ -8,8 +8,14 @@ from datetime import date
 from pathlib import Path
 
 from orchestration import config
-from orchestration.defs.dbt import (DBT_PROJECT, PARSE_STATE, dbt_invocation, dbt_run_env, keep_parse_state,
-                                    reuse_parse_state)
+from orchestration.defs.dbt import (
+    DBT_PROJECT,
+    PARSE_STATE,
+    dbt_invocation,
+    dbt_run_env,
+    keep_parse_state,
+    reuse_parse_state,
+)
 from orchestration.plan import Plan
 
 BUILD = ["build", "--exclude-resource-type", "unit_test"]

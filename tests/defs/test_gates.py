@@ -4,7 +4,6 @@ non-zero naming what failed."""
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 

@@ -4,7 +4,7 @@ and runs of one warehouse queue and take its lock (one writer per warehouse)."""
 
 import shutil
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
@@ -37,7 +37,7 @@ def test_definitions_show_assets_checks_jobs_schedules_and_sensors():
 
 
 def test_daily_schedule_runs_the_days_partition():
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2025, 4, 2, 6, 0, tzinfo=timezone.utc))
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2025, 4, 2, 6, 0, tzinfo=UTC))
     requests = list(daily_refresh.evaluate_tick(context).run_requests)
     assert [r.partition_key for r in requests] == ["2025-04-02"]
 
@@ -57,7 +57,7 @@ def test_sensor_starts_a_run_for_new_files_and_that_run_publishes(tmp_path, monk
         tick = new_landing_files.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=repo))
         assert len(tick.run_requests) == 1
         request = tick.run_requests[0]
-        assert request.partition_key == datetime.now(timezone.utc).date().isoformat()
+        assert request.partition_key == datetime.now(UTC).date().isoformat()
 
         job = defs.resolve_job_def("warehouse_job")
         result = job.execute_in_process(instance=instance, partition_key=request.partition_key,

@@ -13,7 +13,7 @@ import hashlib
 import io
 import re
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -86,7 +86,7 @@ def _ts(v) -> datetime:
     d = datetime.fromisoformat(v)
     if d.tzinfo is None:
         raise ValueError("timestamp without offset")  # the generator always writes an offset
-    return d.astimezone(timezone.utc).replace(tzinfo=None)
+    return d.astimezone(UTC).replace(tzinfo=None)
 
 
 def _convert(typ: str, v):
@@ -643,7 +643,7 @@ def test_faults_maintenance_and_their_recovery(landing):
         for r in v:
             if r[2] == "Unavailable" and r[3] == "NoError" and r[1] is not None:
                 assert (r[1] - r[0]) <= timedelta(hours=8, minutes=5), r
-                local_hours.append(r[0].replace(tzinfo=timezone.utc).astimezone(tz).hour)
+                local_hours.append(r[0].replace(tzinfo=UTC).astimezone(tz).hour)
     assert len(maintenance) > 20 and sum(1 for h in local_hours if h < 6) > 0.7 * len(local_hours)
 
 

@@ -11,7 +11,7 @@ import pytest
 from orchestration.contract import SOURCES
 from orchestration.importer import ExportError, LandingConflict, MappingError, import_export
 
-from .helpers import HEADER, by_id, export, mapping, sessions, tree
+from .helpers import HEADER, by_id, export, mapping, tree
 
 
 def rejects_report(out, name="tiny__export"):

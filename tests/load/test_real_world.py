@@ -10,7 +10,7 @@ import io
 import json
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,17 @@ import pytest
 from orchestration.load import readers
 from orchestration.load.loader import connect, load_source
 from tests.reliability.helpers import (
-    RATINGS_HEADER, cdr, csv_text, invoice, jsonl, make_registry_db, rating_row, reconcile, session, write_files)
+    RATINGS_HEADER,
+    cdr,
+    csv_text,
+    invoice,
+    jsonl,
+    make_registry_db,
+    rating_row,
+    reconcile,
+    session,
+    write_files,
+)
 
 ECB_FILE = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "ecb_eurofxref" / "eurofxref-hist.csv"
 
@@ -122,7 +132,7 @@ def test_implausible_timestamps_and_over_long_sessions_are_quarantined(con, tmp_
     """Before 2000-01-01, or more than 2 days after loading: quarantined with that rule (a session
     stamped 0001-01-01 or 9999-12-31 fanned out into millions of day rows). So is a session whose
     occupied interval is longer than WAREHOUSE_MAX_SESSION_DAYS (14 days by default)."""
-    now = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     iso = lambda d: d.isoformat() + "Z"  # noqa: E731
     soon, later = now + timedelta(days=1), now + timedelta(days=3)
     bad = [
@@ -162,7 +172,7 @@ def test_moments_still_to_come_are_plausible_for_scheduled_fields_only(con, tmp_
     """This month's invoice is due next month: a due date (or billed period, planned end) weeks
     after loading is a scheduled moment, not an implausible one — only "before 2000" applies to it.
     Its issue time weeks ahead is still implausible."""
-    now = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     iso = lambda d: d.isoformat() + "Z"  # noqa: E731
     issued, due, end = now - timedelta(days=1), now + timedelta(days=30), now + timedelta(days=29)
     fine = [invoice(i, issued_at=iso(issued), updated_at=iso(issued), due_at=iso(due), period_to=iso(end))

@@ -22,9 +22,30 @@ import pytest
 
 from orchestration.load.loader import connect, load_source
 from tests.reliability.helpers import (
-    CP_HEADER, PLANS_HEADER, RATINGS_HEADER, SITES_HEADER, SUBSCRIPTIONS_HEADER, WALLETS_HEADER, audits, cdr,
-    count_records, cp_row, csv_text, ecb_text, invoice, jsonl, ledger, make_registry_db, ocpp, rating_row,
-    reconcile, session, site_row, status_notification, write_files)
+    CP_HEADER,
+    PLANS_HEADER,
+    RATINGS_HEADER,
+    SITES_HEADER,
+    SUBSCRIPTIONS_HEADER,
+    WALLETS_HEADER,
+    audits,
+    cdr,
+    count_records,
+    cp_row,
+    csv_text,
+    ecb_text,
+    invoice,
+    jsonl,
+    ledger,
+    make_registry_db,
+    ocpp,
+    rating_row,
+    reconcile,
+    session,
+    site_row,
+    status_notification,
+    write_files,
+)
 
 N_GOOD = 40
 FORMATS = {"sessions": "jsonl", "cdrs": "jsonl", "ocpp": "jsonl", "ledger": "jsonl", "invoices": "jsonl",

@@ -45,9 +45,25 @@ import pytest
 
 from tests.conftest import table_fingerprints
 from tests.e2e.test_handmade_marts import AS_OF
-from tests.reliability.helpers import (DBT_DONE_MARK, DBT_MARK, LOAD_MARK, PROJECT, Timeline, _wait_group_gone, cli_env,
-                                       fast_dagster_home, inode, raw_summary, reconcile, run_observed, save_figures,
-                                       serving_state, session, start_cli, tmp_files)
+from tests.reliability.helpers import (
+    DBT_DONE_MARK,
+    DBT_MARK,
+    LOAD_MARK,
+    PROJECT,
+    Timeline,
+    _wait_group_gone,
+    cli_env,
+    fast_dagster_home,
+    inode,
+    raw_summary,
+    reconcile,
+    run_observed,
+    save_figures,
+    serving_state,
+    session,
+    start_cli,
+    tmp_files,
+)
 
 pytestmark = pytest.mark.e2e  # the whole job on a landing zone
 

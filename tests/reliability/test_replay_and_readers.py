@@ -35,8 +35,17 @@ import pytest
 
 from tests.conftest import table_fingerprints
 from tests.e2e.test_handmade_marts import AS_OF, write_landing
-from tests.reliability.helpers import (copy_landing, fast_dagster_home, raw_summary, run_cli_logged, serving_state, session,
-                                       save_figures, start_readers, stop_readers)
+from tests.reliability.helpers import (
+    copy_landing,
+    fast_dagster_home,
+    raw_summary,
+    run_cli_logged,
+    save_figures,
+    serving_state,
+    session,
+    start_readers,
+    stop_readers,
+)
 
 pytestmark = pytest.mark.e2e  # the whole job on a landing zone
 

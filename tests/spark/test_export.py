@@ -9,11 +9,11 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from orchestration import plan as planner
 from orchestration.contract import SOURCES
 from orchestration.load.schema import ensure_raw_schema
-from orchestration.spark.__main__ import main as spark_cli
-from orchestration import plan as planner
 from orchestration.plan import SETS as PLAN_SETS
+from orchestration.spark.__main__ import main as spark_cli
 from orchestration.spark.export import export_plan, export_raw
 
 PLUGGED_IN = dt.datetime(2025, 3, 30, 0, 59, 59, 123456)  # an hour before Europe's DST change
