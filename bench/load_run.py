@@ -33,8 +33,11 @@ def main() -> None:
                 raise SystemExit(f"unknown source {name}")
             t0 = time.perf_counter()
             res = load_source(con, name, args.landing)
-            out[name] = {"s": round(time.perf_counter() - t0, 3), **res.summary(),
-                         "gx_disagreements": res.gx_disagreements}
+            out[name] = {
+                "s": round(time.perf_counter() - t0, 3),
+                **res.summary(),
+                "gx_disagreements": res.gx_disagreements,
+            }
             if res.gx_disagreements:
                 raise SystemExit(f"{name}: Great Expectations disagrees with the SQL: {res.gx_disagreements}")
     finally:

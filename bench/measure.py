@@ -56,7 +56,7 @@ def _stat_fields(pid: int | str) -> list[bytes] | None:
     except OSError:
         return None
     # the command name may contain spaces and parentheses: split after the last ')'
-    return stat[stat.rfind(b")") + 2:].split()
+    return stat[stat.rfind(b")") + 2 :].split()
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -121,9 +121,16 @@ class _Poller(threading.Thread):
             self.stop.wait(self.interval)
 
 
-def run_measured(name: str, cmd: list[str], *, env: dict | None = None, cwd: str | Path | None = None,
-                 log_path: Path | None = None, timeout: float | None = None,
-                 max_rss_gb: float | None = None) -> Measurement:
+def run_measured(
+    name: str,
+    cmd: list[str],
+    *,
+    env: dict | None = None,
+    cwd: str | Path | None = None,
+    log_path: Path | None = None,
+    timeout: float | None = None,
+    max_rss_gb: float | None = None,
+) -> Measurement:
     """Run `cmd` to completion; its stdout+stderr go to `log_path` (or are kept in .log). The
     command runs in a process group of its own; it is killed when it runs longer than `timeout`
     seconds or its tree's RSS exceeds `max_rss_gb` (to protect a shared machine)."""
@@ -134,8 +141,15 @@ def run_measured(name: str, cmd: list[str], *, env: dict | None = None, cwd: str
         os.close(fd)
         cmd = [TIME, "-f", "%M", "-o", maxrss_file, *cmd]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                            text=True if out is subprocess.PIPE else None, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        text=True if out is subprocess.PIPE else None,
+        start_new_session=True,
+    )
     poller = _Poller(proc.pid, limit=int(max_rss_gb * 2**30) if max_rss_gb else None)
     poller.start()
     reader_out: list[str] = []
@@ -177,8 +191,14 @@ def run_measured(name: str, cmd: list[str], *, env: dict | None = None, cwd: str
             pass
         Path(maxrss_file).unlink(missing_ok=True)
     return Measurement(
-        name=name, cmd=shown, returncode=proc.returncode, wall_s=round(wall, 3),
-        cpu_user_s=round(usage.ru_utime, 3), cpu_sys_s=round(usage.ru_stime, 3),
-        peak_rss_tree_mb=round(poller.peak / 2**20, 1), max_rss_single_mb=round(max_rss_kb / 1024, 1),
+        name=name,
+        cmd=shown,
+        returncode=proc.returncode,
+        wall_s=round(wall, 3),
+        cpu_user_s=round(usage.ru_utime, 3),
+        cpu_sys_s=round(usage.ru_stime, 3),
+        peak_rss_tree_mb=round(poller.peak / 2**20, 1),
+        max_rss_single_mb=round(max_rss_kb / 1024, 1),
         log=text[-20000:] + ("\n[bench] killed: the process tree exceeded the RSS limit" if poller.killed else ""),
-        extra={"killed_for_memory": True} if poller.killed else {})
+        extra={"killed_for_memory": True} if poller.killed else {},
+    )

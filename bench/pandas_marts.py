@@ -124,9 +124,15 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, pd.DataFrame
     day_parts = []
     for row in cal.itertuples():
         dates = pd.date_range(row.first, row.last + DAY, freq="D")
-        bounds = dates.tz_localize(row.tz, ambiguous=np.ones(len(dates), bool), nonexistent="shift_forward").tz_convert("UTC").tz_localize(None)
+        bounds = (
+            dates.tz_localize(row.tz, ambiguous=np.ones(len(dates), bool), nonexistent="shift_forward")
+            .tz_convert("UTC")
+            .tz_localize(None)
+        )
         b = bounds.to_numpy(dtype="datetime64[us]").astype("int64")
-        day_parts.append(pd.DataFrame({"tz": row.tz, "date": dates[:-1].as_unit("us"), "start_us": b[:-1], "end_us": b[1:]}))
+        day_parts.append(
+            pd.DataFrame({"tz": row.tz, "date": dates[:-1].as_unit("us"), "start_us": b[:-1], "end_us": b[1:]})
+        )
     local_days = pd.concat(day_parts, ignore_index=True)
     local_days["day_hours"] = (local_days["end_us"] - local_days["start_us"]) / US_PER_HOUR
 
@@ -140,30 +146,42 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, pd.DataFrame
     length = e_us - s_us
     multi["kwh"] = np.where(length > 0, multi["kwh"].to_numpy() * ov / np.where(length > 0, length, 1), multi["kwh"])
     multi = multi[(ov > 0) | (length == 0)]
-    site_day_kwh = (pd.concat([one[["site_id", "d_s", "kwh"]].rename(columns={"d_s": "date"}),
-                               multi[["site_id", "date", "kwh"]]])
-                    .groupby(["site_id", "date"], as_index=False)["kwh"].sum())
+    site_day_kwh = (
+        pd.concat([one[["site_id", "d_s", "kwh"]].rename(columns={"d_s": "date"}), multi[["site_id", "date", "kwh"]]])
+        .groupby(["site_id", "date"], as_index=False)["kwh"]
+        .sum()
+    )
 
     # occupied time: union of each charge point's intervals (islands), split by local day, on the
     # charge point's active days only
-    iv = sess.loc[(sess["unplugged_at"] > sess["plugged_in_at"]) & sess["site_id"].notna(),
-                  ["charge_point_id", "plugged_in_at", "unplugged_at"]]
+    iv = sess.loc[
+        (sess["unplugged_at"] > sess["plugged_in_at"]) & sess["site_id"].notna(),
+        ["charge_point_id", "plugged_in_at", "unplugged_at"],
+    ]
     iv = iv.sort_values(["charge_point_id", "plugged_in_at", "unplugged_at"])
     prev_end = iv.groupby("charge_point_id")["unplugged_at"].cummax().groupby(iv["charge_point_id"]).shift()
     island = (prev_end.isna() | (iv["plugged_in_at"] > prev_end)).cumsum()
-    islands = iv.groupby(island.to_numpy()).agg(charge_point_id=("charge_point_id", "first"),
-                                                 s=("plugged_in_at", "min"), e=("unplugged_at", "max"))
+    islands = iv.groupby(island.to_numpy()).agg(
+        charge_point_id=("charge_point_id", "first"), s=("plugged_in_at", "min"), e=("unplugged_at", "max")
+    )
     islands = islands.merge(cps[["charge_point_id", "site_id", "tz", "comm_date", "decom_date"]], on="charge_point_id")
     islands["d_s"] = local_dates(islands["s"], islands["tz"])
     islands["d_e"] = local_dates(islands["e"], islands["tz"])
     one = islands[islands["d_e"] == islands["d_s"]].assign(
-        date=lambda x: x["d_s"], ov=lambda x: epoch_us(x["e"]) - epoch_us(x["s"]))
+        date=lambda x: x["d_s"], ov=lambda x: epoch_us(x["e"]) - epoch_us(x["s"])
+    )
     multi = expand_days(islands[islands["d_e"] > islands["d_s"]], "d_s", "d_e").merge(local_days, on=["tz", "date"])
-    multi["ov"] = np.maximum(np.minimum(epoch_us(multi["e"]), multi["end_us"].to_numpy())
-                             - np.maximum(epoch_us(multi["s"]), multi["start_us"].to_numpy()), 0)
+    multi["ov"] = np.maximum(
+        np.minimum(epoch_us(multi["e"]), multi["end_us"].to_numpy())
+        - np.maximum(epoch_us(multi["s"]), multi["start_us"].to_numpy()),
+        0,
+    )
     occ = pd.concat([one, multi], ignore_index=True)
-    occ = occ[(occ["ov"] > 0) & (occ["comm_date"] <= occ["date"])
-              & (occ["decom_date"].isna() | (occ["decom_date"] > occ["date"]))]
+    occ = occ[
+        (occ["ov"] > 0)
+        & (occ["comm_date"] <= occ["date"])
+        & (occ["decom_date"].isna() | (occ["decom_date"] > occ["date"]))
+    ]
     site_day_occ = occ.groupby(["site_id", "date"], as_index=False)["ov"].sum()
     site_day_occ["occupied_hours"] = site_day_occ.pop("ov") / US_PER_HOUR
 
@@ -173,11 +191,22 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, pd.DataFrame
     ends_early = r["decom_date"].notna() & (r["decom_date"] - DAY < r["last"])
     r["last"] = r["last"].where(~ends_early, r["decom_date"] - DAY)
     r = r[r["last"] >= r["first"]]
-    events = (pd.concat([r[["site_id", "first"]].rename(columns={"first": "date"}).assign(delta=1),
-                         r[["site_id", "last"]].rename(columns={"last": "date"}).assign(delta=-1)
-                         .assign(date=lambda x: x["date"] + DAY)])
-              .groupby(["site_id", "date"], as_index=False)["delta"].sum())
-    site_ranges = r.groupby("site_id", as_index=False).agg(tz=("tz", "first"), first=("first", "min"), last=("last", "max"))
+    events = (
+        pd.concat(
+            [
+                r[["site_id", "first"]].rename(columns={"first": "date"}).assign(delta=1),
+                r[["site_id", "last"]]
+                .rename(columns={"last": "date"})
+                .assign(delta=-1)
+                .assign(date=lambda x: x["date"] + DAY),
+            ]
+        )
+        .groupby(["site_id", "date"], as_index=False)["delta"]
+        .sum()
+    )
+    site_ranges = r.groupby("site_id", as_index=False).agg(
+        tz=("tz", "first"), first=("first", "min"), last=("last", "max")
+    )
     site_days = expand_days(site_ranges, "first", "last")[["site_id", "tz", "date"]]
     site_days = site_days.merge(events, on=["site_id", "date"], how="left").sort_values(["site_id", "date"])
     site_days["active"] = site_days["delta"].fillna(0).astype("int64").groupby(site_days["site_id"]).cumsum()
@@ -185,23 +214,40 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, pd.DataFrame
     active["available_hours"] = active["active"] * active["day_hours"]
 
     site_attrs = sites[["site_id", "operator_id", "team_id"]]
-    daily = (active[["site_id", "date", "active", "available_hours"]]
-             .merge(site_day_kwh, on=["site_id", "date"], how="left")
-             .merge(site_day_occ, on=["site_id", "date"], how="left")
-             .fillna({"kwh": 0.0, "occupied_hours": 0.0}))
+    daily = (
+        active[["site_id", "date", "active", "available_hours"]]
+        .merge(site_day_kwh, on=["site_id", "date"], how="left")
+        .merge(site_day_occ, on=["site_id", "date"], how="left")
+        .fillna({"kwh": 0.0, "occupied_hours": 0.0})
+    )
     daily["kwh_per_cp_day"] = daily["kwh"] / daily["active"]
     daily["time_utilised_pct"] = 100.0 * daily["occupied_hours"] / daily["available_hours"]
-    marts["site_utilization_daily"] = daily.merge(site_attrs, on="site_id", how="left").rename(
-        columns={"active": "active_charge_points"}).assign(month=lambda x: month_start(x["date"]))
+    marts["site_utilization_daily"] = (
+        daily.merge(site_attrs, on="site_id", how="left")
+        .rename(columns={"active": "active_charge_points"})
+        .assign(month=lambda x: month_start(x["date"]))
+    )
 
-    monthly = (active.assign(month=month_start(active["date"]))
-               .groupby(["site_id", "month"], as_index=False)
-               .agg(cp_days=("active", "sum"), available_hours=("available_hours", "sum")))
-    kwh_m = site_day_kwh.assign(month=month_start(site_day_kwh["date"])).groupby(["site_id", "month"], as_index=False)["kwh"].sum()
-    occ_m = site_day_occ.assign(month=month_start(site_day_occ["date"])).groupby(
-        ["site_id", "month"], as_index=False)["occupied_hours"].sum()
-    monthly = (monthly.merge(kwh_m, on=["site_id", "month"], how="left")
-               .merge(occ_m, on=["site_id", "month"], how="left").fillna({"kwh": 0.0, "occupied_hours": 0.0}))
+    monthly = (
+        active.assign(month=month_start(active["date"]))
+        .groupby(["site_id", "month"], as_index=False)
+        .agg(cp_days=("active", "sum"), available_hours=("available_hours", "sum"))
+    )
+    kwh_m = (
+        site_day_kwh.assign(month=month_start(site_day_kwh["date"]))
+        .groupby(["site_id", "month"], as_index=False)["kwh"]
+        .sum()
+    )
+    occ_m = (
+        site_day_occ.assign(month=month_start(site_day_occ["date"]))
+        .groupby(["site_id", "month"], as_index=False)["occupied_hours"]
+        .sum()
+    )
+    monthly = (
+        monthly.merge(kwh_m, on=["site_id", "month"], how="left")
+        .merge(occ_m, on=["site_id", "month"], how="left")
+        .fillna({"kwh": 0.0, "occupied_hours": 0.0})
+    )
     monthly["kwh_per_cp_day"] = monthly["kwh"] / monthly["cp_days"]
     monthly["time_utilised_pct"] = 100.0 * monthly["occupied_hours"] / monthly["available_hours"]
     k, t = monthly["kwh_per_cp_day"], monthly["time_utilised_pct"]
@@ -211,45 +257,75 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, pd.DataFrame
 
     # failed charges, roaming sessions, hardware, OCPP errors
     on_sites = sess[sess["site_id"].notna()]
-    fc = on_sites.groupby(["site_id", "d_s"], as_index=False).agg(
-        total_sessions=("is_failed", "size"), failed_sessions=("is_failed", "sum")).rename(columns={"d_s": "date"})
+    fc = (
+        on_sites.groupby(["site_id", "d_s"], as_index=False)
+        .agg(total_sessions=("is_failed", "size"), failed_sessions=("is_failed", "sum"))
+        .rename(columns={"d_s": "date"})
+    )
     fc["failed_pct"] = 100.0 * fc["failed_sessions"] / fc["total_sessions"]
     marts["failed_charges_daily"] = fc.merge(site_attrs, on="site_id", how="left")
 
-    rs = on_sites[on_sites["is_roaming"]].assign(ok=lambda x: ~x["is_failed"]).groupby(
-        ["site_id", "d_s"], as_index=False).agg(roaming_sessions=("ok", "size"), successful_sessions=("ok", "sum"))
+    rs = (
+        on_sites[on_sites["is_roaming"]]
+        .assign(ok=lambda x: ~x["is_failed"])
+        .groupby(["site_id", "d_s"], as_index=False)
+        .agg(roaming_sessions=("ok", "size"), successful_sessions=("ok", "sum"))
+    )
     rs["success_pct"] = 100.0 * rs["successful_sessions"] / rs["roaming_sessions"]
     marts["roaming_sessions_daily"] = rs.rename(columns={"d_s": "date"})
 
     versions = cp_versions.sort_values(["charge_point_id", "updated_at"])
     first = ~versions["charge_point_id"].duplicated()
     versions["valid_from"] = versions["updated_at"].where(~first, pd.Timestamp("1900-01-01"))
-    hw = pd.merge_asof(sess[["charge_point_id", "plugged_in_at", "month", "is_failed"]].sort_values("plugged_in_at"),
-                       versions[["charge_point_id", "valid_from", "brand", "model", "firmware_version"]]
-                       .sort_values("valid_from").astype({"valid_from": "datetime64[us]"}),
-                       left_on="plugged_in_at", right_on="valid_from", by="charge_point_id")
+    hw = pd.merge_asof(
+        sess[["charge_point_id", "plugged_in_at", "month", "is_failed"]].sort_values("plugged_in_at"),
+        versions[["charge_point_id", "valid_from", "brand", "model", "firmware_version"]]
+        .sort_values("valid_from")
+        .astype({"valid_from": "datetime64[us]"}),
+        left_on="plugged_in_at",
+        right_on="valid_from",
+        by="charge_point_id",
+    )
     hw = hw.fillna({"brand": "unknown", "model": "unknown", "firmware_version": "unknown"})
     hw = hw.groupby(["month", "brand", "model", "firmware_version"], as_index=False).agg(
-        total_sessions=("is_failed", "size"), failed_sessions=("is_failed", "sum"))
+        total_sessions=("is_failed", "size"), failed_sessions=("is_failed", "sum")
+    )
     hw["failed_pct"] = 100.0 * hw["failed_sessions"] / hw["total_sessions"]
     marts["failed_charges_by_hardware"] = hw
 
     ocpp = read("SELECT charge_point_id, action, error_code, payload_timestamp, received_at FROM raw.ocpp")
-    err = ocpp[(ocpp["action"] == "StatusNotification") & ocpp["error_code"].notna() & (ocpp["error_code"] != "NoError")]
+    err = ocpp[
+        (ocpp["action"] == "StatusNotification") & ocpp["error_code"].notna() & (ocpp["error_code"] != "NoError")
+    ]
     del ocpp
     err = err.merge(cps[["charge_point_id", "site_id", "tz"]], on="charge_point_id", how="left")
     err["date"] = local_dates(err["payload_timestamp"].fillna(err["received_at"]), err["tz"].fillna("UTC"))
-    marts["ocpp_errors_daily"] = err.groupby(["date", "charge_point_id", "error_code"], as_index=False, dropna=False).agg(
-        site_id=("site_id", "first"), error_count=("tz", "size"))
+    marts["ocpp_errors_daily"] = err.groupby(
+        ["date", "charge_point_id", "error_code"], as_index=False, dropna=False
+    ).agg(site_id=("site_id", "first"), error_count=("tz", "size"))
 
     # charge points dashboard: teams and sites
     this_month = sess["month"] == as_of_month
     counts = on_sites.assign(this_month=this_month[on_sites.index])
     for key, registry in (("team_id", teams[["team_id"]]), ("site_id", sites[["site_id"]])):
-        cpc = cps[cps[key].notna()].groupby(key).agg(charge_points=("is_active", "size"), active_charge_points=("is_active", "sum"))
-        sc = counts[counts[key].notna()].groupby(key).agg(sessions_this_month=("this_month", "sum"), total_sessions=("this_month", "size"))
-        ids = registry if key == "site_id" else pd.DataFrame({key: sorted(set(registry[key]) | set(cpc.index) | set(sc.index))})
-        out = ids.merge(cpc, left_on=key, right_index=True, how="left").merge(sc, left_on=key, right_index=True, how="left")
+        cpc = (
+            cps[cps[key].notna()]
+            .groupby(key)
+            .agg(charge_points=("is_active", "size"), active_charge_points=("is_active", "sum"))
+        )
+        sc = (
+            counts[counts[key].notna()]
+            .groupby(key)
+            .agg(sessions_this_month=("this_month", "sum"), total_sessions=("this_month", "size"))
+        )
+        ids = (
+            registry
+            if key == "site_id"
+            else pd.DataFrame({key: sorted(set(registry[key]) | set(cpc.index) | set(sc.index))})
+        )
+        out = ids.merge(cpc, left_on=key, right_index=True, how="left").merge(
+            sc, left_on=key, right_index=True, how="left"
+        )
         marts[f"cp_{key[:-3]}_summary"] = out.fillna(0).astype({c: "int64" for c in out.columns if c != key})
 
     # roaming CDRs, net of credits, attributed to the CDR a credit cancels
@@ -259,26 +335,33 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, pd.DataFrame
     cdrs["emsp_party"] = cdrs["token_country_code"] + "*" + cdrs["token_party_id"]
     cdrs["is_credit"] = cdrs["credit"].fillna(False).astype(bool)
     cdrs["ref_id"] = cdrs["credit_reference_id"].replace("", pd.NA)
-    originals = cdrs.loc[~cdrs["is_credit"], ["country_code", "party_id", "id", "end_date_time", "location_id",
-                                             "provider", "emsp_party"]]
-    cdrs = cdrs.merge(originals.rename(columns=lambda c: c if c in ("country_code", "party_id") else "o_" + c),
-                      left_on=["country_code", "party_id", "ref_id"], right_on=["country_code", "party_id", "o_id"],
-                      how="left")
+    originals = cdrs.loc[
+        ~cdrs["is_credit"], ["country_code", "party_id", "id", "end_date_time", "location_id", "provider", "emsp_party"]
+    ]
+    cdrs = cdrs.merge(
+        originals.rename(columns=lambda c: c if c in ("country_code", "party_id") else "o_" + c),
+        left_on=["country_code", "party_id", "ref_id"],
+        right_on=["country_code", "party_id", "o_id"],
+        how="left",
+    )
     cdrs.loc[~cdrs["is_credit"], ["o_end_date_time", "o_location_id", "o_provider", "o_emsp_party"]] = None
     sign = np.where(cdrs["is_credit"], -1, 1)
     rev_units = money_units(cdrs["excl_vat"])
-    roaming = pd.DataFrame({
-        "date": cdrs["o_end_date_time"].fillna(cdrs["end_date_time"]).dt.floor("D"),
-        "site_id": cdrs["o_location_id"].fillna(cdrs["location_id"]),
-        "provider": cdrs["o_provider"].fillna(cdrs["provider"]),
-        "emsp_party": cdrs["o_emsp_party"].fillna(cdrs["emsp_party"]),
-        "currency": cdrs["currency"],
-        "cdrs": sign,
-        "kwh": np.where(cdrs["is_credit"], -cdrs["total_energy"].abs(), cdrs["total_energy"]),
-        "revenue": np.where(cdrs["is_credit"], -np.abs(rev_units), rev_units),
-    })
-    marts["roaming_daily"] = roaming.groupby(["date", "site_id", "provider", "emsp_party", "currency"],
-                                             as_index=False, dropna=False).sum()
+    roaming = pd.DataFrame(
+        {
+            "date": cdrs["o_end_date_time"].fillna(cdrs["end_date_time"]).dt.floor("D"),
+            "site_id": cdrs["o_location_id"].fillna(cdrs["location_id"]),
+            "provider": cdrs["o_provider"].fillna(cdrs["provider"]),
+            "emsp_party": cdrs["o_emsp_party"].fillna(cdrs["emsp_party"]),
+            "currency": cdrs["currency"],
+            "cdrs": sign,
+            "kwh": np.where(cdrs["is_credit"], -cdrs["total_energy"].abs(), cdrs["total_energy"]),
+            "revenue": np.where(cdrs["is_credit"], -np.abs(rev_units), rev_units),
+        }
+    )
+    marts["roaming_daily"] = roaming.groupby(
+        ["date", "site_id", "provider", "emsp_party", "currency"], as_index=False, dropna=False
+    ).sum()
 
     # revenue: ledger by UTC month, EUR at the ECB rate of the booking date or the latest earlier one
     ledger = read("""SELECT operator_id, team_id, plan_id, kind, CAST(amount AS DOUBLE) AS amount, currency,
@@ -286,17 +369,24 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, pd.DataFrame
     ledger["team_id"] = ledger["team_id"].replace("", pd.NA)
     ledger["plan_id"] = ledger["plan_id"].replace("", pd.NA)
     ledger["booked_date"] = ledger["booked_at"].dt.floor("D")
-    fx = read("SELECT currency, CAST(rate_date AS TIMESTAMP) AS rate_date, rate FROM raw.fx_rates WHERE currency <> 'EUR'")
-    ledger = pd.merge_asof(ledger.sort_values("booked_date"),
-                           fx.sort_values("rate_date").astype({"rate_date": "datetime64[us]"}),
-                           left_on="booked_date", right_on="rate_date", by="currency")
+    fx = read(
+        "SELECT currency, CAST(rate_date AS TIMESTAMP) AS rate_date, rate FROM raw.fx_rates WHERE currency <> 'EUR'"
+    )
+    ledger = pd.merge_asof(
+        ledger.sort_values("booked_date"),
+        fx.sort_values("rate_date").astype({"rate_date": "datetime64[us]"}),
+        left_on="booked_date",
+        right_on="rate_date",
+        by="currency",
+    )
     ledger.loc[ledger["currency"] == "EUR", "rate"] = 1.0
     ledger["revenue"] = money_units(ledger["amount"])
     ledger["revenue_eur"] = round_units(ledger["amount"].to_numpy() / ledger["rate"].to_numpy())
     ledger["month"] = month_start(ledger["booked_date"])
     keys = ["month", "operator_id", "team_id", "plan_id", "kind", "currency"]
     rm = ledger.groupby(keys, as_index=False, dropna=False).agg(
-        revenue=("revenue", "sum"), revenue_eur=("revenue_eur", lambda x: x.sum(min_count=1)))
+        revenue=("revenue", "sum"), revenue_eur=("revenue_eur", lambda x: x.sum(min_count=1))
+    )
     marts["revenue_monthly"] = rm
 
     last_month = max(ledger["month"].max(), as_of_month) if len(ledger) else as_of_month
@@ -315,11 +405,18 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, pd.DataFrame
     op_m = ledger.groupby(["month", "operator_id", "currency"], as_index=False)["revenue"].sum()
     marts["revenue_running_by_operator"] = gap_filled(op_m, ["operator_id", "currency"], ["revenue"])
 
-    kinds = {"fee": "fees", "charge": "charges", "subscription": "subscriptions", "write_off": "write_offs",
-             "intercompany_transfer": "intercompany_transfers", "tax_refund": "tax_refunds"}
+    kinds = {
+        "fee": "fees",
+        "charge": "charges",
+        "subscription": "subscriptions",
+        "write_off": "write_offs",
+        "intercompany_transfer": "intercompany_transfers",
+        "tax_refund": "tax_refunds",
+    }
     team_ledger = ledger[ledger["team_id"].notna()]
-    tm = team_ledger.pivot_table(index=["month", "team_id", "currency"], columns="kind", values="revenue",
-                                 aggfunc="sum", fill_value=0)
+    tm = team_ledger.pivot_table(
+        index=["month", "team_id", "currency"], columns="kind", values="revenue", aggfunc="sum", fill_value=0
+    )
     tm = tm.reindex(columns=list(kinds), fill_value=0).rename(columns=kinds)
     tm["total_revenue"] = tm.sum(axis=1)
     tm = tm.reset_index()
@@ -330,30 +427,51 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, pd.DataFrame
     marts["team_revenue_monthly"] = trm.assign(operator_id=trm["team_id"].map(team_ops))
 
     # invoices
-    inv = latest(read("""SELECT invoice_id, operator_id, customer_type, customer_id, status, wallet_id, currency,
+    inv = latest(
+        read("""SELECT invoice_id, operator_id, customer_type, customer_id, status, wallet_id, currency,
                                 CAST(payable_amount AS DOUBLE) AS payable_amount, due_at, period_from, period_to,
-                                updated_at FROM raw.invoices"""), "invoice_id")
-    wallets = latest(read("SELECT wallet_id, CAST(balance AS DOUBLE) AS balance, updated_at FROM raw.wallets"), "wallet_id")
-    customers = pd.concat([
-        teams.assign(customer_type="team").rename(columns={"team_id": "customer_id", "name": "customer_name"}),
-        ops.assign(customer_type="operator").rename(columns={"operator_id": "customer_id", "name": "customer_name"}),
-    ])[["customer_type", "customer_id", "customer_name"]]
-    inv = (inv.merge(ops[["operator_id", "operator_name", "parent_operator_id", "parent_operator_name"]],
-                     on="operator_id", how="left")
-           .merge(customers, on=["customer_type", "customer_id"], how="left")
-           .merge(wallets[["wallet_id", "balance"]], on="wallet_id", how="left"))
+                                updated_at FROM raw.invoices"""),
+        "invoice_id",
+    )
+    wallets = latest(
+        read("SELECT wallet_id, CAST(balance AS DOUBLE) AS balance, updated_at FROM raw.wallets"), "wallet_id"
+    )
+    customers = pd.concat(
+        [
+            teams.assign(customer_type="team").rename(columns={"team_id": "customer_id", "name": "customer_name"}),
+            ops.assign(customer_type="operator").rename(
+                columns={"operator_id": "customer_id", "name": "customer_name"}
+            ),
+        ]
+    )[["customer_type", "customer_id", "customer_name"]]
+    inv = (
+        inv.merge(
+            ops[["operator_id", "operator_name", "parent_operator_id", "parent_operator_name"]],
+            on="operator_id",
+            how="left",
+        )
+        .merge(customers, on=["customer_type", "customer_id"], how="left")
+        .merge(wallets[["wallet_id", "balance"]], on="wallet_id", how="left")
+    )
     overdue = (as_of_ts - inv["due_at"].dt.floor("D")) // DAY
-    inv["days_overdue"] = np.where((inv["status"] == "unpaid") & inv["due_at"].notna(), overdue.clip(lower=0), 0).astype("int64")
+    inv["days_overdue"] = np.where(
+        (inv["status"] == "unpaid") & inv["due_at"].notna(), overdue.clip(lower=0), 0
+    ).astype("int64")
     inv["payable_amount"] = money_units(inv["payable_amount"])
     inv["wallet_balance"] = pd.array(np.round(inv["balance"] * 10_000), dtype="Int64")
     marts["invoices"] = inv.drop(columns=["balance", "updated_at"])
 
     statuses = pd.DataFrame({"status": ["paid", "settled", "unpaid"]})
     totals = inv.groupby(["operator_id", "currency", "status"], as_index=False).agg(
-        invoice_count=("invoice_id", "size"), payable_amount=("payable_amount", "sum"))
-    summary = (inv[["operator_id", "currency"]].drop_duplicates().merge(statuses, how="cross")
-               .merge(totals, on=["operator_id", "currency", "status"], how="left")
-               .fillna({"invoice_count": 0, "payable_amount": 0}))
+        invoice_count=("invoice_id", "size"), payable_amount=("payable_amount", "sum")
+    )
+    summary = (
+        inv[["operator_id", "currency"]]
+        .drop_duplicates()
+        .merge(statuses, how="cross")
+        .merge(totals, on=["operator_id", "currency", "status"], how="left")
+        .fillna({"invoice_count": 0, "payable_amount": 0})
+    )
     marts["invoice_status_summary"] = summary.astype({"invoice_count": "int64", "payable_amount": "int64"})
     return marts
 
@@ -361,8 +479,16 @@ def build(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, pd.DataFrame
 MONEY = {
     "revenue_monthly": ["revenue", "revenue_eur"],
     "revenue_running_by_operator": ["revenue", "running_revenue"],
-    "team_revenue_monthly": ["fees", "charges", "subscriptions", "write_offs", "intercompany_transfers",
-                             "tax_refunds", "total_revenue", "running_revenue"],
+    "team_revenue_monthly": [
+        "fees",
+        "charges",
+        "subscriptions",
+        "write_offs",
+        "intercompany_transfers",
+        "tax_refunds",
+        "total_revenue",
+        "running_revenue",
+    ],
     "invoices": ["payable_amount", "wallet_balance"],
     "invoice_status_summary": ["payable_amount"],
     "roaming_daily": ["revenue"],

@@ -62,8 +62,12 @@ def dbt_profile(run_results: Path, top: int = 12) -> dict:
         return round(sum(n["execution_time"] for n in nodes if n["unique_id"].startswith(prefix)), 3)
 
     models = sorted((n for n in nodes if n["unique_id"].startswith("model.")), key=lambda n: -n["execution_time"])
-    failed = [n["unique_id"] for n in nodes if n["unique_id"].split(".")[0] in ("model", "seed", "snapshot", "test")
-              and n["status"] not in ("success", "pass", "warn", "skipped")]
+    failed = [
+        n["unique_id"]
+        for n in nodes
+        if n["unique_id"].split(".")[0] in ("model", "seed", "snapshot", "test")
+        and n["status"] not in ("success", "pass", "warn", "skipped")
+    ]
     return {
         "elapsed_s": round(r["elapsed_time"], 3),
         "nodes": len(nodes),

@@ -65,8 +65,11 @@ def run(db: Path, landing: Path, profile: bool = False, max_bad_share: float = 0
             if profile:
                 print(f"{time.perf_counter() - t0:8.3f}s wall {time.process_time() - c0:8.3f}s cpu  {name}", flush=True)
         con.execute("CHECKPOINT")
-        over = con.execute("SELECT source, file, rows_quarantined, rows_read FROM raw._load_audit "
-                           "WHERE rows_read > 0 AND rows_quarantined > ? * rows_read", [max_bad_share]).fetchall()
+        over = con.execute(
+            "SELECT source, file, rows_quarantined, rows_read FROM raw._load_audit "
+            "WHERE rows_read > 0 AND rows_quarantined > ? * rows_read",
+            [max_bad_share],
+        ).fetchall()
         if over:
             raise SystemExit(f"the reference does not refuse files; these would be refused: {over[:5]}")
     finally:

@@ -55,6 +55,7 @@ from orchestration.spark.export import export_plan, export_raw
 @dataclass
 class Clock:
     """Wall and CPU time of a step run in this process, including the JVM it talks to."""
+
     wall_s: float = 0.0
     cpu_s: float = 0.0
 
@@ -96,8 +97,23 @@ def stderr_to(path: Path):
 def run_duckdb_job(landing: Path, warehouse: Path, as_of: date) -> tuple[subprocess.CompletedProcess, float]:
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "orchestration", "run", "--landing", str(landing), "--warehouse", str(warehouse),
-         "--as-of", as_of.isoformat()], cwd=PROJECT, env=child_env(), capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "orchestration",
+            "run",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--as-of",
+            as_of.isoformat(),
+        ],
+        cwd=PROJECT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+    )
     return proc, time.perf_counter() - t0
 
 
@@ -105,12 +121,16 @@ def spark_env(warehouse: Path, raw_dir: Path, plan_dir: Path) -> dict[str, str]:
     """The environment of the `spark` dbt target (profiles/profiles.yml) for one warehouse. The
     catalog is in-memory unless the environment says otherwise: the comparison reads the tables
     in this process, and the Derby metastore costs a start-up and every catalog call."""
-    return {"WAREHOUSE_DIR": str(warehouse), "WAREHOUSE_SPARK_RAW_DIR": str(raw_dir),
-            "WAREHOUSE_SPARK_PLAN_DIR": str(plan_dir), "DBT_PROFILES_DIR": str(PROFILES_DIR),
-            "WAREHOUSE_SPARK_CATALOG": os.environ.get("WAREHOUSE_SPARK_CATALOG", "in-memory"),
-            "WAREHOUSE_SPARK_SHUFFLE_PARTITIONS": os.environ.get("WAREHOUSE_SPARK_SHUFFLE_PARTITIONS", "2"),
-            # Spark binds to loopback (profiles.yml); this also tells its start-up not to look further
-            "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
+    return {
+        "WAREHOUSE_DIR": str(warehouse),
+        "WAREHOUSE_SPARK_RAW_DIR": str(raw_dir),
+        "WAREHOUSE_SPARK_PLAN_DIR": str(plan_dir),
+        "DBT_PROFILES_DIR": str(PROFILES_DIR),
+        "WAREHOUSE_SPARK_CATALOG": os.environ.get("WAREHOUSE_SPARK_CATALOG", "in-memory"),
+        "WAREHOUSE_SPARK_SHUFFLE_PARTITIONS": os.environ.get("WAREHOUSE_SPARK_SHUFFLE_PARTITIONS", "2"),
+        # Spark binds to loopback (profiles.yml); this also tells its start-up not to look further
+        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+    }
 
 
 def dbt_spark(warehouse: Path, as_of: date, args: list[str], env: dict[str, str] | None = None):
@@ -121,10 +141,26 @@ def dbt_spark(warehouse: Path, as_of: date, args: list[str], env: dict[str, str]
     # dbt's progress goes to its log file only (<warehouse>/logs/dbt.log); the engine's own
     # report of a failed query is in dbt's message, printed by failed_nodes
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
-    args = [*args, "--target", "spark", "--project-dir", str(PROJECT), "--profiles-dir", str(PROFILES_DIR),
-            "--target-path", str(warehouse / "target"), "--log-path", str(warehouse / "logs"),
-            "--vars", f"{{as_of_date: {as_of.isoformat()}}}", "--no-use-colors",
-            "--log-level", "none", "--log-level-file", "info"]
+    args = [
+        *args,
+        "--target",
+        "spark",
+        "--project-dir",
+        str(PROJECT),
+        "--profiles-dir",
+        str(PROFILES_DIR),
+        "--target-path",
+        str(warehouse / "target"),
+        "--log-path",
+        str(warehouse / "logs"),
+        "--vars",
+        f"{{as_of_date: {as_of.isoformat()}}}",
+        "--no-use-colors",
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "info",
+    ]
     saved = {k: os.environ.get(k) for k in env or {}}
     os.environ.update(env or {})
     try:
@@ -150,8 +186,11 @@ def failed_nodes(result) -> tuple[list[str], int]:
         if status == "skipped":
             skipped += 1
         elif status in ("error", "fail", "runtime error"):
-            lines = [line.strip() for line in (r.message or "").splitlines()
-                     if line.strip() and not HEADING.match(line.strip())]
+            lines = [
+                line.strip()
+                for line in (r.message or "").splitlines()
+                if line.strip() and not HEADING.match(line.strip())
+            ]
             out.append(f"{status.upper():<6} {r.node.unique_id}: {lines[0][:300] if lines else ''}")
     if result.exception is not None:
         out.append(f"ERROR  dbt: {str(result.exception).strip()[:500]}")
@@ -161,9 +200,13 @@ def failed_nodes(result) -> tuple[list[str], int]:
 def published_tables(serving: Path) -> list[str]:
     con = duckdb.connect(str(serving), read_only=True)
     try:
-        return [t for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name <> '_publish_info' "
-            "ORDER BY table_name").fetchall()]
+        return [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name <> '_publish_info' "
+                "ORDER BY table_name"
+            ).fetchall()
+        ]
     finally:
         con.close()
 
@@ -174,8 +217,11 @@ def compare_with_spark(serving: Path, tables: list[str]) -> list[TableComparison
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.getOrCreate()
-    spark_tables = {row.tableName for row in spark.sql("SHOW TABLES IN marts").collect()} if any(
-        row.namespace == "marts" for row in spark.sql("SHOW DATABASES").collect()) else set()
+    spark_tables = (
+        {row.tableName for row in spark.sql("SHOW TABLES IN marts").collect()}
+        if any(row.namespace == "marts" for row in spark.sql("SHOW DATABASES").collect())
+        else set()
+    )
     con = duckdb.connect()
     results = []
     try:
@@ -184,15 +230,18 @@ def compare_with_spark(serving: Path, tables: list[str]) -> list[TableComparison
         for table in tables:
             left_types = con.execute(
                 "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'serving' "
-                "AND schema_name = 'marts' AND table_name = ? ORDER BY column_index", [table]).fetchall()
+                "AND schema_name = 'marts' AND table_name = ? ORDER BY column_index",
+                [table],
+            ).fetchall()
             if table not in spark_tables:
                 results.append(TableComparison(table, problems=["not built on spark (no table marts." + table + ")"]))
                 continue
             frame = spark.table(f"marts.`{table}`")
             right_types = [(f.name, f.dataType.simpleString()) for f in frame.schema.fields]
             con.register("spark_table", frame.toArrow())
-            results.append(compare_relations(con, table, f'serving.marts."{table}"', "spark_table",
-                                             left_types, right_types))
+            results.append(
+                compare_relations(con, table, f'serving.marts."{table}"', "spark_table", left_types, right_types)
+            )
             con.unregister("spark_table")
     finally:
         con.close()
@@ -209,12 +258,15 @@ class Round:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.spark_check", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.spark_check", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sessions", type=int, default=20_000)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--end", type=date.fromisoformat, default=DEFAULT_END, help="last day: the daily round's as-of date")
+    ap.add_argument(
+        "--end", type=date.fromisoformat, default=DEFAULT_END, help="last day: the daily round's as-of date"
+    )
     ap.add_argument("--out", type=Path, help="landing zone cache (default data/bench/<N>-<seed>-<D>d)")
     ap.add_argument("--work", type=Path, help="work directory, emptied first (default OUT/spark-check)")
     args = ap.parse_args(argv)
@@ -249,27 +301,37 @@ def main(argv: list[str] | None = None) -> int:
         with Clock() as clock:
             rows = export_raw(build_db(duck), raw_dir)
             sets = export_plan(build_db(duck), plan_dir)
-        say(f"raw -> parquet: {len(rows)} tables, {sum(rows.values()):,} rows; plan: "
-            f"{', '.join(f'{k} {v}' for k, v in sets.items() if v) or 'empty'}; {clock}")
+        say(
+            f"raw -> parquet: {len(rows)} tables, {sum(rows.values()):,} rows; plan: "
+            f"{', '.join(f'{k} {v}' for k, v in sets.items() if v) or 'empty'}; {clock}"
+        )
 
         if r.name == "full":
             # everything, as a first build: seeds, models, data tests and unit tests
             dbt_args, env, what = ["build"], {}, "seeds, models, data tests, unit tests"
         else:
             from orchestration.defs.dbt import dbt_invocation
+
             manifest = json.loads((spark_wh / "target" / "manifest.json").read_text())
             dbt_args, env, unchanged = dbt_invocation(plan, manifest)
             what = f"as the job runs a {plan.mode} plan ({len(unchanged)} unchanged nodes left out)"
             if plan.mode != "incremental":
-                say(f"daily round FAILED: its plan is {plan.mode}, not incremental (the check would not "
-                    "exercise the incremental models)")
+                say(
+                    f"daily round FAILED: its plan is {plan.mode}, not incremental (the check would not "
+                    "exercise the incremental models)"
+                )
                 break
         with Clock() as clock, stderr_to(spark_wh / "logs" / "spark.log"):
             result = dbt_spark(spark_wh, r.as_of, dbt_args, env)
         failures, skipped = failed_nodes(result)
-        say(f"spark dbt {' '.join(dbt_args[:1] + dbt_args[1:3])} ({what}): {clock}, "
-            + ("passed" if result.success else f"FAILED: {len(failures)} nodes failed, {skipped} skipped "
-               f"(log: {spark_wh / 'logs' / 'dbt.log'})"))
+        say(
+            f"spark dbt {' '.join(dbt_args[:1] + dbt_args[1:3])} ({what}): {clock}, "
+            + (
+                "passed"
+                if result.success
+                else f"FAILED: {len(failures)} nodes failed, {skipped} skipped (log: {spark_wh / 'logs' / 'dbt.log'})"
+            )
+        )
         for line in failures:
             say(f"  {line}")
 
@@ -282,11 +344,16 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"         {sample}")
         r.tables, r.equal = len(comparisons), sum(c.equal for c in comparisons)
         r.ok = result.success and r.equal == r.tables and r.tables > 0
-        say(f"round {r.name}: {r.equal} of {r.tables} published tables equal"
-            f"{'' if result.success else ', spark build failed'} (compare {clock.wall_s:.1f} s)")
+        say(
+            f"round {r.name}: {r.equal} of {r.tables} published tables equal"
+            f"{'' if result.success else ', spark build failed'} (compare {clock.wall_s:.1f} s)"
+        )
     ok = all(r.ok for r in rounds)
-    say("spark-check: " + "; ".join(f"{r.name} {r.equal}/{r.tables} equal" for r in rounds)
-        + f" (total {time.perf_counter() - total:.1f} s) -> {'OK' if ok else 'FAILED'}")
+    say(
+        "spark-check: "
+        + "; ".join(f"{r.name} {r.equal}/{r.tables} equal" for r in rounds)
+        + f" (total {time.perf_counter() - total:.1f} s) -> {'OK' if ok else 'FAILED'}"
+    )
     return 0 if ok else 1
 
 

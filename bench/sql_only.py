@@ -70,8 +70,12 @@ def run(db: Path, target: Path, tests: bool, profile: bool) -> dict:
         print("    wall s     cpu s  model")
         for name, t in sorted(timings.items(), key=lambda x: -x[1])[:15]:
             print(f"{t:10.3f}{cpu[name]:10.3f}  {name}")
-    return {"models_s": round(model_s, 3), "tests_s": round(test_s, 3), "models": len(timings),
-            "slowest_models_cpu": sorted(((n, round(c, 2)) for n, c in cpu.items()), key=lambda x: -x[1])[:12]}
+    return {
+        "models_s": round(model_s, 3),
+        "tests_s": round(test_s, 3),
+        "models": len(timings),
+        "slowest_models_cpu": sorted(((n, round(c, 2)) for n, c in cpu.items()), key=lambda x: -x[1])[:12],
+    }
 
 
 def main() -> None:

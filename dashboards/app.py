@@ -34,19 +34,22 @@ PAGES = [  # (file, title, icon, url path)
     ("reliability.py", "Reliability and operations", ":material/health_and_safety:", "reliability"),
 ]
 
-st.set_page_config(page_title="Operator dashboards", page_icon=":material/ev_station:",
-                   layout="wide")
+st.set_page_config(page_title="Operator dashboards", page_icon=":material/ev_station:", layout="wide")
 
-pages = [st.Page(VIEWS / file, title=title, icon=icon, url_path=url, default=(i == 0))
-         for i, (file, title, icon, url) in enumerate(PAGES)]
+pages = [
+    st.Page(VIEWS / file, title=title, icon=icon, url_path=url, default=(i == 0))
+    for i, (file, title, icon, url) in enumerate(PAGES)
+]
 page = st.navigation(pages, position="sidebar")
 
 path = data.serving_path()
 if data.file_identity(path) is None:
     st.title("Operator dashboards")
-    st.error(f"No published warehouse found at `{path}`.\n\n"
-             "Run `make run` to build the warehouse and publish `warehouse/serving.duckdb`, "
-             "or point `SERVING_DB` (or `WAREHOUSE_DIR`) at a published one.")
+    st.error(
+        f"No published warehouse found at `{path}`.\n\n"
+        "Run `make run` to build the warehouse and publish `warehouse/serving.duckdb`, "
+        "or point `SERVING_DB` (or `WAREHOUSE_DIR`) at a published one."
+    )
     st.stop()
 
 try:
@@ -64,8 +67,10 @@ with st.sidebar:
         info = None
     if info:
         published = pd.Timestamp(info["published_at"]).strftime("%Y-%m-%d %H:%M")
-        st.caption(f"Data as of **{pd.Timestamp(info['as_of_date']).date()}** · published "
-                   f"{published} UTC · run `{str(info['run_id'])[:8]}`")
+        st.caption(
+            f"Data as of **{pd.Timestamp(info['as_of_date']).date()}** · published "
+            f"{published} UTC · run `{str(info['run_id'])[:8]}`"
+        )
     st.caption(f"`{path}` (read-only)")
     if st.button("Refresh data", key="refresh", help="Re-reads serving.duckdb if a newer run was published"):
         st.rerun()

@@ -31,6 +31,7 @@ GRANULARITIES = {"Monthly": "month", "Yearly": "year"}
 
 # ---------------------------------------------------------------------------- formatting
 
+
 def known(v) -> bool:
     """A value that is there (not None, NaN or NA)."""
     return v is not None and not pd.isna(v)
@@ -85,6 +86,7 @@ def columns(labels: dict[str, str], money: tuple = (), numbers: dict[str, str] |
 
 # ---------------------------------------------------------------------------- filters
 
+
 def _state(page: str, name: str, options: list, default):
     """Widget key for a filter on this page, seeded from the value chosen on any page (so a
     filter survives page switches) and cleaned of values the options no longer have."""
@@ -106,8 +108,7 @@ def _multiselect(page, name, label, df: pd.DataFrame, id_col: str, name_col: str
     options = df[id_col].tolist()
     names = dict(zip(df[id_col], df[name_col])) if name_col else {}
     key = _state(page, name, options, [])
-    st.multiselect(label, options, key=key, placeholder="All",
-                   format_func=lambda v: str(names.get(v) or v))
+    st.multiselect(label, options, key=key, placeholder="All", format_func=lambda v: str(names.get(v) or v))
     _remember(page, name)
     return tuple(st.session_state[key])
 
@@ -122,8 +123,13 @@ def _date_range(page: str, domain: tuple[date, date]) -> tuple[date, date, str]:
     default range (data.default_range)."""
     lo, hi = domain
     gkey = _state(page, "granularity", list(GRANULARITIES.values()), "month")
-    st.radio("Date range granularity", list(GRANULARITIES.values()), key=gkey, horizontal=True,
-             format_func=lambda v: {v2: k for k, v2 in GRANULARITIES.items()}[v])
+    st.radio(
+        "Date range granularity",
+        list(GRANULARITIES.values()),
+        key=gkey,
+        horizontal=True,
+        format_func=lambda v: {v2: k for k, v2 in GRANULARITIES.items()}[v],
+    )
     _remember(page, "granularity")
     gran = st.session_state[gkey]
     default = data.default_range(page) or (lo, hi)
@@ -135,15 +141,15 @@ def _date_range(page: str, domain: tuple[date, date]) -> tuple[date, date, str]:
     if gran == "month":
         options = _months(lo, hi)
         if len(options) > 1:
-            start, end = st.select_slider(label, options, value=(start, end), format_func=month_label,
-                                          key=f"w:{page}:range:month")
+            start, end = st.select_slider(
+                label, options, value=(start, end), format_func=month_label, key=f"w:{page}:range:month"
+            )
         else:
             st.caption(f"{label}: {month_label(lo)}")
     else:
         options = list(range(lo.year, hi.year + 1))
         if len(options) > 1:
-            y0, y1 = st.select_slider(label, options, value=(start.year, end.year),
-                                      key=f"w:{page}:range:year")
+            y0, y1 = st.select_slider(label, options, value=(start.year, end.year), key=f"w:{page}:range:year")
         else:
             st.caption(f"{label}: {lo.year}")
             y0 = y1 = lo.year
@@ -172,32 +178,37 @@ def sidebar_filters(page: str) -> data.Filters | None:
         ops = data.operators()
         kw["operators"] = _multiselect(page, "operator", "Operator", ops, "operator_id", "operator_name")
         if "team" in applies:
-            kw["teams"] = _multiselect(page, "team", TEAM_LABEL.get(page, "Team"),
-                                       data.teams(kw["operators"]), "team_id", "team_name")
+            kw["teams"] = _multiselect(
+                page, "team", TEAM_LABEL.get(page, "Team"), data.teams(kw["operators"]), "team_id", "team_name"
+            )
         if "site" in applies:
-            kw["sites"] = _multiselect(page, "site", "Site",
-                                       data.sites(kw["operators"], kw.get("teams", ())),
-                                       "site_id", "site_name")
+            kw["sites"] = _multiselect(
+                page, "site", "Site", data.sites(kw["operators"], kw.get("teams", ())), "site_id", "site_name"
+            )
         if "charging_type" in applies:
-            kw["charging_types"] = _multiselect(page, "charging_type", "AC / DC",
-                                                pd.DataFrame({"v": ["AC", "DC"]}), "v", None)
+            kw["charging_types"] = _multiselect(
+                page, "charging_type", "AC / DC", pd.DataFrame({"v": ["AC", "DC"]}), "v", None
+            )
         if "access" in applies:
-            kw["access"] = _multiselect(page, "access", "Public / private",
-                                        pd.DataFrame({"v": ["public", "private"]}), "v", None)
+            kw["access"] = _multiselect(
+                page, "access", "Public / private", pd.DataFrame({"v": ["public", "private"]}), "v", None
+            )
         if "plan" in applies:
-            kw["plans"] = _multiselect(page, "plan", "Plan", data.plans(kw["operators"]),
-                                       "plan_id", "plan_name")
+            kw["plans"] = _multiselect(page, "plan", "Plan", data.plans(kw["operators"]), "plan_id", "plan_name")
         if "currency" in applies:
             options = [""] + data.currencies(page)
             key = _state(page, "currency", options, "")
-            st.selectbox("Currency", options, key=key,
-                         format_func=lambda v: v or ALL_CURRENCIES_LABEL.get(page, "All currencies (in EUR)"))
+            st.selectbox(
+                "Currency",
+                options,
+                key=key,
+                format_func=lambda v: v or ALL_CURRENCIES_LABEL.get(page, "All currencies (in EUR)"),
+            )
             _remember(page, "currency")
             kw["currency"] = st.session_state[key] or None
         if domain is not None and "date" in applies:
             start, end, gran = _date_range(page, domain)
-            kw.update(start=start, end=end, granularity=gran,
-                      full_range=start <= domain[0] and end >= domain[1])
+            kw.update(start=start, end=end, granularity=gran, full_range=start <= domain[0] and end >= domain[1])
         if st.button("Reset filters", key=f"reset:{page}"):
             reset_filters()
             st.rerun()
@@ -224,11 +235,20 @@ def filters_caption(f: data.Filters) -> str:
         names.update(zip(*data.sites()[["site_id", "site_name"]].T.values))
     if f.plans:
         names.update(zip(*data.plans()[["plan_id", "plan_name"]].T.values))
-    for label, values in (("operator", f.operators), ("team", f.teams), ("site", f.sites),
-                          ("AC/DC", f.charging_types), ("access", f.access), ("plan", f.plans)):
+    for label, values in (
+        ("operator", f.operators),
+        ("team", f.teams),
+        ("site", f.sites),
+        ("AC/DC", f.charging_types),
+        ("access", f.access),
+        ("plan", f.plans),
+    ):
         if values:
-            parts.append(f"{label}: " + ", ".join(str(names.get(v) or v) for v in values[:3])
-                         + (f" +{len(values) - 3}" if len(values) > 3 else ""))
+            parts.append(
+                f"{label}: "
+                + ", ".join(str(names.get(v) or v) for v in values[:3])
+                + (f" +{len(values) - 3}" if len(values) > 3 else "")
+            )
     if f.currency:
         parts.append(f"currency {f.currency}")
     return " · ".join(parts)

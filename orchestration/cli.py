@@ -66,9 +66,22 @@ def ensure_dbt_manifest() -> Path:
         dbt = Path(sys.executable).parent / "dbt"
         env = {k: v for k, v in os.environ.items() if k not in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
         proc = subprocess.run(
-            [str(dbt), "parse", "--quiet", "--project-dir", str(project),
-             "--profiles-dir", str(config.PROFILES_DIR), "--target-path", str(target)],
-            cwd=project, env=env, capture_output=True, text=True)
+            [
+                str(dbt),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(project),
+                "--profiles-dir",
+                str(config.PROFILES_DIR),
+                "--target-path",
+                str(target),
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             raise SystemExit(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
     return manifest
@@ -91,8 +104,9 @@ def _prepare_instance(landing: Path, warehouse: Path) -> Path:
     home = config.dagster_home(warehouse)
     probe_writable(home)
     ensure_dagster_home(home)
-    os.environ.update({"WAREHOUSE_LANDING_DIR": str(landing), "WAREHOUSE_DIR": str(warehouse),
-                       "DAGSTER_HOME": str(home)})
+    os.environ.update(
+        {"WAREHOUSE_LANDING_DIR": str(landing), "WAREHOUSE_DIR": str(warehouse), "DAGSTER_HOME": str(home)}
+    )
     return home
 
 
@@ -126,8 +140,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     run_id = str(uuid.uuid4())
     started_by = f"python -m orchestration {kind}"
-    with hold_warehouse(warehouse, run_id=run_id, started_by=started_by, as_of=days[1].isoformat(),
-                        wait=not args.no_wait, on_wait=lambda line: _print(f"  {line}")) as holder:
+    with hold_warehouse(
+        warehouse,
+        run_id=run_id,
+        started_by=started_by,
+        as_of=days[1].isoformat(),
+        wait=not args.no_wait,
+        on_wait=lambda line: _print(f"  {line}"),
+    ) as holder:
         if holder.get("waited_s", 0) >= 1:
             _print(f"  the warehouse is free after {holder['waited_s']:.0f} s; starting")
         console = RunConsole(sys.stdout, new_log_path(warehouse, run_id))
@@ -137,26 +157,45 @@ def cmd_run(args: argparse.Namespace) -> int:
             console.close()
 
 
-def _run_held(console: RunConsole, kind: str, landing: Path, warehouse: Path, days: tuple[date, date],
-              run_id: str, started_by: str, t0: float) -> int:
+def _run_held(
+    console: RunConsole,
+    kind: str,
+    landing: Path,
+    warehouse: Path,
+    days: tuple[date, date],
+    run_id: str,
+    started_by: str,
+    t0: float,
+) -> int:
     console.say(f"  run {run_id[:8]}; its full log: {console.log_path}")
     console.say("  starting: dbt manifest, Dagster definitions ...")
     ensure_dbt_manifest()
     from orchestration.defs.partitions import daily  # imports Dagster and the code location
+
     first = daily.get_first_partition_key()
     if days[0].isoformat() < first:
-        console.say(f"error: {days[0]} is before the first daily partition {first} (the earliest date in the "
-                    f"landing zone's file names; set WAREHOUSE_PARTITIONS_START for earlier days)")
+        console.say(
+            f"error: {days[0]} is before the first daily partition {first} (the earliest date in the "
+            f"landing zone's file names; set WAREHOUSE_PARTITIONS_START for earlier days)"
+        )
         return EXIT_USAGE
     from orchestration.defs import JOB_NAME, LOAD_JOB_NAME
     from orchestration.run import dbt_node_count, run_job
+
     job = LOAD_JOB_NAME if kind == "load" else JOB_NAME
     console.dbt_nodes = dbt_node_count() if job == JOB_NAME else 0
     console.say(f"  started Dagster in {time.perf_counter() - t0:.1f} s; running {job}")
     with console.capture():
-        outcome = run_job(landing=landing, warehouse=warehouse, as_of=days[1], days=days, run_id=run_id,
-                          job_name=job, logger=console.dagster_logger(),
-                          tags={"warehouse/started_by": started_by})
+        outcome = run_job(
+            landing=landing,
+            warehouse=warehouse,
+            as_of=days[1],
+            days=days,
+            run_id=run_id,
+            job_name=job,
+            logger=console.dagster_logger(),
+            tags={"warehouse/started_by": started_by},
+        )
     console.log("published tables:")
     for line in outcome.table_lines():
         console.log(line)
@@ -171,20 +210,26 @@ def cmd_dev(args: argparse.Namespace) -> int:
     home = _prepare_instance(landing, warehouse)
     ensure_dbt_manifest()
     dagster = str(Path(sys.executable).parent / "dagster")
-    _print(f"dagster dev: landing {landing}, warehouse {warehouse}, DAGSTER_HOME {home}; "
-           f"http://{args.host}:{args.port}")
-    os.execve(dagster, [dagster, "dev", "-m", "orchestration.defs", "-h", args.host, "-p", str(args.port)],
-              os.environ)
+    _print(
+        f"dagster dev: landing {landing}, warehouse {warehouse}, DAGSTER_HOME {home}; http://{args.host}:{args.port}"
+    )
+    os.execve(dagster, [dagster, "dev", "-m", "orchestration.defs", "-h", args.host, "-p", str(args.port)], os.environ)
     return 0  # not reached
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from orchestration.generate import generate
+
     summary = generate(
-        Path(args.out), seed=args.seed, sessions=args.sessions,
+        Path(args.out),
+        seed=args.seed,
+        sessions=args.sessions,
         start=date.fromisoformat(args.start) if args.start else None,
-        end=date.fromisoformat(args.end) if args.end else None, progress=True, overwrite=args.overwrite,
-        gzip=args.gzip)
+        end=date.fromisoformat(args.end) if args.end else None,
+        progress=True,
+        overwrite=args.overwrite,
+        gzip=args.gzip,
+    )
     # Marks the landing zone as generated demo data: a run's summary then says why its warnings
     # (the planted bad records) are expected. The loader reads only the source folders.
     (Path(args.out) / report.DEMO_MARKER).write_text(json.dumps(summary, indent=1, default=str))
@@ -194,6 +239,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from orchestration.importer import ExportError, MappingError, import_export
+
     try:
         summary = import_export(args.mapping, args.input, args.out, overwrite=args.overwrite)
     except (MappingError, ExportError) as e:
@@ -207,6 +253,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
     warehouse = Path(args.warehouse).resolve() if args.warehouse else config.warehouse_dir()
     os.environ["WAREHOUSE_DIR"] = str(warehouse)
     from orchestration.docs import build_docs
+
     for page in build_docs(warehouse):
         _print(f"wrote {page}")
     return 0
@@ -215,6 +262,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     warehouse = Path(args.warehouse).resolve() if args.warehouse else config.warehouse_dir()
     from orchestration.export import export_parquet
+
     try:
         written = export_parquet(config.serving_db(warehouse), Path(args.out))
     except FileNotFoundError as e:
@@ -237,20 +285,29 @@ def cmd_plan(args: argparse.Namespace) -> int:
         _print(f"error: no build database in {warehouse}: load it first (python -m orchestration run)")
         return 2
     from orchestration.plan import plan_build
-    plan = plan_build(config.build_db(warehouse), as_of=as_of, manifest=ensure_dbt_manifest(),
-                      full_refresh=args.full_refresh, rebuild=rebuild)
+
+    plan = plan_build(
+        config.build_db(warehouse),
+        as_of=as_of,
+        manifest=ensure_dbt_manifest(),
+        full_refresh=args.full_refresh,
+        rebuild=rebuild,
+    )
     _print(plan.describe())
     if plan.mode == "none":
         _print("nothing to build")
     else:
-        _print(f"then: WAREHOUSE_DIR={warehouse} dbt build --vars '{{as_of_date: {as_of}}}'"
-               + (" --full-refresh" if plan.mode == "full" else ""))
+        _print(
+            f"then: WAREHOUSE_DIR={warehouse} dbt build --vars '{{as_of_date: {as_of}}}'"
+            + (" --full-refresh" if plan.mode == "full" else "")
+        )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestration", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def where(cmd: argparse.ArgumentParser, as_of: str | None = None, no_wait: bool = True) -> None:
@@ -259,8 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         if as_of:
             cmd.add_argument("--as-of", dest="as_of", help=as_of)
         if no_wait:
-            cmd.add_argument("--no-wait", action="store_true",
-                             help="exit at once (code 3) if another run holds the warehouse, instead of waiting")
+            cmd.add_argument(
+                "--no-wait",
+                action="store_true",
+                help="exit at once (code 3) if another run holds the warehouse, instead of waiting",
+            )
 
     run = sub.add_parser("run", help="run the whole job: load, build, test, publish")
     where(run, as_of="logical date YYYY-MM-DD (default $WAREHOUSE_AS_OF or today UTC)")
@@ -272,8 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--end", required=True, help="last day YYYY-MM-DD (also the as-of date)")
     backfill.set_defaults(func=cmd_run, as_of=None)
 
-    load = sub.add_parser("load", help="load new landing files into the raw layer and run its gates "
-                                       "(refused files, expectations, freshness): no dbt, nothing published")
+    load = sub.add_parser(
+        "load",
+        help="load new landing files into the raw layer and run its gates "
+        "(refused files, expectations, freshness): no dbt, nothing published",
+    )
     where(load, as_of="load event files dated up to this day (default $WAREHOUSE_AS_OF or today UTC)")
     load.set_defaults(func=cmd_run)
 
@@ -297,8 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--mapping", required=True, help="YAML mapping of the export format (see mappings/)")
     imp.add_argument("--input", required=True, help="the export file")
     imp.add_argument("--out", required=True, help="landing directory to write into")
-    imp.add_argument("--overwrite", action="store_true",
-                     help="replace landing files of an earlier import of the same export")
+    imp.add_argument(
+        "--overwrite", action="store_true", help="replace landing files of an earlier import of the same export"
+    )
     imp.set_defaults(func=cmd_import)
 
     docs = sub.add_parser("docs", help="build dbt docs and GX Data Docs into WAREHOUSE/docs/")
@@ -313,8 +377,12 @@ def main(argv: list[str] | None = None) -> int:
     plan = sub.add_parser("plan", help="plan what a following `dbt build` rebuilds (run_plan.* in build.duckdb)")
     plan.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
     plan.add_argument("--as-of", dest="as_of", help="logical date YYYY-MM-DD (default $WAREHOUSE_AS_OF or today UTC)")
-    plan.add_argument("--rebuild", nargs=2, metavar=("FIRST", "LAST"),
-                      help="also rebuild the days FIRST..LAST (YYYY-MM-DD), whatever changed")
+    plan.add_argument(
+        "--rebuild",
+        nargs=2,
+        metavar=("FIRST", "LAST"),
+        help="also rebuild the days FIRST..LAST (YYYY-MM-DD), whatever changed",
+    )
     plan.add_argument("--full-refresh", action="store_true", help="plan a full rebuild")
     plan.set_defaults(func=cmd_plan)
 

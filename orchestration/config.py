@@ -1,15 +1,15 @@
 """Where things are and how big they may get: one place that reads the environment.
 
-    WAREHOUSE_LANDING_DIR   landing zone (default data/landing)
-    WAREHOUSE_DIR           build/serving databases, Dagster home, docs (default warehouse)
-    WAREHOUSE_AS_OF         the run's logical date YYYY-MM-DD (default: today in UTC)
-    WAREHOUSE_MAX_BAD_SHARE share of bad records that refuses a file (default 0.05)
-    WAREHOUSE_MAX_LINE_BYTES     a longer landing line is quarantined as such (default 16 MiB)
-    WAREHOUSE_MAX_SESSION_DAYS   a longer session (plug-in to its last timestamp) is quarantined (default 14)
-    WAREHOUSE_GX_SAMPLE_ROWS     rows of each loaded batch Great Expectations re-validates (default 2000)
-    WAREHOUSE_THREADS, WAREHOUSE_MEMORY_LIMIT   DuckDB limits (dbt's profiles/profiles.yml; memory also
-                            loader and publish, default 4GB)
-    WAREHOUSE_DBT_PROJECT_DIR   the dbt project (default: this repository)
+WAREHOUSE_LANDING_DIR   landing zone (default data/landing)
+WAREHOUSE_DIR           build/serving databases, Dagster home, docs (default warehouse)
+WAREHOUSE_AS_OF         the run's logical date YYYY-MM-DD (default: today in UTC)
+WAREHOUSE_MAX_BAD_SHARE share of bad records that refuses a file (default 0.05)
+WAREHOUSE_MAX_LINE_BYTES     a longer landing line is quarantined as such (default 16 MiB)
+WAREHOUSE_MAX_SESSION_DAYS   a longer session (plug-in to its last timestamp) is quarantined (default 14)
+WAREHOUSE_GX_SAMPLE_ROWS     rows of each loaded batch Great Expectations re-validates (default 2000)
+WAREHOUSE_THREADS, WAREHOUSE_MEMORY_LIMIT   DuckDB limits (dbt's profiles/profiles.yml; memory also
+                        loader and publish, default 4GB)
+WAREHOUSE_DBT_PROJECT_DIR   the dbt project (default: this repository)
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """`make docs`: dbt docs and Great Expectations Data Docs, written into $WAREHOUSE_DIR/docs/.
 
-    docs/dbt/index.html   dbt docs (models, columns, tests, lineage, exposures), with the catalog
-                          of the build database when one exists
-    docs/gx/...           GX Data Docs: every landing source's expectation suite, and its
-                          latest validation at load time (a sample of the batch, which GX
-                          re-validates against the SQL the suite is enforced with; a database
-                          loaded before that: the records most recently loaded into the raw table)"""
+docs/dbt/index.html   dbt docs (models, columns, tests, lineage, exposures), with the catalog
+                      of the build database when one exists
+docs/gx/...           GX Data Docs: every landing source's expectation suite, and its
+                      latest validation at load time (a sample of the batch, which GX
+                      re-validates against the SQL the suite is enforced with; a database
+                      loaded before that: the records most recently loaded into the raw table)"""
 
 from __future__ import annotations
 
@@ -24,9 +24,21 @@ SAMPLE_ROWS = 100_000
 
 
 def build_dbt_docs(warehouse: Path, out: Path) -> Path:
-    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse), "DBT_TARGET_PATH": str(out), "DBT_LOG_PATH": str(out / "logs")}
-    args = [str(Path(sys.executable).parent / "dbt"), "docs", "generate", "--project-dir", str(config.dbt_project_dir()),
-            "--profiles-dir", str(config.PROFILES_DIR)]
+    env = {
+        **os.environ,
+        "WAREHOUSE_DIR": str(warehouse),
+        "DBT_TARGET_PATH": str(out),
+        "DBT_LOG_PATH": str(out / "logs"),
+    }
+    args = [
+        str(Path(sys.executable).parent / "dbt"),
+        "docs",
+        "generate",
+        "--project-dir",
+        str(config.dbt_project_dir()),
+        "--profiles-dir",
+        str(config.PROFILES_DIR),
+    ]
     if not config.build_db(warehouse).exists():
         args.append("--empty-catalog")
     subprocess.run(args, env=env, check=True, cwd=config.dbt_project_dir())
@@ -49,23 +61,33 @@ def build_gx_docs(warehouse: Path, out: Path) -> Path:
             suite = gx.ExpectationSuite(name=spec["name"], meta=spec.get("meta"))
             for exp in spec["expectations"]:
                 suite.add_expectation_configuration(
-                    ExpectationConfiguration(type=exp["type"], kwargs=exp["kwargs"], meta=exp.get("meta")))
+                    ExpectationConfiguration(type=exp["type"], kwargs=exp["kwargs"], meta=exp.get("meta"))
+                )
             suite = ctx.suites.add_or_update(suite)
-            if con is None or not con.execute(
-                    "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = ?",
-                    [source]).fetchall()[0][0]:
+            if (
+                con is None
+                or not con.execute(
+                    "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = ?", [source]
+                ).fetchall()[0][0]
+            ):
                 continue
             if _add_load_validation(ctx, con, source, spec["name"]):
                 continue  # the load's own validation (a sample of the latest batch, checked against the SQL)
             cols = ", ".join(SOURCES[source].columns)
-            df = con.execute(f"SELECT {cols} FROM raw.{source} ORDER BY _loaded_at DESC, _line LIMIT {SAMPLE_ROWS}").df()
+            df = con.execute(
+                f"SELECT {cols} FROM raw.{source} ORDER BY _loaded_at DESC, _line LIMIT {SAMPLE_ROWS}"
+            ).df()
             if df.empty:
                 continue
             params = expectations.parameter_values(con, source, None)
-            bd = (ctx.data_sources.add_or_update_pandas(f"raw_{source}")
-                  .add_dataframe_asset(f"raw_{source}").add_batch_definition_whole_dataframe("latest"))
+            bd = (
+                ctx.data_sources.add_or_update_pandas(f"raw_{source}")
+                .add_dataframe_asset(f"raw_{source}")
+                .add_batch_definition_whole_dataframe("latest")
+            )
             vd = ctx.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=f"raw_{source}_latest", data=bd, suite=suite))
+                gx.ValidationDefinition(name=f"raw_{source}_latest", data=bd, suite=suite)
+            )
             vd.run(batch_parameters={"dataframe": df}, expectation_parameters=params)
     finally:
         if con is not None:
@@ -85,17 +107,25 @@ def _add_load_validation(ctx, con, source: str, suite_name: str) -> bool:
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
     )
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
-                       "AND table_name = '_gx_validations'").fetchall()[0][0]:
+
+    if not con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = '_gx_validations'"
+    ).fetchall()[0][0]:
         return False
-    rows = con.execute("SELECT run_id, validated_at, result FROM raw._gx_validations WHERE source = ? "
-                       "ORDER BY validated_at DESC LIMIT 1", [source]).fetchall()
+    rows = con.execute(
+        "SELECT run_id, validated_at, result FROM raw._gx_validations WHERE source = ? "
+        "ORDER BY validated_at DESC LIMIT 1",
+        [source],
+    ).fetchall()
     if not rows:
         return False
     run_id, at, result = rows[0]
     validation = ExpectationSuiteValidationResultSchema().load(json.loads(result))
-    key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=suite_name),
-                                     RunIdentifier(f"load {run_id or ''}".strip(), at), f"{source}-load-sample")
+    key = ValidationResultIdentifier(
+        ExpectationSuiteIdentifier(name=suite_name),
+        RunIdentifier(f"load {run_id or ''}".strip(), at),
+        f"{source}-load-sample",
+    )
     ctx.validation_results_store.set(key, validation)
     return True
 

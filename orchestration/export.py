@@ -35,14 +35,20 @@ def export_parquet(serving_db: Path, out_dir: Path) -> dict[str, Path]:
     written: dict[str, Path] = {}
     try:
         con.execute(f"ATTACH {_literal(str(serving_db))} AS serving (READ_ONLY)")
-        tables = [t for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'serving' AND schema_name = 'marts' "
-            "ORDER BY table_name").fetchall()]
+        tables = [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'serving' AND schema_name = 'marts' "
+                "ORDER BY table_name"
+            ).fetchall()
+        ]
         for table in tables:
             target = out_dir / f"{table}.parquet"
             tmp = out_dir / f".{table}.parquet.tmp"
-            con.execute(f"COPY (SELECT * FROM serving.marts.{_ident(table)}) TO {_literal(str(tmp))} "
-                        "(FORMAT parquet, COMPRESSION zstd)")
+            con.execute(
+                f"COPY (SELECT * FROM serving.marts.{_ident(table)}) TO {_literal(str(tmp))} "
+                "(FORMAT parquet, COMPRESSION zstd)"
+            )
             os.replace(tmp, target)
             written[table] = target
         con.execute("DETACH serving")

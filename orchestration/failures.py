@@ -34,9 +34,12 @@ CAUSES = {
 }
 
 ERRNO_CAUSES = {
-    errno.ENOSPC: "disk_full", errno.EDQUOT: "disk_full", errno.EFBIG: "disk_full",
+    errno.ENOSPC: "disk_full",
+    errno.EDQUOT: "disk_full",
+    errno.EFBIG: "disk_full",
     errno.EROFS: "read_only",
-    errno.EACCES: "permission", errno.EPERM: "permission",
+    errno.EACCES: "permission",
+    errno.EPERM: "permission",
     errno.ENOENT: "missing",
     errno.ENOTDIR: "not_a_directory",
     errno.EISDIR: "is_a_directory",
@@ -45,10 +48,17 @@ ERRNO_CAUSES = {
 
 # Error texts (DuckDB, SQLite, dbt's log, a Dagster step's message): the first match wins.
 TEXT_CAUSES = [
-    (re.compile(r"Could not set lock on file \"(?P<path>[^\"]+)\".*?(?P<detail>Conflicting lock is held in [^\n]*?\(PID \d+\))",
-                re.S), "held_open"),
-    (re.compile(r"No space left on device|database or disk is full|Disk quota exceeded|File too large", re.I),
-     "disk_full"),
+    (
+        re.compile(
+            r"Could not set lock on file \"(?P<path>[^\"]+)\".*?(?P<detail>Conflicting lock is held in [^\n]*?\(PID \d+\))",
+            re.S,
+        ),
+        "held_open",
+    ),
+    (
+        re.compile(r"No space left on device|database or disk is full|Disk quota exceeded|File too large", re.I),
+        "disk_full",
+    ),
     (re.compile(r"Read-only file system|attempt to write a readonly database", re.I), "read_only"),
     (re.compile(r"Permission denied|Operation not permitted", re.I), "permission"),
     (re.compile(r"Not a directory", re.I), "not_a_directory"),
@@ -109,8 +119,7 @@ def storage_failure(exc: BaseException) -> StorageFailure | None:
             return e
         if isinstance(e, OSError) and e.errno in ERRNO_CAUSES:
             path = e.filename if e.filename is not None else None
-            return StorageFailure(ERRNO_CAUSES[e.errno], str(path) if path is not None else None,
-                                  e.strerror or "")
+            return StorageFailure(ERRNO_CAUSES[e.errno], str(path) if path is not None else None, e.strerror or "")
     for e in causes(exc):
         found = storage_failure_in_text(f"{type(e).__name__}: {e}")
         if found:

@@ -38,8 +38,10 @@ def ensure_dagster_home(home: Path) -> Path:
         settings["concurrency"] = {"pools": dict(POOLS)}
         changed = True
     if changed:
-        header = ("# Written by `python -m orchestration` (orchestration/instance.py): runs of a warehouse\n"
-                  "# queue (one per warehouse pool at a time). Edit freely; a `concurrency` section is kept.\n")
+        header = (
+            "# Written by `python -m orchestration` (orchestration/instance.py): runs of a warehouse\n"
+            "# queue (one per warehouse pool at a time). Edit freely; a `concurrency` section is kept.\n"
+        )
         tmp = path.with_name(f".dagster.yaml.{os.getpid()}.tmp")
         tmp.write_text(header + yaml.safe_dump(settings, sort_keys=False))
         tmp.replace(path)

@@ -92,10 +92,18 @@ def _try_flock(fd: int) -> bool:
 
 
 @contextlib.contextmanager
-def hold_warehouse(warehouse: Path, *, run_id: str, started_by: str, as_of: str | None = None,
-                   wait: bool = True, timeout: float | None = None,
-                   on_wait: Callable[[str], None] | None = None, poll: float = 0.25,
-                   remind_every: float = 300.0) -> Iterator[dict]:
+def hold_warehouse(
+    warehouse: Path,
+    *,
+    run_id: str,
+    started_by: str,
+    as_of: str | None = None,
+    wait: bool = True,
+    timeout: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+    poll: float = 0.25,
+    remind_every: float = 300.0,
+) -> Iterator[dict]:
     """Hold the warehouse for the duration of the block. When another run holds it: with
     wait=False (or once `timeout` seconds have passed) raise WarehouseBusy; otherwise call
     on_wait(one line naming the holder), wait until it is free (reminding every `remind_every`
@@ -129,14 +137,22 @@ def hold_warehouse(warehouse: Path, *, run_id: str, started_by: str, as_of: str 
                 raise WarehouseBusy(warehouse, holder, waited)
             if on_wait and (last_said is None or time.monotonic() - last_said >= remind_every):
                 line = busy_line(warehouse, holder)
-                on_wait(f"{line}; waiting for it to finish" if last_said is None
-                        else f"{line}; still waiting ({waited:.0f} s)")
+                on_wait(
+                    f"{line}; waiting for it to finish"
+                    if last_said is None
+                    else f"{line}; still waiting ({waited:.0f} s)"
+                )
                 last_said = time.monotonic()
             time.sleep(poll)
-        holder = {"run_id": run_id, "started_by": started_by, "as_of": as_of, "pid": os.getpid(),
-                  "host": socket.gethostname(),
-                  "since": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
-                  "waited_s": round(time.monotonic() - t0, 1)}
+        holder = {
+            "run_id": run_id,
+            "started_by": started_by,
+            "as_of": as_of,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+            "waited_s": round(time.monotonic() - t0, 1),
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
         with _held_guard:

@@ -69,9 +69,21 @@ SETS = {
 # A charge point version that differs from the version before it only in these (a firmware
 # rollout) changes the hardware of the sessions plugged in from its updated_at on, nothing else.
 HARDWARE_FIELDS = ("brand", "model", "firmware_version")
-CHARGE_POINT_FIELDS = ("site_id", "team_id", "operator_id", "brand", "model", "firmware_version", "charging_type",
-                       "max_power_kw", "connector_count", "access", "roaming_enabled", "commissioned_at",
-                       "decommissioned_at")
+CHARGE_POINT_FIELDS = (
+    "site_id",
+    "team_id",
+    "operator_id",
+    "brand",
+    "model",
+    "firmware_version",
+    "charging_type",
+    "max_power_kw",
+    "connector_count",
+    "access",
+    "roaming_enabled",
+    "commissioned_at",
+    "decommissioned_at",
+)
 # Site fields the incremental models read: the time zone (local dates) and the site-grain marts'
 # name, operator, team and coordinates.
 SITE_FIELDS = ("operator_id", "team_id", "name", "latitude", "longitude", "time_zone")
@@ -121,8 +133,11 @@ class Plan:
 
     def describe(self) -> str:
         sizes = ", ".join(f"{k} {v}" for k, v in self.sizes.items() if v)
-        return (f"plan {self.plan_id[:8]} for {self.as_of} ({self.mode}): " + "; ".join(self.reasons)
-                + (f" [to rebuild: {sizes}]" if sizes else ""))
+        return (
+            f"plan {self.plan_id[:8]} for {self.as_of} ({self.mode}): "
+            + "; ".join(self.reasons)
+            + (f" [to rebuild: {sizes}]" if sizes else "")
+        )
 
 
 class _Full(Exception):
@@ -132,23 +147,40 @@ class _Full(Exception):
 # -------------------------------------------------------------------------------------------------
 # state
 
+
 def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
+    return (
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def current_plan(con: duckdb.DuckDBPyConnection) -> Plan | None:
     """The latest plan made (the one the dbt build and the publish of this run follow), or None."""
     if not _exists(con, SCHEMA, "plans"):
         return None
-    row = con.execute(f"SELECT plan_id, as_of_date, mode, reasons, previous_plan_id, clean_chain, status, "
-                      f"changed_sources, as_of_changed FROM {SCHEMA}.plans ORDER BY planned_at DESC LIMIT 1").fetchone()
+    row = con.execute(
+        f"SELECT plan_id, as_of_date, mode, reasons, previous_plan_id, clean_chain, status, "
+        f"changed_sources, as_of_changed FROM {SCHEMA}.plans ORDER BY planned_at DESC LIMIT 1"
+    ).fetchone()
     if row is None:
         return None
-    plan = Plan(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6],
-                changed_sources=json.loads(row[7] or "[]"), as_of_changed=row[8] is not False)
-    plan.sizes = {t: con.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0]
-                  for t in SETS if _exists(con, SCHEMA, t)}
+    plan = Plan(
+        row[0],
+        row[1],
+        row[2],
+        json.loads(row[3]),
+        row[4],
+        row[5],
+        row[6],
+        changed_sources=json.loads(row[7] or "[]"),
+        as_of_changed=row[8] is not False,
+    )
+    plan.sizes = {
+        t: con.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0] for t in SETS if _exists(con, SCHEMA, t)
+    }
     return plan
 
 
@@ -191,6 +223,7 @@ def _now() -> datetime:
 # -------------------------------------------------------------------------------------------------
 # planning
 
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Schema run_plan with its tables (empty sets until a plan is made): the dbt source exists
     before the first plan (dbt unit tests read its columns)."""
@@ -203,18 +236,28 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{table} ({columns})")
 
 
-def make_plan(con: duckdb.DuckDBPyConnection, *, as_of: date, run_id: str | None = None,
-              project: str | None = None, full_refresh: bool = False,
-              rebuild: tuple[date, date] | None = None) -> Plan:
+def make_plan(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    as_of: date,
+    run_id: str | None = None,
+    project: str | None = None,
+    full_refresh: bool = False,
+    rebuild: tuple[date, date] | None = None,
+) -> Plan:
     """Plan the build for logical date `as_of` from the raw tables of the build database `con`
     and write it into schema run_plan. `project`: the dbt project's fingerprint (project_hash);
     `full_refresh`: plan a full rebuild whatever changed; `rebuild`: a window of days to rebuild
     besides what changed (a backfill of several days, or an analyst's request)."""
     ensure_schema(con)
-    last = con.execute(f"SELECT plan_id, as_of_date, project_hash, planned_at FROM {SCHEMA}.plans "
-                       "WHERE status = 'built' ORDER BY planned_at DESC LIMIT 1").fetchone()
-    failed = con.execute(f"SELECT as_of_date, mode FROM {SCHEMA}.plans WHERE status = 'planned' AND planned_at > ?",
-                         [last[3] if last else datetime(1900, 1, 1)]).fetchall()
+    last = con.execute(
+        f"SELECT plan_id, as_of_date, project_hash, planned_at FROM {SCHEMA}.plans "
+        "WHERE status = 'built' ORDER BY planned_at DESC LIMIT 1"
+    ).fetchone()
+    failed = con.execute(
+        f"SELECT as_of_date, mode FROM {SCHEMA}.plans WHERE status = 'planned' AND planned_at > ?",
+        [last[3] if last else datetime(1900, 1, 1)],
+    ).fetchall()
     marks = _source_marks(con, last[0] if last else None)
     plan_id = uuid.uuid4().hex
     con.execute("BEGIN TRANSACTION")
@@ -245,13 +288,28 @@ def make_plan(con: duckdb.DuckDBPyConnection, *, as_of: date, run_id: str | None
         as_of_changed = last is None or as_of != last[1] or any(a != as_of for a, _ in failed)
         if mode == "incremental" and tests_changed:  # nothing left out of the build (every test runs)
             changed, as_of_changed = list(SOURCES), True
-        con.execute(f"INSERT INTO {SCHEMA}.plans (plan_id, run_id, as_of_date, mode, reasons, project_hash, "
-                    "previous_plan_id, clean_chain, planned_at, status, changed_sources, as_of_changed) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)",
-                    [plan_id, run_id, as_of, mode, json.dumps(reasons), project, last[0] if last else None,
-                     not failed, _now(), json.dumps(changed), as_of_changed])
-        con.executemany(f"INSERT INTO {SCHEMA}.plan_sources VALUES (?, ?, ?, ?, ?)",
-                        [[plan_id, s, m["rows"], m["through"], m["new"]] for s, m in marks.items()])
+        con.execute(
+            f"INSERT INTO {SCHEMA}.plans (plan_id, run_id, as_of_date, mode, reasons, project_hash, "
+            "previous_plan_id, clean_chain, planned_at, status, changed_sources, as_of_changed) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)",
+            [
+                plan_id,
+                run_id,
+                as_of,
+                mode,
+                json.dumps(reasons),
+                project,
+                last[0] if last else None,
+                not failed,
+                _now(),
+                json.dumps(changed),
+                as_of_changed,
+            ],
+        )
+        con.executemany(
+            f"INSERT INTO {SCHEMA}.plan_sources VALUES (?, ?, ?, ?, ?)",
+            [[plan_id, s, m["rows"], m["through"], m["new"]] for s, m in marks.items()],
+        )
         _prune(con)
         con.execute("COMMIT")
     except BaseException:
@@ -268,22 +326,29 @@ def _source_marks(con, last_id: str | None) -> dict[str, dict]:
     table plan_marks, which the planning queries read their watermarks from."""
     before = {}
     if last_id is not None:
-        before = {s: (n, t) for s, n, t in con.execute(
-            f"SELECT source, row_count, loaded_through FROM {SCHEMA}.plan_sources WHERE plan_id = ?",
-            [last_id]).fetchall()}
+        before = {
+            s: (n, t)
+            for s, n, t in con.execute(
+                f"SELECT source, row_count, loaded_through FROM {SCHEMA}.plan_sources WHERE plan_id = ?", [last_id]
+            ).fetchall()
+        }
     marks = {}
     for source in SOURCES:
         kept, watermark = before.get(source, (0, None))
         if _exists(con, "raw", source):
             rows, through, new = con.execute(
                 f"SELECT count(*), max(_loaded_at), count(*) FILTER (WHERE ? IS NULL OR _loaded_at > ?) "
-                f"FROM raw.{source}", [watermark, watermark]).fetchone()
+                f"FROM raw.{source}",
+                [watermark, watermark],
+            ).fetchone()
         else:
             rows, through, new = 0, None, 0
         marks[source] = {"rows": rows, "through": through, "new": new, "kept": kept, "watermark": watermark}
     con.execute("CREATE OR REPLACE TEMP TABLE plan_marks (source VARCHAR, watermark TIMESTAMP)")
-    con.executemany("INSERT INTO plan_marks VALUES (?, coalesce(?, TIMESTAMP '-infinity'))",
-                    [[s, m["watermark"]] for s, m in marks.items()])
+    con.executemany(
+        "INSERT INTO plan_marks VALUES (?, coalesce(?, TIMESTAMP '-infinity'))",
+        [[s, m["watermark"]] for s, m in marks.items()],
+    )
     return marks
 
 
@@ -293,14 +358,17 @@ def _is_new(source: str, alias: str | None = None) -> str:
     return f"({column} > (SELECT watermark FROM plan_marks WHERE source = '{source}'))"
 
 
-def _plan_changes(con, marks: dict, as_of: date, earlier_as_ofs: list[date],
-                  rebuild: tuple[date, date] | None) -> list[str]:
+def _plan_changes(
+    con, marks: dict, as_of: date, earlier_as_ofs: list[date], rebuild: tuple[date, date] | None
+) -> list[str]:
     """Fill the run_plan sets with what changed since the last built plan and return why;
     raise _Full when only a full rebuild is right."""
     for source, m in marks.items():
         if m["rows"] - m["new"] != m["kept"]:
-            raise _Full(f"raw.{source} holds {m['rows'] - m['new']} rows from earlier loads where the last build "
-                        f"saw {m['kept']} (conflicting versions moved to the quarantine, or rows rewritten)")
+            raise _Full(
+                f"raw.{source} holds {m['rows'] - m['new']} rows from earlier loads where the last build "
+                f"saw {m['kept']} (conflicting versions moved to the quarantine, or rows rewritten)"
+            )
     if as_of < max(earlier_as_ofs):
         raise _Full(f"as_of_date moved back from {max(earlier_as_ofs)} to {as_of}")
     new = {s: m["new"] for s, m in marks.items()}
@@ -315,9 +383,11 @@ def _plan_changes(con, marks: dict, as_of: date, earlier_as_ofs: list[date],
     if cp_dates_from is not None:
         _network_dates_from(con, cp_dates_from, as_of)
     if as_of != earlier_as_ofs[0] or len(earlier_as_ofs) > 1:
-        con.execute(f"INSERT INTO {SCHEMA}.network_dates SELECT CAST(d AS DATE) FROM "
-                    "generate_series(CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY) AS t(d)",
-                    [min(earlier_as_ofs), as_of])
+        con.execute(
+            f"INSERT INTO {SCHEMA}.network_dates SELECT CAST(d AS DATE) FROM "
+            "generate_series(CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY) AS t(d)",
+            [min(earlier_as_ofs), as_of],
+        )
         reasons.append(f"as_of_date {earlier_as_ofs[0]} -> {as_of}")
     if rebuild is not None:
         _rebuild_window(con, *sorted(rebuild))
@@ -330,7 +400,7 @@ def _plan_changes(con, marks: dict, as_of: date, earlier_as_ofs: list[date],
         con.execute(f"""INSERT INTO {SCHEMA}.ocpp_dates
             SELECT DISTINCT CAST(day AS DATE) FROM (
                 SELECT CAST(coalesce(payload_timestamp, received_at) AS DATE) AS d FROM raw.ocpp
-                WHERE {_is_new('ocpp')} AND action = 'StatusNotification'
+                WHERE {_is_new("ocpp")} AND action = 'StatusNotification'
             ), LATERAL unnest(generate_series(d - 1, d + 1, INTERVAL 1 DAY)) AS t(day)""")
         reasons.append(f"{new['ocpp']} OCPP message(s)")
     if new["ledger"] or fx_from is not None or _count(con, "sessions"):
@@ -366,16 +436,16 @@ def _site_changes(con) -> str:
     rebuild."""
     row = con.execute(f"""
         WITH versions AS (
-            SELECT *, lag(struct_pack({', '.join(SITE_FIELDS)})) OVER (PARTITION BY site_id ORDER BY updated_at) AS prev
+            SELECT *, lag(struct_pack({", ".join(SITE_FIELDS)})) OVER (PARTITION BY site_id ORDER BY updated_at) AS prev
             FROM raw.sites
         ),
         changes AS (
-            SELECT site_id, prev IS NULL AS is_new_key, {_changed(SITE_FIELDS, 'versions', 'versions.prev')} AS changed
-            FROM versions WHERE {_is_new('sites')}
+            SELECT site_id, prev IS NULL AS is_new_key, {_changed(SITE_FIELDS, "versions", "versions.prev")} AS changed
+            FROM versions WHERE {_is_new("sites")}
         )
         SELECT site_id, is_new_key, changed FROM changes
         WHERE (NOT is_new_key AND len(changed) > 0)
-           OR (is_new_key AND site_id IN (SELECT site_id FROM raw.charge_points c WHERE NOT {_is_new('charge_points', 'c')}))
+           OR (is_new_key AND site_id IN (SELECT site_id FROM raw.charge_points c WHERE NOT {_is_new("charge_points", "c")}))
         LIMIT 1""").fetchone()
     if row is not None:
         what = "charge points registered before their site" if row[1] else "a change of " + ", ".join(row[2])
@@ -392,15 +462,15 @@ def _charge_point_changes(con, reasons: list[str]) -> date | None:
         CREATE OR REPLACE TEMP TABLE plan_cp_changes AS
         WITH versions AS (
             SELECT *,
-                   lag(struct_pack({', '.join(CHARGE_POINT_FIELDS)})) OVER w AS prev,
+                   lag(struct_pack({", ".join(CHARGE_POINT_FIELDS)})) OVER w AS prev,
                    row_number() OVER w AS version_number,
-                   bool_and({_is_new('charge_points')}) OVER (PARTITION BY charge_point_id) AS is_new_key
+                   bool_and({_is_new("charge_points")}) OVER (PARTITION BY charge_point_id) AS is_new_key
             FROM raw.charge_points
             WINDOW w AS (PARTITION BY charge_point_id ORDER BY updated_at)
         )
         SELECT charge_point_id, updated_at, commissioned_at, is_new_key, version_number,
-               {_changed(CHARGE_POINT_FIELDS, 'versions', 'versions.prev')} AS changed
-        FROM versions WHERE {_is_new('charge_points')}""")
+               {_changed(CHARGE_POINT_FIELDS, "versions", "versions.prev")} AS changed
+        FROM versions WHERE {_is_new("charge_points")}""")
     hardware = "[" + ", ".join(f"'{f}'" for f in HARDWARE_FIELDS) + "]"
     bad = con.execute(f"""
         SELECT charge_point_id, changed, version_number FROM plan_cp_changes
@@ -412,8 +482,13 @@ def _charge_point_changes(con, reasons: list[str]) -> date | None:
                               OR charge_point_id IN (SELECT evse_uid FROM raw.cdrs))
         LIMIT 1""").fetchone()
     if bad is not None:
-        what = ("a new charge point with events loaded before it" if bad[2] == 0 else
-                "a version dated before the first one" if bad[2] == 1 else "a change of " + ", ".join(bad[1]))
+        what = (
+            "a new charge point with events loaded before it"
+            if bad[2] == 0
+            else "a version dated before the first one"
+            if bad[2] == 1
+            else "a change of " + ", ".join(bad[1])
+        )
         raise _Full(f"charge point registry: {what} (charge point {bad[0]!r})")
     new_keys, upgrades, first = con.execute("""
         SELECT count(DISTINCT charge_point_id) FILTER (WHERE is_new_key),
@@ -425,8 +500,10 @@ def _charge_point_changes(con, reasons: list[str]) -> date | None:
         SELECT s.session_id FROM raw.sessions s
         JOIN plan_cp_changes c ON c.charge_point_id = s.charge_point_id
         WHERE NOT c.is_new_key AND len(c.changed) > 0 AND s.plugged_in_at >= c.updated_at""")
-    parts = [f"{new_keys} new charge point(s)" if new_keys else "",
-             f"{upgrades} firmware or hardware change(s)" if upgrades else ""]
+    parts = [
+        f"{new_keys} new charge point(s)" if new_keys else "",
+        f"{upgrades} firmware or hardware change(s)" if upgrades else "",
+    ]
     reasons.append("charge point registry: " + (", ".join(p for p in parts if p) or "versions that change nothing"))
     return first
 
@@ -434,12 +511,15 @@ def _charge_point_changes(con, reasons: list[str]) -> date | None:
 def _network_dates_from(con, first: date, as_of: date) -> None:
     """Every date from the day before `first` to the calendar end (the later of as_of_date and the
     last session date) plus a day."""
-    con.execute(f"""INSERT INTO {SCHEMA}.network_dates
+    con.execute(
+        f"""INSERT INTO {SCHEMA}.network_dates
         SELECT CAST(d AS DATE) FROM generate_series(
             CAST(? AS DATE) - 1,
             greatest(CAST(? AS DATE),
                      (SELECT max(CAST(coalesce(unplugged_at, plugged_in_at) AS DATE)) FROM raw.sessions)) + 1,
-            INTERVAL 1 DAY) AS t(d)""", [first, as_of])
+            INTERVAL 1 DAY) AS t(d)""",
+        [first, as_of],
+    )
 
 
 def _session_changes(con) -> None:
@@ -448,11 +528,13 @@ def _session_changes(con) -> None:
     date it counted on (another plug-in time, an earlier unplug, no longer finished, another
     charge point, no longer roaming) may leave a partition without rows: full rebuild. One that
     only ends later (a late completion, a longer stay) adds dates and removes none."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE plan_changed_sessions AS "
-                f"SELECT DISTINCT session_id FROM raw.sessions WHERE {_is_new('sessions')}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE plan_changed_sessions AS "
+        f"SELECT DISTINCT session_id FROM raw.sessions WHERE {_is_new('sessions')}"
+    )
     corrected = con.execute(f"""
         WITH versions AS (
-            SELECT *, {_is_new('sessions')} AS is_new FROM raw.sessions
+            SELECT *, {_is_new("sessions")} AS is_new FROM raw.sessions
             WHERE session_id IN (SELECT session_id FROM plan_changed_sessions)
         ),
         old AS (SELECT * FROM versions WHERE NOT is_new
@@ -468,8 +550,10 @@ def _session_changes(con) -> None:
             OR coalesce(cur.unplugged_at, cur.plugged_in_at) < coalesce(old.unplugged_at, old.plugged_in_at))
         """).fetchone()[0]
     if corrected:
-        raise _Full(f"{corrected} finished session(s) corrected off a date (another plug-in time, an earlier "
-                    "unplug, no longer finished, another charge point or roaming flag)")
+        raise _Full(
+            f"{corrected} finished session(s) corrected off a date (another plug-in time, an earlier "
+            "unplug, no longer finished, another charge point or roaming flag)"
+        )
     con.execute(f"INSERT INTO {SCHEMA}.sessions SELECT session_id FROM plan_changed_sessions")
     con.execute(f"""INSERT INTO {SCHEMA}.network_dates
         SELECT DISTINCT CAST(day AS DATE) FROM (
@@ -483,23 +567,35 @@ def _rebuild_window(con, first: date, last: date) -> None:
     """Every partition and key of the days first..last (local dates with a day of slack; sessions
     plugged in, entries booked, CDRs ending then; their credit partners follow in _roaming_changes)."""
     for table in ("network_dates", "ocpp_dates"):
-        con.execute(f"INSERT INTO {SCHEMA}.{table} SELECT CAST(d AS DATE) FROM generate_series("
-                    "CAST(? AS DATE) - 1, CAST(? AS DATE) + 1, INTERVAL 1 DAY) AS t(d)", [first, last])
-    con.execute(f"INSERT INTO {SCHEMA}.sessions SELECT session_id FROM raw.sessions "
-                "WHERE plugged_in_at >= CAST(? AS DATE) - 1 AND plugged_in_at < CAST(? AS DATE) + 2", [first, last])
-    con.execute(f"INSERT INTO {SCHEMA}.ledger_entries SELECT entry_id FROM raw.ledger "
-                "WHERE booked_at >= CAST(? AS DATE) AND booked_at < CAST(? AS DATE) + 1", [first, last])
+        con.execute(
+            f"INSERT INTO {SCHEMA}.{table} SELECT CAST(d AS DATE) FROM generate_series("
+            "CAST(? AS DATE) - 1, CAST(? AS DATE) + 1, INTERVAL 1 DAY) AS t(d)",
+            [first, last],
+        )
+    con.execute(
+        f"INSERT INTO {SCHEMA}.sessions SELECT session_id FROM raw.sessions "
+        "WHERE plugged_in_at >= CAST(? AS DATE) - 1 AND plugged_in_at < CAST(? AS DATE) + 2",
+        [first, last],
+    )
+    con.execute(
+        f"INSERT INTO {SCHEMA}.ledger_entries SELECT entry_id FROM raw.ledger "
+        "WHERE booked_at >= CAST(? AS DATE) AND booked_at < CAST(? AS DATE) + 1",
+        [first, last],
+    )
 
 
 def _ledger_changes(con, fx_from: date | None) -> None:
     """Entries loaded since; entries of rebuilt sessions (their charge point and plug-in time);
     entries booked from the first new ECB rate on."""
-    con.execute(f"""INSERT INTO {SCHEMA}.ledger_entries
-        SELECT entry_id FROM raw.ledger WHERE {_is_new('ledger')}
+    con.execute(
+        f"""INSERT INTO {SCHEMA}.ledger_entries
+        SELECT entry_id FROM raw.ledger WHERE {_is_new("ledger")}
         UNION
         SELECT entry_id FROM raw.ledger WHERE session_id IN (SELECT session_id FROM {SCHEMA}.sessions)
         UNION
-        SELECT entry_id FROM raw.ledger WHERE CAST(booked_at AS DATE) >= ?""", [fx_from])
+        SELECT entry_id FROM raw.ledger WHERE CAST(booked_at AS DATE) >= ?""",
+        [fx_from],
+    )
 
 
 def _roaming_changes(con, fx_from: date | None, window: tuple[date, date] | tuple[None, None] = (None, None)) -> None:
@@ -512,18 +608,23 @@ def _roaming_changes(con, fx_from: date | None, window: tuple[date, date] | tupl
             SELECT site_id, latitude, longitude FROM raw.sites
             QUALIFY row_number() OVER (PARTITION BY site_id ORDER BY updated_at DESC) = 1
         )
-        SELECT count(*) FROM raw.cdrs WHERE {_is_new('cdrs')} AND (location_id IS NULL OR location_id NOT IN (
+        SELECT count(*) FROM raw.cdrs WHERE {_is_new("cdrs")} AND (location_id IS NULL OR location_id NOT IN (
             SELECT site_id FROM current_sites WHERE latitude IS NOT NULL AND longitude IS NOT NULL))""").fetchone()[0]
     if unattributed:
-        raise _Full(f"{unattributed} new CDR(s) at sites whose roaming attribution comes from CDRs "
-                    "(not in the site registry, or without coordinates there)")
-    con.execute(f"""
+        raise _Full(
+            f"{unattributed} new CDR(s) at sites whose roaming attribution comes from CDRs "
+            "(not in the site registry, or without coordinates there)"
+        )
+    con.execute(
+        f"""
         CREATE OR REPLACE TEMP TABLE plan_cdr_seeds AS
         SELECT country_code, party_id, id, coalesce(credit, false) AS is_credit,
                nullif(credit_reference_id, '') AS referenced_id
         FROM raw.cdrs
-        WHERE {_is_new('cdrs')} OR CAST(end_date_time AS DATE) >= ?
-           OR CAST(end_date_time AS DATE) BETWEEN ? AND ?""", [fx_from, *window])
+        WHERE {_is_new("cdrs")} OR CAST(end_date_time AS DATE) >= ?
+           OR CAST(end_date_time AS DATE) BETWEEN ? AND ?""",
+        [fx_from, *window],
+    )
     con.execute(f"""INSERT INTO {SCHEMA}.cdrs
         SELECT country_code, party_id, id FROM plan_cdr_seeds
         UNION
@@ -568,21 +669,38 @@ def _prune(con, keep: int = 60) -> None:
 # -------------------------------------------------------------------------------------------------
 # after the build
 
+
 def finish_plan(con: duckdb.DuckDBPyConnection, plan_id: str) -> None:
     """The dbt build of `plan_id` succeeded (status built), or a `none` plan needed none (skipped):
     the next plan starts from what this one saw."""
-    con.execute(f"UPDATE {SCHEMA}.plans SET status = CASE WHEN mode = 'none' THEN 'skipped' ELSE 'built' END, "
-                "finished_at = ? WHERE plan_id = ?", [_now(), plan_id])
+    con.execute(
+        f"UPDATE {SCHEMA}.plans SET status = CASE WHEN mode = 'none' THEN 'skipped' ELSE 'built' END, "
+        "finished_at = ? WHERE plan_id = ?",
+        [_now(), plan_id],
+    )
 
 
-def plan_build(build_db: Path, *, as_of: date, run_id: str | None = None, manifest: Path | None = None,
-               full_refresh: bool = False, rebuild: tuple[date, date] | None = None) -> Plan:
+def plan_build(
+    build_db: Path,
+    *,
+    as_of: date,
+    run_id: str | None = None,
+    manifest: Path | None = None,
+    full_refresh: bool = False,
+    rebuild: tuple[date, date] | None = None,
+) -> Plan:
     """Open the build database, plan, close it (DuckDB allows one writer: dbt opens it next)."""
     con = duckdb.connect(str(build_db))
     try:
         con.execute("SET TimeZone = 'UTC'")
-        return make_plan(con, as_of=as_of, run_id=run_id, full_refresh=full_refresh, rebuild=rebuild,
-                         project=project_hash(manifest) if manifest else None)
+        return make_plan(
+            con,
+            as_of=as_of,
+            run_id=run_id,
+            full_refresh=full_refresh,
+            rebuild=rebuild,
+            project=project_hash(manifest) if manifest else None,
+        )
     finally:
         con.close()
 

@@ -35,7 +35,7 @@ def new_log_path(warehouse: Path, run_id: str) -> Path:
     folder = config.logs_dir(Path(warehouse))
     folder.mkdir(parents=True, exist_ok=True)
     old = sorted(folder.glob("*.log"))
-    for p in old[:max(0, len(old) - (config.LOGS_KEPT - 1))]:
+    for p in old[: max(0, len(old) - (config.LOGS_KEPT - 1))]:
         p.unlink(missing_ok=True)
     return folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{run_id[:8]}.log"
 
@@ -171,8 +171,11 @@ class RunConsole:
         event = meta.get("dagster_event")
         message = meta.get("orig_message", record.getMessage())
         step = meta.get("step_key") or (event.step_key if event is not None else None)
-        self.log(f"{record.levelname:<7} {step or '-':<28} "
-                 + (f"{event.event_type_value} " if event is not None else "") + message)
+        self.log(
+            f"{record.levelname:<7} {step or '-':<28} "
+            + (f"{event.event_type_value} " if event is not None else "")
+            + message
+        )
         if getattr(record, "progress", None):
             self.say(f"  {message}")
         if event is None:
@@ -184,20 +187,27 @@ class RunConsole:
             self._step, self._step_started = step, time.monotonic()
             if step == DBT_STEP:
                 self._dbt.update(done=0, last=time.monotonic())
-                self.say(f"  dbt build started: {self.dbt_nodes} models, seeds and tests" if self.dbt_nodes
-                         else "  dbt build started")
+                self.say(
+                    f"  dbt build started: {self.dbt_nodes} models, seeds and tests"
+                    if self.dbt_nodes
+                    else "  dbt build started"
+                )
         elif step == DBT_STEP and kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
             self._dbt_event(kind, event)
         elif step == PUBLISH_STEP and kind == "ASSET_MATERIALIZATION":
             meta = {k: getattr(v, "value", v) for k, v in event.event_specific_data.materialization.metadata.items()}
-            self.say(f"  publish: {meta.get('tables', '?')} tables to {meta.get('path', 'serving.duckdb')} "
-                     f"({meta.get('publish_mode', '?')}: {meta.get('publish_reason', '')}) "
-                     f"in {time.monotonic() - self._step_started:.1f} s")
+            self.say(
+                f"  publish: {meta.get('tables', '?')} tables to {meta.get('path', 'serving.duckdb')} "
+                f"({meta.get('publish_mode', '?')}: {meta.get('publish_reason', '')}) "
+                f"in {time.monotonic() - self._step_started:.1f} s"
+            )
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
             if step == DBT_STEP:
                 d = self._dbt
-                self.say(f"  dbt build finished in {time.monotonic() - self._step_started:.1f} s: {d['models']} "
-                         f"models/seeds built, {d['passed']} tests passed, {d['failed']} failed, {d['warned']} warned")
+                self.say(
+                    f"  dbt build finished in {time.monotonic() - self._step_started:.1f} s: {d['models']} "
+                    f"models/seeds built, {d['passed']} tests passed, {d['failed']} failed, {d['warned']} warned"
+                )
             if kind == "STEP_FAILURE":
                 self.say(f"  FAILED step {step}: {_first_line(event)}")
             self._step = None
@@ -221,8 +231,10 @@ class RunConsole:
         if now - d["last"] >= DBT_PROGRESS_S:
             d["last"] = now
             total = f"/{self.dbt_nodes}" if self.dbt_nodes else ""
-            self.say(f"  dbt build: {d['done']}{total} done ({d['models']} built, {d['passed']} passed, "
-                     f"{d['failed']} failed, {d['warned']} warned) after {now - self._step_started:.0f} s")
+            self.say(
+                f"  dbt build: {d['done']}{total} done ({d['models']} built, {d['passed']} passed, "
+                f"{d['failed']} failed, {d['warned']} warned) after {now - self._step_started:.0f} s"
+            )
 
 
 def _step_label(step: str) -> str:
@@ -240,4 +252,3 @@ def _first_line(event) -> str:
     if err is None:
         return "unknown error"
     return report.error_line(err.message, err.cls_name)
-

@@ -104,14 +104,26 @@ class _Serving:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def publish(build_db: Path, serving_db: Path, *, run_id: str | None = None,
-            as_of: date | None = None, plan_sets: Mapping[str, str] | None = None) -> dict[str, int]:
+def publish(
+    build_db: Path,
+    serving_db: Path,
+    *,
+    run_id: str | None = None,
+    as_of: date | None = None,
+    plan_sets: Mapping[str, str] | None = None,
+) -> dict[str, int]:
     """Publish the build database's marts; returns {table: row count}. See publish_with_report."""
     return publish_with_report(build_db, serving_db, run_id=run_id, as_of=as_of, plan_sets=plan_sets).counts
 
 
-def publish_with_report(build_db: Path, serving_db: Path, *, run_id: str | None = None,
-                        as_of: date | None = None, plan_sets: Mapping[str, str] | None = None) -> PublishResult:
+def publish_with_report(
+    build_db: Path,
+    serving_db: Path,
+    *,
+    run_id: str | None = None,
+    as_of: date | None = None,
+    plan_sets: Mapping[str, str] | None = None,
+) -> PublishResult:
     """Publish the build database's marts. `plan_sets` maps published tables ("marts.t") to the
     run_plan set (a table name in schema run_plan of the build database) whose rows are the ones
     an incremental build replaced in them; the Dagster asset passes them from the dbt manifest.
@@ -137,12 +149,17 @@ def _serving_info(serving_db: Path) -> _Serving:
     except duckdb.Error:
         return _Serving()
     try:
-        cols = {c for (c,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
-            "AND table_name = '_publish_info'").fetchall()}
+        cols = {
+            c
+            for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = '_publish_info'"
+            ).fetchall()
+        }
         if not {"plan_id", "full_publish_bytes"} <= cols:
             return _Serving()
-        row = con.execute("SELECT run_id, plan_id, full_publish_bytes, table_row_counts FROM marts._publish_info").fetchone()
+        row = con.execute(
+            "SELECT run_id, plan_id, full_publish_bytes, table_row_counts FROM marts._publish_info"
+        ).fetchone()
         return _Serving(row[0], row[1], row[2], json.loads(row[3])) if row else _Serving()
     except duckdb.Error:
         return _Serving()
@@ -151,9 +168,11 @@ def _serving_info(serving_db: Path) -> _Serving:
 
 
 def _columns(con, database: str, schema: str, table: str) -> list[tuple]:
-    return con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
-                       "AND schema_name = ? AND table_name = ? ORDER BY column_index",
-                       [database, schema, table]).fetchall()
+    return con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+        "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [database, schema, table],
+    ).fetchall()
 
 
 def _apply_delta(con, schema: str, table: str, plan_set: str) -> int | None:
@@ -166,8 +185,11 @@ def _apply_delta(con, schema: str, table: str, plan_set: str) -> int | None:
     n = con.execute(f"SELECT count(*) FROM build.{planner.SCHEMA}.{_ident(plan_set)}").fetchone()[0]
     if n:
         cols = ", ".join(_ident(c) for c in set_cols)
-        in_set = (f"({cols}) IN (SELECT ({cols}) FROM build.{planner.SCHEMA}.{_ident(plan_set)})" if len(set_cols) > 1
-                  else f"{cols} IN (SELECT {cols} FROM build.{planner.SCHEMA}.{_ident(plan_set)})")
+        in_set = (
+            f"({cols}) IN (SELECT ({cols}) FROM build.{planner.SCHEMA}.{_ident(plan_set)})"
+            if len(set_cols) > 1
+            else f"{cols} IN (SELECT {cols} FROM build.{planner.SCHEMA}.{_ident(plan_set)})"
+        )
         name = f"{_ident(schema)}.{_ident(table)}"
         con.execute(f"DELETE FROM serving.{name} WHERE {in_set}")
         con.execute(f"INSERT INTO serving.{name} SELECT * FROM build.{name} WHERE {in_set}")
@@ -193,8 +215,9 @@ def _delta_refusal(plan: planner.Plan | None, serving: _Serving, serving_db: Pat
     return None
 
 
-def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: date | None,
-             plan_sets: dict[str, str]) -> PublishResult:
+def _publish(
+    build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: date | None, plan_sets: dict[str, str]
+) -> PublishResult:
     for stale in serving_db.parent.glob(f".{serving_db.name}.*.tmp*"):
         stale.unlink()  # left by a crashed publish (we hold the lock: no other publish is running)
     serving = _serving_info(serving_db)
@@ -202,11 +225,15 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
     refusal = _delta_refusal(plan, serving, serving_db, plan_sets)
     if refusal is None and plan.mode == "none":
         # nothing was built: the serving file already holds the last build
-        return PublishResult(counts=serving.counts, mode="unchanged",
-                             reason=f"no new data: serving.duckdb already holds plan {serving.plan_id[:8]}")
+        return PublishResult(
+            counts=serving.counts,
+            mode="unchanged",
+            reason=f"no new data: serving.duckdb already holds plan {serving.plan_id[:8]}",
+        )
     # the same memory ceiling as the loader and dbt (WAREHOUSE_MEMORY_LIMIT), spilling beside the file
-    con = duckdb.connect(config={"memory_limit": config.memory_limit(),
-                                 "temp_directory": str(serving_db.parent / "duckdb_tmp")})
+    con = duckdb.connect(
+        config={"memory_limit": config.memory_limit(), "temp_directory": str(serving_db.parent / "duckdb_tmp")}
+    )
     try:
         con.execute(f"ATTACH {_lit(build_db)} AS build (READ_ONLY)")
         tables = con.execute(
@@ -214,7 +241,9 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
             "WHERE database_name = 'build' AND schema_name IN (SELECT unnest(?)) "
             "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
             "WHERE database_name = 'build' AND schema_name IN (SELECT unnest(?)) "
-            "ORDER BY 1, 2", [list(PUBLISHED_SCHEMAS)] * 2).fetchall()
+            "ORDER BY 1, 2",
+            [list(PUBLISHED_SCHEMAS)] * 2,
+        ).fetchall()
         if not tables:
             raise RuntimeError(f"nothing to publish: no tables in schema(s) {PUBLISHED_SCHEMAS} of {build_db}")
         delta = refusal is None
@@ -226,8 +255,12 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
             con.execute(f"ATTACH {_lit(tmp)} AS serving (STORAGE_VERSION '{SERVING_STORAGE_VERSION}')")
             reason = refusal
         result = PublishResult(counts={}, mode="delta" if delta else "full", reason=reason)
-        existing = {(s, t) for s, t in con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'serving'").fetchall()}
+        existing = {
+            (s, t)
+            for s, t in con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'serving'"
+            ).fetchall()
+        }
         for schema in sorted({s for s, _ in tables}):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS serving.{_ident(schema)}")
         con.execute("BEGIN TRANSACTION")
@@ -235,8 +268,12 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
             name = f"{_ident(schema)}.{_ident(table)}"
             key = f"{schema}.{table}"
             applied = None
-            if delta and key in plan_sets and (schema, table) in existing and \
-                    _columns(con, "serving", schema, table) == _columns(con, "build", schema, table):
+            if (
+                delta
+                and key in plan_sets
+                and (schema, table) in existing
+                and _columns(con, "serving", schema, table) == _columns(con, "build", schema, table)
+            ):
                 applied = _apply_delta(con, schema, table, plan_sets[key])
             if applied:
                 result.tables_delta[key] = applied
@@ -256,17 +293,28 @@ def _publish(build_db: Path, serving_db: Path, tmp: Path, run_id: str, as_of: da
             if delta:
                 n_build = con.execute(f"SELECT count(*) FROM build.{name}").fetchone()[0]
                 if n_serving != n_build:  # never publish a delta that does not add up
-                    raise RuntimeError(f"publish: delta of {schema}.{table} gives {n_serving} rows, "
-                                       f"the build has {n_build}; serving.duckdb not replaced")
+                    raise RuntimeError(
+                        f"publish: delta of {schema}.{table} gives {n_serving} rows, "
+                        f"the build has {n_build}; serving.duckdb not replaced"
+                    )
             result.counts[f"{schema}.{table}"] = n_serving
         published_at = datetime.now(UTC).replace(tzinfo=None)
         con.execute("DROP TABLE IF EXISTS serving.marts._publish_info")
         con.execute("""CREATE TABLE serving.marts._publish_info (
             run_id VARCHAR, as_of_date DATE, published_at TIMESTAMP, table_row_counts JSON,
             publish_mode VARCHAR, full_publish_bytes BIGINT, plan_id VARCHAR)""")
-        con.execute("INSERT INTO serving.marts._publish_info VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, as_of, published_at, json.dumps(result.counts), result.mode,
-                     serving.full_bytes if delta else None, plan.plan_id if plan else None])
+        con.execute(
+            "INSERT INTO serving.marts._publish_info VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                as_of,
+                published_at,
+                json.dumps(result.counts),
+                result.mode,
+                serving.full_bytes if delta else None,
+                plan.plan_id if plan else None,
+            ],
+        )
         con.execute("COMMIT")
         con.execute("CHECKPOINT serving")
         con.execute("DETACH serving")

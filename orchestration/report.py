@@ -28,10 +28,12 @@ def _n(v) -> str:
 def counts_text(m: dict) -> str:
     """'files new=365 skipped=0 refused=0  rows read=52,788 = loaded 52,630 + quarantined 158 +
     duplicates 0 + refused 0' from a SourceResult.summary() dict."""
-    return (f"files new={m.get('files_loaded', 0)} skipped={m.get('files_skipped', 0)} "
-            f"refused={m.get('files_refused', 0)}  rows read={_n(m.get('rows_read', 0))} = "
-            f"loaded {_n(m.get('rows_loaded', 0))} + quarantined {_n(m.get('rows_quarantined', 0))} + "
-            f"duplicates {_n(m.get('rows_duplicate', 0))} + refused {_n(m.get('rows_refused', 0))}")
+    return (
+        f"files new={m.get('files_loaded', 0)} skipped={m.get('files_skipped', 0)} "
+        f"refused={m.get('files_refused', 0)}  rows read={_n(m.get('rows_read', 0))} = "
+        f"loaded {_n(m.get('rows_loaded', 0))} + quarantined {_n(m.get('rows_quarantined', 0))} + "
+        f"duplicates {_n(m.get('rows_duplicate', 0))} + refused {_n(m.get('rows_refused', 0))}"
+    )
 
 
 def rate_text(rows: int, seconds: float) -> str:
@@ -56,17 +58,25 @@ def warnings_note(warned: list[dict], landing: Path) -> str | None:
         planted = sum(int(s.get("bad_rows", 0)) for s in (demo.get("sources") or {}).values())
         parts = []
         if kinds & {"expectations"}:
-            parts.append(f"it plants {planted:,} broken records to show quarantine" if planted
-                         else "it plants broken records to show quarantine")
+            parts.append(
+                f"it plants {planted:,} broken records to show quarantine"
+                if planted
+                else "it plants broken records to show quarantine"
+            )
         if any(k.startswith("warn_") for k in kinds):
             parts.append("its random traffic leaves small sites idle or failing more on some days")
         if kinds & {"source_freshness"}:
             parts.append("it is loaded once, so its sources age")
         if parts:
-            return ("note: these warnings are expected on the generated demo landing zone (" + "; ".join(parts)
-                    + "); warnings never block publishing")
-    return ("note: warnings never block publishing; quarantined records (file, line, rule, raw text) are in "
-            "raw._quarantine of build.duckdb, warn-level dbt tests in the run's dbt log")
+            return (
+                "note: these warnings are expected on the generated demo landing zone ("
+                + "; ".join(parts)
+                + "); warnings never block publishing"
+            )
+    return (
+        "note: warnings never block publishing; quarantined records (file, line, rule, raw text) are in "
+        "raw._quarantine of build.duckdb, warn-level dbt tests in the run's dbt log"
+    )
 
 
 def error_line(message: str | None, cls_name: str | None = None) -> str:
@@ -75,7 +85,7 @@ def error_line(message: str | None, cls_name: str | None = None) -> str:
     becomes "blocking check failed: raw/sessions: batches_accepted"."""
     lines = [ln.strip() for ln in (message or "").strip().splitlines() if ln.strip()]
     if (cls_name or "").endswith("DagsterAssetCheckFailedError") or (
-            lines and "blocking asset check" in lines[0] and "failed" in lines[0]):
+        lines and "blocking asset check" in lines[0] and "failed" in lines[0]
+    ):
         return ("blocking check failed: " + "; ".join(lines[1:]))[:300] if len(lines) > 1 else lines[0][:300]
     return (lines[0] if lines else cls_name or "error")[:300]
-

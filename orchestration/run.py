@@ -50,12 +50,21 @@ class RunOutcome:
         return EXIT_OK if ok else EXIT_NOT_PUBLISHED
 
     def load_totals(self) -> dict[str, int]:
-        keys = ("files_loaded", "files_skipped", "files_refused", "rows_read", "rows_loaded", "rows_quarantined",
-                "rows_duplicate", "rows_refused")
+        keys = (
+            "files_loaded",
+            "files_skipped",
+            "files_refused",
+            "rows_read",
+            "rows_loaded",
+            "rows_quarantined",
+            "rows_duplicate",
+            "rows_refused",
+        )
         return {k: sum(int(m.get(k) or 0) for m in self.loads.values()) for k in keys}
 
-    def report_lines(self, landing: Path | None = None, log_path: Path | None = None,
-                     seconds: float | None = None) -> list[str]:
+    def report_lines(
+        self, landing: Path | None = None, log_path: Path | None = None, seconds: float | None = None
+    ) -> list[str]:
         """The closing summary: at most ~40 lines however many files, checks and tables."""
         took = f" ({seconds:.1f} s)" if seconds is not None else ""
         lines = [f"summary of run {self.run_id[:8]}{took}:"]
@@ -65,11 +74,15 @@ class RunOutcome:
             if self.plan:
                 lines.append(f"  plan     {self.plan}"[:160])
             unchanged = f" ({self.models_unchanged} unchanged, not rebuilt)" if self.models_unchanged else ""
-            lines.append(f"  dbt      {self.models_built} models/seeds built{unchanged}, {self.checks_passed} checks "
-                         f"passed, {len(self.failed_checks)} failed, {len(self.warned_checks)} warnings")
+            lines.append(
+                f"  dbt      {self.models_built} models/seeds built{unchanged}, {self.checks_passed} checks "
+                f"passed, {len(self.failed_checks)} failed, {len(self.warned_checks)} warnings"
+            )
         else:
-            lines.append(f"  checks   {self.checks_passed} passed, {len(self.failed_checks)} failed, "
-                         f"{len(self.warned_checks)} warnings")
+            lines.append(
+                f"  checks   {self.checks_passed} passed, {len(self.failed_checks)} failed, "
+                f"{len(self.warned_checks)} warnings"
+            )
         lines += _listed("WARN ", self.warned_checks, report.SUMMARY_WARNINGS, clip=True)
         lines += _listed("FAILED", self.failed_checks, report.SUMMARY_FAILURES)
         by_error: dict[str, list[str]] = {}
@@ -87,12 +100,18 @@ class RunOutcome:
         if log_path is not None:
             lines.append(f"  log      {log_path} (every file, dbt node and published table)")
         if self.job == LOAD_JOB_NAME:
-            lines.append("LOADED: raw layer of build.duckdb (nothing published)" if self.exit_code == EXIT_OK
-                         else "NOT LOADED: " + self._why_not())
+            lines.append(
+                "LOADED: raw layer of build.duckdb (nothing published)"
+                if self.exit_code == EXIT_OK
+                else "NOT LOADED: " + self._why_not()
+            )
         elif self.published:
             rows = sum(int(n) for n in self.published_counts.values())
-            lines.append(f"PUBLISHED {self.serving_db} ({len(self.published_counts)} tables, {rows:,} rows"
-                         + (f"; {self.publish_mode} publish" if self.publish_mode else "") + ")")
+            lines.append(
+                f"PUBLISHED {self.serving_db} ({len(self.published_counts)} tables, {rows:,} rows"
+                + (f"; {self.publish_mode} publish" if self.publish_mode else "")
+                + ")"
+            )
         else:
             lines.append(f"NOT PUBLISHED: {self.serving_db} was left unchanged — {self._why_not()}")
         return lines
@@ -111,8 +130,11 @@ class RunOutcome:
 
 
 def _listed(label: str, checks: list[dict], limit: int, clip: bool = False) -> list[str]:
-    out = [f"  {label} check {c['check']} on {c['asset']}: "
-           f"{_clip(c.get('detail') or '') if clip else c.get('detail') or ''}".rstrip() for c in checks[:limit]]
+    out = [
+        f"  {label} check {c['check']} on {c['asset']}: "
+        f"{_clip(c.get('detail') or '') if clip else c.get('detail') or ''}".rstrip()
+        for c in checks[:limit]
+    ]
     if len(checks) > limit:
         out.append(f"  {label} ... and {len(checks) - limit} more checks (in the run's log)")
     return out
@@ -121,25 +143,41 @@ def _listed(label: str, checks: list[dict], limit: int, clip: bool = False) -> l
 def _clip(text: str, width: int = 240) -> str:
     """A check's detail on one line of the summary (the whole of it is in the run's log)."""
     text = " ".join(str(text).split())
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _meta_value(v):
     return getattr(v, "value", getattr(v, "data", v))
 
 
-def run_job(*, landing: Path, warehouse: Path, as_of: date, instance: dg.DagsterInstance | None = None,
-            log_level: str = "INFO", days: tuple[date, date] | None = None, run_id: str | None = None,
-            job_name: str = JOB_NAME, logger: dg.LoggerDefinition | None = None,
-            tags: dict[str, str] | None = None) -> RunOutcome:
+def run_job(
+    *,
+    landing: Path,
+    warehouse: Path,
+    as_of: date,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "INFO",
+    days: tuple[date, date] | None = None,
+    run_id: str | None = None,
+    job_name: str = JOB_NAME,
+    logger: dg.LoggerDefinition | None = None,
+    tags: dict[str, str] | None = None,
+) -> RunOutcome:
     """Run the warehouse job (or `job_name`, e.g. the load-only job) for the daily partition
     `as_of`, or with `days` = (first, last) for the partitions first..last as one run (a backfill;
     as_of is then `last`). `logger` replaces Dagster's console logger (the CLI's RunConsole)."""
     days = days or (as_of, as_of)
     job = defs.resolve_job_def(job_name)
     run_config = {
-        "resources": {"warehouse": {"config": {
-            "as_of_date": as_of.isoformat(), "landing_dir": str(landing), "warehouse_dir": str(warehouse)}}},
+        "resources": {
+            "warehouse": {
+                "config": {
+                    "as_of_date": as_of.isoformat(),
+                    "landing_dir": str(landing),
+                    "warehouse_dir": str(warehouse),
+                }
+            }
+        },
     }
     if logger is not None:
         job = job.with_logger_defs({"warehouse_console": logger})
@@ -154,11 +192,21 @@ def run_job(*, landing: Path, warehouse: Path, as_of: date, instance: dg.Dagster
     if days[0] == days[1]:
         partition_key = days[0].isoformat()
     else:
-        run_tags.update({"dagster/asset_partition_range_start": days[0].isoformat(),
-                         "dagster/asset_partition_range_end": days[1].isoformat()})
+        run_tags.update(
+            {
+                "dagster/asset_partition_range_start": days[0].isoformat(),
+                "dagster/asset_partition_range_end": days[1].isoformat(),
+            }
+        )
     try:
-        result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False,
-                                        tags=run_tags, partition_key=partition_key, run_id=run_id)
+        result = job.execute_in_process(
+            instance=instance,
+            run_config=run_config,
+            raise_on_error=False,
+            tags=run_tags,
+            partition_key=partition_key,
+            run_id=run_id,
+        )
     finally:
         if owns_instance:
             instance.dispose()
@@ -166,8 +214,13 @@ def run_job(*, landing: Path, warehouse: Path, as_of: date, instance: dg.Dagster
 
 
 def outcome_of(result, job: dg.JobDefinition, warehouse: Path) -> RunOutcome:
-    out = RunOutcome(run_id=result.run_id, success=result.success, published=False,
-                     serving_db=warehouse / "serving.duckdb", job=job.name)
+    out = RunOutcome(
+        run_id=result.run_id,
+        success=result.success,
+        published=False,
+        serving_db=warehouse / "serving.duckdb",
+        job=job.name,
+    )
     for ev in result.all_events:
         kind = ev.event_type_value
         data = ev.event_specific_data
@@ -189,8 +242,11 @@ def outcome_of(result, job: dg.JobDefinition, warehouse: Path) -> RunOutcome:
                 out.models_built += 1
         elif kind == "ASSET_CHECK_EVALUATION":
             meta = {k: _meta_value(v) for k, v in data.metadata.items()}
-            entry = {"check": data.check_name, "asset": data.asset_key.to_user_string(),
-                     "detail": data.description or _check_detail(meta)}
+            entry = {
+                "check": data.check_name,
+                "asset": data.asset_key.to_user_string(),
+                "detail": data.description or _check_detail(meta),
+            }
             if data.passed:
                 out.checks_passed += 1
             elif str(data.severity.value).upper() == "WARN":
@@ -227,6 +283,7 @@ def _error_text(err, chain: bool = False) -> str:
 def _step_keys(job: dg.JobDefinition) -> list[str]:
     """The job's steps in topological order (raw loads, dbt build, publish)."""
     from dagster._core.execution.api import create_execution_plan
+
     return [s.key for s in create_execution_plan(job).get_steps_to_execute_in_topo_order()]
 
 
@@ -240,4 +297,5 @@ def _check_detail(meta: dict) -> str:
 def dbt_node_count() -> int:
     """Models, seeds, snapshots and data tests of the dbt step: the total of its progress lines."""
     from orchestration.defs.dbt import dbt_build
+
     return len(dbt_build.keys) + len(dbt_build.check_keys)

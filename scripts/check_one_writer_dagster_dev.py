@@ -49,9 +49,12 @@ def log(msg: str) -> None:
 
 
 def graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", method="POST",
-                                 data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        method="POST",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as r:
         body = json.loads(r.read())
     if body.get("errors"):
@@ -87,40 +90,98 @@ def main() -> int:
     landing, warehouse = root / "landing", root / "warehouse"
     today = datetime.now(UTC).date()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WAREHOUSE_", "DAGSTER_"))}
-    subprocess.run([PY, "-m", "orchestration", "generate", "--out", str(landing), "--sessions", str(args.sessions),
-                    "--start", (today - timedelta(days=29)).isoformat(), "--end", today.isoformat()],
-                   cwd=PROJECT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            PY,
+            "-m",
+            "orchestration",
+            "generate",
+            "--out",
+            str(landing),
+            "--sessions",
+            str(args.sessions),
+            "--start",
+            (today - timedelta(days=29)).isoformat(),
+            "--end",
+            today.isoformat(),
+        ],
+        cwd=PROJECT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     log(f"landing zone {landing} ({args.sessions} sessions, 30 days); warehouse {warehouse}")
 
     dev_out = open(root / "dagster_dev.log", "wb")
-    dev = subprocess.Popen([PY, "-m", "orchestration", "dev", "--landing", str(landing), "--warehouse", str(warehouse),
-                            "--port", str(args.port)], cwd=PROJECT, env=env, stdout=dev_out,
-                           stderr=subprocess.STDOUT, start_new_session=True)
+    dev = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "orchestration",
+            "dev",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--port",
+            str(args.port),
+        ],
+        cwd=PROJECT,
+        env=env,
+        stdout=dev_out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     cli = None
     timeline: list[tuple[float, dict[str, str]]] = []
     problems: list[str] = []
     try:
         t0 = time.monotonic()
-        wait_for("the webserver", lambda: urllib.request.urlopen(
-            f"http://127.0.0.1:{args.port}/server_info", timeout=5).status == 200, 180)
+        wait_for(
+            "the webserver",
+            lambda: urllib.request.urlopen(f"http://127.0.0.1:{args.port}/server_info", timeout=5).status == 200,
+            180,
+        )
         log(f"dagster dev is up after {time.monotonic() - t0:.0f} s; waiting for the sensor's run")
-        first = wait_for("the sensor's run to start", lambda: [r for r in runs(args.port) if r["status"] in IN_PROGRESS],
-                         240, 0.5)[0]
+        first = wait_for(
+            "the sensor's run to start", lambda: [r for r in runs(args.port) if r["status"] in IN_PROGRESS], 240, 0.5
+        )[0]
         tags = {t["key"]: t["value"] for t in first["tags"]}
-        log(f"sensor run {first['runId'][:8]} {first['status']} (sensor {tags.get('dagster/sensor_name')}, "
-            f"partition {tags.get('dagster/partition')})")
+        log(
+            f"sensor run {first['runId'][:8]} {first['status']} (sensor {tags.get('dagster/sensor_name')}, "
+            f"partition {tags.get('dagster/partition')})"
+        )
 
         ui_day = (today - timedelta(days=1)).isoformat()
         from dagster_graphql import DagsterGraphQLClient
+
         ui_run = DagsterGraphQLClient("127.0.0.1", port_number=args.port).submit_job_execution(
-            "warehouse_job", tags={"dagster/partition": ui_day})
+            "warehouse_job", tags={"dagster/partition": ui_day}
+        )
         log(f"launched run {ui_run[:8]} for partition {ui_day} through GraphQL, as the UI does")
 
         cli_day = (today - timedelta(days=2)).isoformat()
         cli_out = root / "cli_run.out"
-        cli = subprocess.Popen([PY, "-m", "orchestration", "run", "--landing", str(landing), "--warehouse",
-                                str(warehouse), "--as-of", cli_day], cwd=PROJECT, env=env,
-                               stdout=open(cli_out, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        cli = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "orchestration",
+                "run",
+                "--landing",
+                str(landing),
+                "--warehouse",
+                str(warehouse),
+                "--as-of",
+                cli_day,
+            ],
+            cwd=PROJECT,
+            env=env,
+            stdout=open(cli_out, "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log(f"started a CLI run for {cli_day} (pid {cli.pid})")
 
         deadline = time.monotonic() + 900
@@ -131,8 +192,10 @@ def main() -> int:
             via_cli = {r["runId"] for r in listed if any(t["key"] == "warehouse/started_by" for t in r["tags"])}
             if not timeline or timeline[-1][1] != now:
                 timeline.append((time.monotonic() - t0, now))
-                log("runs: " + ", ".join(f"{k[:8]} {v}" + (" (CLI)" if k in via_cli else "")
-                                         for k, v in sorted(now.items())))
+                log(
+                    "runs: "
+                    + ", ".join(f"{k[:8]} {v}" + (" (CLI)" if k in via_cli else "") for k, v in sorted(now.items()))
+                )
             if sum(s in IN_PROGRESS for k, s in now.items() if k not in via_cli) > 1:
                 problems.append(f"two queued Dagster runs in progress at once: {now}")
             if ui_run in now and now[ui_run] != "QUEUED" and now.get(first["runId"]) in IN_PROGRESS:
@@ -151,6 +214,7 @@ def main() -> int:
             problems.append("the CLI run printed a traceback")
         held = []  # (start, end, who): when each run held the warehouse
         import dagster as dg
+
         os.environ["DAGSTER_HOME"] = str(warehouse / "dagster_home")
         with dg.DagsterInstance.get() as instance:
             for rec in instance.get_run_records():
@@ -167,8 +231,11 @@ def main() -> int:
                 if run.tags.get("warehouse/started_by"):
                     continue  # the CLI's run: from the CLI's own log below
                 # a Dagster run holds the warehouse from its resources' set-up to its end
-                got = [e.timestamp for e in logs if e.dagster_event is not None
-                       and e.dagster_event.event_type_value == "RESOURCE_INIT_SUCCESS"]
+                got = [
+                    e.timestamp
+                    for e in logs
+                    if e.dagster_event is not None and e.dagster_event.event_type_value == "RESOURCE_INIT_SUCCESS"
+                ]
                 if got:
                     held.append((min(got), rec.end_time or time.time(), f"dagster {run.run_id[:8]}"))
         cli_log = next((warehouse / "logs").glob("*.log"), None)  # the CLI run's log: from lock to end
@@ -178,19 +245,23 @@ def main() -> int:
 
             def ts(s: str) -> float:
                 return datetime.combine(day, datetime.strptime(s, "%H:%M:%S.%f").time(), tzinfo=UTC).timestamp()
+
             held.append((ts(stamps[0]), ts(stamps[-1]), "cli"))
         held.sort()
         for (_, e1, w1), (s2, _, w2) in zip(held, held[1:]):
             if s2 < e1 - 0.5:
                 problems.append(f"{w1} and {w2} held the warehouse at the same time")
         for s, e, w in held:
-            log(f"held the warehouse: {w} {datetime.fromtimestamp(s, UTC):%H:%M:%S}-"
-                f"{datetime.fromtimestamp(e, UTC):%H:%M:%S} UTC")
+            log(
+                f"held the warehouse: {w} {datetime.fromtimestamp(s, UTC):%H:%M:%S}-"
+                f"{datetime.fromtimestamp(e, UTC):%H:%M:%S} UTC"
+            )
         waiting_line = [ln for ln in cli_text.splitlines() if "is busy" in ln]
         log("CLI said: " + (waiting_line[0].strip() if waiting_line else "(it did not have to wait)"))
         log("CLI's last line: " + cli_text.strip().splitlines()[-1])
-        queued_seen = any(s.get(ui_run) == "QUEUED" for _, s in timeline) and \
-            any(s.get(ui_run) == "QUEUED" and s.get(first["runId"]) in IN_PROGRESS for _, s in timeline)
+        queued_seen = any(s.get(ui_run) == "QUEUED" for _, s in timeline) and any(
+            s.get(ui_run) == "QUEUED" and s.get(first["runId"]) in IN_PROGRESS for _, s in timeline
+        )
         if not queued_seen:
             problems.append("the UI run was never seen QUEUED behind the sensor's run")
     finally:

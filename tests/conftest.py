@@ -29,6 +29,7 @@ def pytest_configure(config):
     """Parse the dbt project before any test module is imported: the Dagster definitions load
     target/manifest.json at import time (a fresh clone has none). Serialised by a file lock."""
     from orchestration.cli import ensure_dbt_manifest
+
     ensure_dbt_manifest()
 
 
@@ -73,8 +74,13 @@ class CliRun:
 def run_cli(*args: str, env: dict | None = None, timeout: int = 900) -> CliRun:
     """`python -m orchestration ARGS` in a subprocess, as schedulers and scripts run it."""
     proc = subprocess.run(
-        [sys.executable, "-m", "orchestration", *args], cwd=PROJECT,
-        env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+        [sys.executable, "-m", "orchestration", *args],
+        cwd=PROJECT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return CliRun(proc.returncode, proc.stdout + proc.stderr)
 
 
@@ -97,16 +103,24 @@ def table_fingerprints(path: Path) -> dict[str, str]:
     last bits from one run to the next (kWh, hours and percentages are DOUBLE in the marts)."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        tables = [t for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name <> '_publish_info' "
-            "ORDER BY 1").fetchall()]
+        tables = [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name <> '_publish_info' "
+                "ORDER BY 1"
+            ).fetchall()
+        ]
         out = {}
         for t in tables:
-            cols = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts' "
-                               "AND table_name = ? ORDER BY column_index", [t]).fetchall()
+            cols = con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts' "
+                "AND table_name = ? ORDER BY column_index",
+                [t],
+            ).fetchall()
             exprs = ", ".join(f'round("{c}", 9)' if d in ("DOUBLE", "FLOAT") else f'"{c}"' for c, d in cols)
             out[t] = con.execute(
-                f'SELECT count(*) || \':\' || coalesce(sum(hash({exprs})), 0) FROM marts."{t}"').fetchall()[0][0]
+                f"SELECT count(*) || ':' || coalesce(sum(hash({exprs})), 0) FROM marts.\"{t}\""
+            ).fetchall()[0][0]
         return out
     finally:
         con.close()

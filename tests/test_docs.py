@@ -14,6 +14,22 @@ def test_docs_are_built_without_a_build_database(tmp_path):
     assert dbt_index.exists() and (tmp_path / "docs" / "dbt" / "manifest.json").exists()
     site = tmp_path / "docs" / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site"
     suites = sorted(p.stem for p in (site / "expectations").glob("*.html"))
-    assert suites == sorted(f"landing_{s}" for s in (
-        "operators", "teams", "sites", "charge_points", "sessions", "cdrs", "ocpp", "ratings", "invoices",
-        "wallets", "ledger", "plans", "subscriptions", "fx_rates"))
+    assert suites == sorted(
+        f"landing_{s}"
+        for s in (
+            "operators",
+            "teams",
+            "sites",
+            "charge_points",
+            "sessions",
+            "cdrs",
+            "ocpp",
+            "ratings",
+            "invoices",
+            "wallets",
+            "ledger",
+            "plans",
+            "subscriptions",
+            "fx_rates",
+        )
+    )

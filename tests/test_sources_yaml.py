@@ -11,8 +11,16 @@ import yaml
 from orchestration.contract import LINEAGE_COLUMNS, SOURCES
 
 PROJECT = Path(__file__).resolve().parents[1]
-DBT_TYPES = {"str": "string", "int": "bigint", "float": "double", "money": "decimal(18,4)", "bool": "boolean",
-             "ts": "timestamp", "date": "date", "json": "json"}
+DBT_TYPES = {
+    "str": "string",
+    "int": "bigint",
+    "float": "double",
+    "money": "decimal(18,4)",
+    "bool": "boolean",
+    "ts": "timestamp",
+    "date": "date",
+    "json": "json",
+}
 
 
 def _yaml_tables() -> dict[str, tuple[str, dict]]:
@@ -41,13 +49,14 @@ def test_columns_types_and_descriptions_follow_the_contract(name):
     assert dbt_source == src.dbt_source
     assert " ".join(table["description"].split()) == f"{src.description} Key: {', '.join(src.key)}."
     expected = [(f.name, DBT_TYPES[f.type], f.description) for f in src.fields]
-    columns = [(c["name"], c.get("data_type"), " ".join(c.get("description", "").split()))
-               for c in table["columns"]]
-    assert columns[:len(expected)] == expected
-    extra = [name for name, _, _ in columns[len(expected):]]
+    columns = [(c["name"], c.get("data_type"), " ".join(c.get("description", "").split())) for c in table["columns"]]
+    assert columns[: len(expected)] == expected
+    extra = [name for name, _, _ in columns[len(expected) :]]
     lineage = [name for name, _, _ in LINEAGE_COLUMNS]
-    assert extra[-len(lineage):] == lineage
+    assert extra[-len(lineage) :] == lineage
     # columns the loader adds between the fields and the lineage (raw_table_ddl)
-    assert extra[:-len(lineage)] == (["provider"] if src.provider_folders else []) + (["cdr"] if name == "cdrs" else [])
+    assert extra[: -len(lineage)] == (["provider"] if src.provider_folders else []) + (
+        ["cdr"] if name == "cdrs" else []
+    )
     lineage_descriptions = {c["name"]: c["description"] for c in table["columns"] if c["name"] in lineage}
     assert lineage_descriptions == {n: d for n, _, d in LINEAGE_COLUMNS}

@@ -67,8 +67,11 @@ def column_range(source: str, column: str) -> tuple[float | int | None, float | 
     importer and every other check read from here instead of repeating it."""
     for exp in suite_json(source)["expectations"]:
         kw = exp["kwargs"]
-        if (exp["type"] == "expect_column_values_to_be_between" and kw.get("column") == column
-                and "row_condition" not in kw):
+        if (
+            exp["type"] == "expect_column_values_to_be_between"
+            and kw.get("column") == column
+            and "row_condition" not in kw
+        ):
             return kw.get("min_value"), kw.get("max_value")
     raise KeyError(f"expectations/{source}.json has no unconditional range on column {column!r}")
 
@@ -100,12 +103,15 @@ SUPPORTED_KWARGS = {
     "expect_column_values_to_be_unique": {"column"},
     "expect_compound_columns_to_be_unique": {"column_list"},
 }
-CONDITION = re.compile(r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=)\s*(True|False|"[^"\\]*"|'[^'\\]*'|-?[0-9]+(?:\.[0-9]+)?)\s*""")
+CONDITION = re.compile(
+    r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=)\s*(True|False|"[^"\\]*"|'[^'\\]*'|-?[0-9]+(?:\.[0-9]+)?)\s*"""
+)
 
 
 @dataclass(frozen=True)
 class CompiledExpectation:
     """One suite expectation as SQL over the typed columns of a batch's records."""
+
     index: int  # position in the suite: its bit in the loader's _gx mask
     name: str  # the rule a record failing it is quarantined with
     kind: str  # row | unique
@@ -200,6 +206,7 @@ def compile_suite(source: str) -> tuple[CompiledExpectation, ...]:
     if len(exps) > 62:
         raise ValueError(f"expectations/{source}.json: at most 62 expectations fit the loader's bit mask")
     from orchestration.contract import SOURCES
+
     types = {f.name: f.type for f in SOURCES[source].fields}
     return tuple(compile_expectation(i, e, types) for i, e in enumerate(exps))
 
@@ -221,6 +228,7 @@ def known_set_sql(param: str, source: str, batch: str | None) -> str:
 def _context():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
@@ -241,6 +249,7 @@ def _suite_and_batch_definition(source: str):
 def _make_suite_and_batch_definition(source: str):
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
     ctx = _context()
     spec = suite_json(source)
     suite = gx.ExpectationSuite(name=spec["name"])
@@ -248,8 +257,11 @@ def _make_suite_and_batch_definition(source: str):
         cfg = ExpectationConfiguration(type=exp["type"], kwargs=exp["kwargs"], meta=exp.get("meta"))
         suite.add_expectation_configuration(cfg)
     suite = ctx.suites.add(suite)
-    bd = (ctx.data_sources.add_pandas(f"landing_{source}")
-          .add_dataframe_asset(source).add_batch_definition_whole_dataframe("incoming"))
+    bd = (
+        ctx.data_sources.add_pandas(f"landing_{source}")
+        .add_dataframe_asset(source)
+        .add_batch_definition_whole_dataframe("incoming")
+    )
     return suite, bd
 
 
@@ -263,8 +275,9 @@ def parameter_columns(source: str) -> dict[str, list[str]]:
     return columns
 
 
-def parameter_values(con: duckdb.DuckDBPyConnection, source: str, table: str | None,
-                     rows_sql: str | None = None) -> dict:
+def parameter_values(
+    con: duckdb.DuckDBPyConnection, source: str, table: str | None, rows_sql: str | None = None
+) -> dict:
     """The suite parameters of `source`: ids known to the build database (plus, for a registry,
     the good records of `table`, the batch being loaded) and the engine's time zones.
 
@@ -294,8 +307,9 @@ def outcomes_from_sql(con: duckdb.DuckDBPyConnection, source: str, table: str) -
     compiled = compile_suite(source)
     if not compiled:
         return []
-    counts = con.execute("SELECT " + ", ".join(
-        f"count(*) FILTER (WHERE _gx & {1 << c.index} <> 0)" for c in compiled) + f" FROM {table}").fetchall()[0]
+    counts = con.execute(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE _gx & {1 << c.index} <> 0)" for c in compiled) + f" FROM {table}"
+    ).fetchall()[0]
     out = []
     for c, n in zip(compiled, counts):
         e = suite_json(source)["expectations"][c.index]
@@ -306,6 +320,7 @@ def outcomes_from_sql(con: duckdb.DuckDBPyConnection, source: str, table: str) -
 @dataclass
 class SampleCheck:
     """Great Expectations on a bounded sample of a loaded batch, against the SQL's verdicts."""
+
     source: str
     rows: int = 0  # records validated by GX
     flagged: int = 0  # of which the SQL flagged
@@ -319,15 +334,19 @@ def sample_sql(source: str, table: str, flagged_mod: int, other_mod: int) -> str
     a hash of the key (deterministic; all versions of a key come together, so a uniqueness
     expectation sees whole groups)."""
     from orchestration.contract import SOURCES
+
     src = SOURCES[source]
     h = f"hash({', '.join(src.key)})"
     cols = ", ".join(src.columns)
-    return (f"SELECT row_number() OVER () - 1 AS _row, _gx, {cols} FROM {table} WHERE _rep AND "
-            f"((_gx <> 0 AND {h} % {flagged_mod} = 0) OR (_gx = 0 AND {h} % {other_mod} = 0))")
+    return (
+        f"SELECT row_number() OVER () - 1 AS _row, _gx, {cols} FROM {table} WHERE _rep AND "
+        f"((_gx <> 0 AND {h} % {flagged_mod} = 0) OR (_gx = 0 AND {h} % {other_mod} = 0))"
+    )
 
 
-def sample_check(con: duckdb.DuckDBPyConnection, source: str, table: str, rows: int,
-                 run_id: str | None = None) -> SampleCheck:
+def sample_check(
+    con: duckdb.DuckDBPyConnection, source: str, table: str, rows: int, run_id: str | None = None
+) -> SampleCheck:
     """Validate about `rows` flagged and `rows` other records of `table` with the source's suite in
     Great Expectations and compare, expectation by expectation, the rows GX finds unexpected with
     the rows the SQL flagged (the `_gx` bits). Any difference is a disagreement."""
@@ -337,6 +356,7 @@ def sample_check(con: duckdb.DuckDBPyConnection, source: str, table: str, rows: 
 @dataclass
 class Sample:
     """The records of a batch GX validates (fetched from DuckDB), and the suite's parameters."""
+
     source: str
     df: object  # pandas DataFrame with _row, _gx and the contract columns
     params: dict
@@ -347,7 +367,8 @@ def sample_frame(con: duckdb.DuckDBPyConnection, source: str, table: str, rows: 
     if not compile_suite(source):
         return Sample(source, None, {})
     n_flagged, n_other = con.execute(
-        f"SELECT count(*) FILTER (WHERE _gx <> 0), count(*) FILTER (WHERE _gx = 0) FROM {table} WHERE _rep").fetchall()[0]
+        f"SELECT count(*) FILTER (WHERE _gx <> 0), count(*) FILTER (WHERE _gx = 0) FROM {table} WHERE _rep"
+    ).fetchall()[0]
     sql = sample_sql(source, table, max(1, -(-n_flagged // rows)), max(1, -(-n_other // rows)))
     df = con.execute(sql).df()
     return Sample(source, df, parameter_values(con, source, table, sql) if len(df) else {})
@@ -366,8 +387,10 @@ def validate_sample(sample: Sample) -> SampleCheck:
     compiled = compile_suite(source)
     suite, bd = _suite_and_batch_definition(source)
     res = bd.get_batch(batch_parameters={"dataframe": df}).validate(
-        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_row"]},
-        expectation_parameters=sample.params)
+        suite,
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_row"]},
+        expectation_parameters=sample.params,
+    )
     check.result = res.to_json_dict()
     by_name = {c.name: c for c in compiled}
     masks = df["_gx"].tolist()
@@ -389,7 +412,8 @@ def validate_sample(sample: Sample) -> SampleCheck:
             only_gx, only_sql = sorted(gx_rows - sql_rows), sorted(sql_rows - gx_rows)
             check.disagreements.append(
                 f"{name}: GX flags {len(gx_rows)} of the {len(df)} sampled records, the SQL {len(sql_rows)} "
-                f"(only GX: {_examples(df, only_gx, c)}; only SQL: {_examples(df, only_sql, c)})")
+                f"(only GX: {_examples(df, only_gx, c)}; only SQL: {_examples(df, only_sql, c)})"
+            )
     for name in by_name.keys() - seen:
         check.disagreements.append(f"{name}: GX did not run it")
     return check
@@ -405,8 +429,10 @@ def _examples(df, rows: list[int], c: CompiledExpectation) -> str:
     if not rows:
         return "none"
     cols = [col for col in c.columns if col in df.columns]
+
     def value(r, col):
         v = df.at[r, col]
         return v.item() if hasattr(v, "item") else v
+
     shown = [", ".join(f"{col}={value(r, col)!r}" for col in cols) for r in rows[:3]]
     return f"{len(rows)}: " + "; ".join(shown) + (" …" if len(rows) > 3 else "")

@@ -7,7 +7,6 @@ One writer per warehouse: every asset that writes the warehouse is in its concur
 one run of a pool in at a time — schedule, sensor and UI runs queue instead of colliding; each
 run also holds the warehouse's lock (orchestration/lock.py), which CLI runs take too."""
 
-
 import hashlib
 import os
 from pathlib import Path
@@ -33,7 +32,7 @@ warehouse_job = dg.define_asset_job(
     # from the job and needs them at definition time).
     partitions_def=daily,
     description="Load new landing files, build and test every dbt model, publish serving.duckdb; "
-                "for a day (its daily partition) or a range of days (a backfill).",
+    "for a day (its daily partition) or a range of days (a backfill).",
     # Steps touching the build database must never run at the same time (DuckDB allows one
     # writer): the in-process executor runs them one after another.
     executor_def=dg.in_process_executor,
@@ -45,7 +44,7 @@ load_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups(RAW_GROUP),  # with their checks: batches, expectations, freshness
     partitions_def=daily,
     description="Load new landing files into the raw layer and run its gates (refused batches, expectations, "
-                "source freshness); no dbt, no publish. `python -m orchestration load` runs it.",
+    "source freshness); no dbt, no publish. `python -m orchestration load` runs it.",
     executor_def=dg.in_process_executor,
 )
 
@@ -55,7 +54,9 @@ SCHEDULE_HOUR = int(os.environ.get("WAREHOUSE_SCHEDULE_HOUR", "6"))
 # Every day at WAREHOUSE_SCHEDULE_HOUR (UTC, default 06:00), for that day's partition: the same
 # logical date the CLI defaults to (today, UTC); the previous days' files are all due by then.
 daily_refresh = dg.build_schedule_from_partitioned_job(
-    warehouse_job, name="daily_refresh", hour_of_day=SCHEDULE_HOUR,
+    warehouse_job,
+    name="daily_refresh",
+    hour_of_day=SCHEDULE_HOUR,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 

@@ -4,7 +4,6 @@ tests become asset checks — blocking when the test's severity is `error`, so a
 stops the publish step. The build follows the run's plan (orchestration/plan.py): `dbt build`,
 `dbt build --full-refresh`, or no dbt at all when nothing changed."""
 
-
 import json
 import os
 import shutil
@@ -52,9 +51,13 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
             return None
         severity = manifest["nodes"].get(unique_id, {}).get("config", {}).get("severity", "error")
         return dg.AssetCheckSpec(
-            name=spec.name, asset=spec.asset_key, description=spec.description,
-            additional_deps=spec.additional_deps, metadata=spec.metadata,
-            blocking=str(severity).lower() == "error")
+            name=spec.name,
+            asset=spec.asset_key,
+            description=spec.description,
+            additional_deps=spec.additional_deps,
+            metadata=spec.metadata,
+            blocking=str(severity).lower() == "error",
+        )
 
 
 @dbt_assets(
@@ -78,8 +81,10 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse:
     as_of = warehouse.as_of if win is None else win[1]
     plan = planner.read_current_plan(warehouse.build_db)
     if plan is None or plan.as_of != as_of or plan.status != "planned":
-        raise RuntimeError(f"no plan for this run's build (as_of_date {as_of}) in {warehouse.build_db}: "
-                           "the run_plan asset must run first")
+        raise RuntimeError(
+            f"no plan for this run's build (as_of_date {as_of}) in {warehouse.build_db}: "
+            "the run_plan asset must run first"
+        )
     context.log.info(plan.describe())
     manifest = json.loads(Path(DBT_PROJECT.manifest_path).read_text())
     args, env, unchanged = dbt_invocation(plan, manifest)
@@ -114,8 +119,11 @@ def dbt_invocation(plan: planner.Plan, manifest: dict) -> tuple[list[str], dict[
         return args, env, unchanged
     # a test of a model left out still runs when another of its parents is built ("cautious")
     # (one --exclude value, space-separated: dagster-dbt reads one value per flag)
-    return (args + ["--exclude", " ".join(sorted(manifest["nodes"][u]["name"] for u in unchanged))],
-            {**env, "DBT_INDIRECT_SELECTION": "cautious"}, unchanged)
+    return (
+        args + ["--exclude", " ".join(sorted(manifest["nodes"][u]["name"] for u in unchanged))],
+        {**env, "DBT_INDIRECT_SELECTION": "cautious"},
+        unchanged,
+    )
 
 
 BUILT = ("model", "seed", "snapshot")  # dbt nodes that are Dagster assets (tests are checks)
@@ -129,19 +137,26 @@ def unchanged_nodes(manifest: dict, plan: planner.Plan) -> set[str]:
     nodes), each costing dbt ~50 ms."""
     if plan.mode == "full":
         return set()
-    changed = {u for u, src in manifest["sources"].items()
-               if src["source_name"] == planner.SCHEMA or src["name"] in plan.changed_sources}
+    changed = {
+        u
+        for u, src in manifest["sources"].items()
+        if src["source_name"] == planner.SCHEMA or src["name"] in plan.changed_sources
+    }
     if plan.as_of_changed:
         project = manifest["metadata"]["project_name"]
         as_of_macros = {f"macro.{project}.as_of_date", f"macro.{project}.as_of_date_iso"}
         grew = True
         while grew:  # the macros that use the logical date, directly or through other macros
-            callers = {u for u, m in manifest["macros"].items()
-                       if set(m.get("depends_on", {}).get("macros", [])) & as_of_macros}
+            callers = {
+                u
+                for u, m in manifest["macros"].items()
+                if set(m.get("depends_on", {}).get("macros", [])) & as_of_macros
+            }
             grew = not callers <= as_of_macros
             as_of_macros |= callers
-        changed |= {u for u, n in manifest["nodes"].items()
-                    if set((n.get("depends_on") or {}).get("macros", [])) & as_of_macros}
+        changed |= {
+            u for u, n in manifest["nodes"].items() if set((n.get("depends_on") or {}).get("macros", [])) & as_of_macros
+        }
     children: dict[str, set[str]] = {}
     for u, n in manifest["nodes"].items():
         for parent in (n.get("depends_on") or {}).get("nodes", []):
@@ -167,11 +182,14 @@ def unchanged_results(context: dg.AssetExecutionContext, plan: planner.Plan, key
     deps = context.assets_def.asset_deps
     done: set[dg.AssetKey] = set()
     while len(done) < len(keys):
-        ready = sorted((k for k in keys - done if not (deps.get(k, set()) & keys) - done),
-                       key=lambda k: k.to_user_string())
+        ready = sorted(
+            (k for k in keys - done if not (deps.get(k, set()) & keys) - done), key=lambda k: k.to_user_string()
+        )
         for key in ready:
-            yield dg.MaterializeResult(asset_key=key, metadata={
-                "rebuilt": False, "plan": f"{plan.plan_id[:8]} ({plan.mode}): " + "; ".join(plan.reasons)})
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={"rebuilt": False, "plan": f"{plan.plan_id[:8]} ({plan.mode}): " + "; ".join(plan.reasons)},
+            )
         done.update(ready)
 
 
@@ -200,7 +218,7 @@ def keep_parse_state(runs: Path, target: Path) -> None:
         shutil.copyfile(target / PARSE_STATE, tmp)
         os.replace(tmp, runs / PARSE_STATE)
     folders = sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
-    for old in folders[:-config.DBT_RUNS_KEPT]:
+    for old in folders[: -config.DBT_RUNS_KEPT]:
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -215,6 +233,7 @@ class WarehouseDbtCliResource(DbtCliResource):
     @cached_property
     def _cli_version(self) -> version.Version:
         from dbt.version import __version__
+
         return version.parse(__version__)
 
     def _initialize_dbt_core_adapter(self, args):
@@ -223,5 +242,6 @@ class WarehouseDbtCliResource(DbtCliResource):
 
 # The dbt next to this interpreter (the project's venv), whether or not the venv is on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
-dbt_resource = WarehouseDbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(config.PROFILES_DIR),
-                                       dbt_executable=DBT_EXECUTABLE)
+dbt_resource = WarehouseDbtCliResource(
+    project_dir=DBT_PROJECT, profiles_dir=str(config.PROFILES_DIR), dbt_executable=DBT_EXECUTABLE
+)

@@ -35,12 +35,17 @@ class Freshness:
     message: str = ""
 
     def line(self) -> str:
-        limits = ", ".join(f"{k.replace('_', ' ')} {_span(v)}" for k, v in self.threshold.items()
-                           if k in ("warn_after", "error_after") and v and v.get("count"))
+        limits = ", ".join(
+            f"{k.replace('_', ' ')} {_span(v)}"
+            for k, v in self.threshold.items()
+            if k in ("warn_after", "error_after") and v and v.get("count")
+        )
         if self.max_loaded_at is None:
             return f"{self.source}: {self.message or 'no record loaded yet'} ({self.status}; {limits})"
-        return (f"{self.source}: newest record loaded {_age(self.age_s)} ago, at "
-                f"{self.max_loaded_at:%Y-%m-%d %H:%M} UTC ({self.status}; {limits})")
+        return (
+            f"{self.source}: newest record loaded {_age(self.age_s)} ago, at "
+            f"{self.max_loaded_at:%Y-%m-%d %H:%M} UTC ({self.status}; {limits})"
+        )
 
 
 def _span(t: dict) -> str:
@@ -66,8 +71,11 @@ def source_criteria(manifest_path: Path | None = None) -> dict[str, dict]:
         loaded_at = cfg.get("loaded_at_field") or node.get("loaded_at_field")
         if node["schema"] != "raw" or not loaded_at or not FreshnessThreshold.from_dict(freshness or {}):
             continue
-        out[node["name"]] = {"relation": f'"{node["schema"]}"."{node["identifier"]}"',
-                             "loaded_at_field": loaded_at, "freshness": freshness}
+        out[node["name"]] = {
+            "relation": f'"{node["schema"]}"."{node["identifier"]}"',
+            "loaded_at_field": loaded_at,
+            "freshness": freshness,
+        }
     return out
 
 
@@ -86,16 +94,22 @@ def measure(con: duckdb.DuckDBPyConnection, criteria: dict[str, dict]) -> dict[s
         threshold = {k: v for k, v in c["freshness"].items() if k in ("warn_after", "error_after")}
         try:
             max_loaded_at, now = con.execute(
-                f"SELECT max({c['loaded_at_field']}), current_timestamp FROM {c['relation']}").fetchone()
+                f"SELECT max({c['loaded_at_field']}), current_timestamp FROM {c['relation']}"
+            ).fetchone()
         except duckdb.CatalogException:
             out[source] = Freshness(source, "runtime error", threshold, message="raw table does not exist yet")
             continue
         # an empty table is as old as it gets (dbt takes datetime.min): its worst status
         age = (_utc(now) - (_utc(max_loaded_at) if max_loaded_at else NEVER)).total_seconds()
         status = FreshnessThreshold.from_dict(c["freshness"]).status(age)
-        out[source] = Freshness(source, str(getattr(status, "value", status)), threshold,
-                                _utc(max_loaded_at) if max_loaded_at else None, age if max_loaded_at else None,
-                                "" if max_loaded_at else "no record loaded yet")
+        out[source] = Freshness(
+            source,
+            str(getattr(status, "value", status)),
+            threshold,
+            _utc(max_loaded_at) if max_loaded_at else None,
+            age if max_loaded_at else None,
+            "" if max_loaded_at else "no record loaded yet",
+        )
     return out
 
 
@@ -103,11 +117,17 @@ CRITERIA = source_criteria()
 
 
 @dg.multi_asset_check(
-    specs=[dg.AssetCheckSpec(
-        CHECK_NAME, asset=raw_asset_key(s), blocking=False,
-        description=f"dbt source freshness of raw.{s}: how long ago its newest record was loaded (raw._loaded_at), "
-                    f"against warn_after / error_after in the dbt sources YAML. Warns; never blocks publishing.")
-        for s in SOURCES if s in CRITERIA],
+    specs=[
+        dg.AssetCheckSpec(
+            CHECK_NAME,
+            asset=raw_asset_key(s),
+            blocking=False,
+            description=f"dbt source freshness of raw.{s}: how long ago its newest record was loaded (raw._loaded_at), "
+            f"against warn_after / error_after in the dbt sources YAML. Warns; never blocks publishing.",
+        )
+        for s in SOURCES
+        if s in CRITERIA
+    ],
     can_subset=True,
     name="raw_source_freshness",
     pool=WAREHOUSE_POOL,
@@ -121,9 +141,15 @@ def raw_source_freshness(context: dg.AssetCheckExecutionContext, warehouse: Ware
         con.close()
     for source, f in results.items():
         yield dg.AssetCheckResult(
-            asset_key=raw_asset_key(source), check_name=CHECK_NAME, passed=f.status == "pass",
+            asset_key=raw_asset_key(source),
+            check_name=CHECK_NAME,
+            passed=f.status == "pass",
             severity=dg.AssetCheckSeverity.WARN,
             description=None if f.status == "pass" else f.line(),
-            metadata={"status": f.status, "max_loaded_at": f.max_loaded_at.isoformat() if f.max_loaded_at else None,
-                      "age_hours": round(f.age_s / 3600, 2) if f.age_s is not None else None,
-                      "criteria": dg.MetadataValue.json(f.threshold)})
+            metadata={
+                "status": f.status,
+                "max_loaded_at": f.max_loaded_at.isoformat() if f.max_loaded_at else None,
+                "age_hours": round(f.age_s / 3600, 2) if f.age_s is not None else None,
+                "criteria": dg.MetadataValue.json(f.threshold),
+            },
+        )

@@ -25,6 +25,7 @@ def earliest_landing_day(landing: Path) -> date | None:
     snapshot operators_2025-02-28.csv, ...), or None when no file name carries one. Names only:
     a directory listing, no file is read."""
     from orchestration.contract import SOURCES
+
     earliest = None
     for source in SOURCES:
         folder = Path(landing) / source

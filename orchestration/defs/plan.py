@@ -29,21 +29,33 @@ PLAN_DESCRIPTIONS = {
 
 def _manifest_path():
     from orchestration.defs.dbt import DBT_PROJECT  # (that module imports this one)
+
     return DBT_PROJECT.manifest_path
 
 
 def _run_plan(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     win = window(context)
     # a backfill of several days rebuilds them whatever changed; a daily run what its files touched
-    plan = planner.plan_build(warehouse.build_db, as_of=warehouse.as_of if win is None else win[1],
-                              run_id=context.run_id, manifest=_manifest_path(),
-                              full_refresh=warehouse.full_refresh,
-                              rebuild=win if win is not None and win[0] < win[1] else None)
+    plan = planner.plan_build(
+        warehouse.build_db,
+        as_of=warehouse.as_of if win is None else win[1],
+        run_id=context.run_id,
+        manifest=_manifest_path(),
+        full_refresh=warehouse.full_refresh,
+        rebuild=win if win is not None and win[0] < win[1] else None,
+    )
     context.log.info(plan.describe())
     for table in planner.SETS:
-        yield dg.MaterializeResult(asset_key=plan_asset_key(table), metadata={
-            "plan_id": plan.plan_id, "mode": plan.mode, "as_of_date": plan.as_of.isoformat(),
-            "reasons": dg.MetadataValue.json(plan.reasons), "rows": plan.sizes.get(table, 0)})
+        yield dg.MaterializeResult(
+            asset_key=plan_asset_key(table),
+            metadata={
+                "plan_id": plan.plan_id,
+                "mode": plan.mode,
+                "as_of_date": plan.as_of.isoformat(),
+                "reasons": dg.MetadataValue.json(plan.reasons),
+                "rows": plan.sizes.get(table, 0),
+            },
+        )
 
 
 with warnings.catch_warnings():
@@ -51,12 +63,20 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
     run_plan = dg.multi_asset(
         name="run_plan",
-        specs=[dg.AssetSpec(plan_asset_key(t), deps=[a.key for a in raw_assets], group_name="plan",
-                            kinds={"python", "duckdb"}, description=d, partitions_def=daily)
-               for t, d in PLAN_DESCRIPTIONS.items()],
+        specs=[
+            dg.AssetSpec(
+                plan_asset_key(t),
+                deps=[a.key for a in raw_assets],
+                group_name="plan",
+                kinds={"python", "duckdb"},
+                description=d,
+                partitions_def=daily,
+            )
+            for t, d in PLAN_DESCRIPTIONS.items()
+        ],
         backfill_policy=dg.BackfillPolicy.single_run(),  # a backfill range is one plan, one dbt build
         description="What this run's dbt build rebuilds (run_plan.*), or that it rebuilds everything "
-                    "(first build, rows gone from raw, registry changes, a logical date moved back) or "
-                    "nothing (no new data).",
+        "(first build, rows gone from raw, registry changes, a logical date moved back) or "
+        "nothing (no new data).",
         pool=WAREHOUSE_POOL,  # runs of one warehouse queue (orchestration/instance.py)
     )(_run_plan)

@@ -1,7 +1,6 @@
 """The publish asset: runs only when every upstream asset materialised and every blocking check
 (raw batches accepted, dbt tests of severity error) passed in this run."""
 
-
 import json
 from pathlib import Path
 
@@ -25,21 +24,25 @@ SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])
 )
 def serving_duckdb(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     as_of = run_logical_date(context, warehouse.as_of)
-    result = publish_with_report(warehouse.build_db, warehouse.serving_db, run_id=context.run_id, as_of=as_of,
-                                 plan_sets=plan_sets())
+    result = publish_with_report(
+        warehouse.build_db, warehouse.serving_db, run_id=context.run_id, as_of=as_of, plan_sets=plan_sets()
+    )
     context.log.info(
         f"published {len(result.counts)} tables to {warehouse.serving_db} ({result.mode}: {result.reason}; "
         f"{len(result.tables_copied)} copied, {len(result.tables_delta)} with rebuilt rows replaced, "
-        f"{len(result.tables_unchanged)} unchanged)")
-    return dg.MaterializeResult(metadata={
-        "path": str(warehouse.serving_db),
-        "tables": len(result.counts),
-        "row_counts": dg.MetadataValue.json(result.counts),
-        "publish_mode": result.mode,
-        "publish_reason": result.reason,
-        "tables_copied": dg.MetadataValue.json(result.tables_copied),
-        "tables_delta": dg.MetadataValue.json(result.tables_delta),
-    })
+        f"{len(result.tables_unchanged)} unchanged)"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "path": str(warehouse.serving_db),
+            "tables": len(result.counts),
+            "row_counts": dg.MetadataValue.json(result.counts),
+            "publish_mode": result.mode,
+            "publish_reason": result.reason,
+            "tables_copied": dg.MetadataValue.json(result.tables_copied),
+            "tables_delta": dg.MetadataValue.json(result.tables_delta),
+        }
+    )
 
 
 def plan_sets() -> dict[str, str]:

@@ -4,7 +4,6 @@ Each asset carries a blocking check, `batches_accepted`: it fails when a file of
 refused (format, header, encoding, too many bad rows), which stops everything downstream —
 dbt and publish — so a refused batch can never reach the serving database."""
 
-
 import warnings
 
 import dagster as dg
@@ -45,18 +44,26 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run() if src.name in EVENT_SOURCES else None,
         check_specs=[
             dg.AssetCheckSpec(
-                "batches_accepted", asset=key, blocking=True,
+                "batches_accepted",
+                asset=key,
+                blocking=True,
                 description="No landing file of this source was refused (format, header, encoding, "
-                            "or more bad records than the allowed share)."),
+                "or more bad records than the allowed share).",
+            ),
             dg.AssetCheckSpec(
-                "gx_sample_agrees", asset=key, blocking=True,
+                "gx_sample_agrees",
+                asset=key,
+                blocking=True,
                 description=f"Great Expectations, validating a sample of every loaded batch with "
-                            f"expectations/{src.name}.json, flags exactly the records the suite compiled to "
-                            "SQL flagged (the loader enforces the suite in SQL on every record)."),
+                f"expectations/{src.name}.json, flags exactly the records the suite compiled to "
+                "SQL flagged (the loader enforces the suite in SQL on every record).",
+            ),
             dg.AssetCheckSpec(
-                "expectations", asset=key,
+                "expectations",
+                asset=key,
                 description=f"Great Expectations suite expectations/{src.name}.json on the incoming "
-                            "records; failing records are quarantined (warns when there were any)."),
+                "records; failing records are quarantined (warns when there were any).",
+            ),
         ],
         # Unexpected errors are retried twice. A full disk, a read-only or missing directory, a
         # permission or a build database another program holds open fail at once, in one line
@@ -69,9 +76,14 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
         try:
             con = connect(warehouse.build_db)
             try:
-                result = load_source(con, src.name, warehouse.landing,
-                                     max_bad_share=warehouse.bad_share, run_id=context.run_id,
-                                     include=lambda rel: file_due(rel, win))
+                result = load_source(
+                    con,
+                    src.name,
+                    warehouse.landing,
+                    max_bad_share=warehouse.bad_share,
+                    run_id=context.run_id,
+                    include=lambda rel: file_due(rel, win),
+                )
                 total = con.execute(f"SELECT count(*) FROM raw.{src.name}").fetchall()[0][0]
             finally:
                 con.close()
@@ -79,8 +91,9 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
             found = storage_failure(e)
             if found is None:
                 raise
-            raise dg.Failure(description=found.line(), allow_retries=False,
-                             metadata={"cause": found.cause, "path": found.path or ""}) from e
+            raise dg.Failure(
+                description=found.line(), allow_retries=False, metadata={"cause": found.cause, "path": found.path or ""}
+            ) from e
         summary = result.summary()
         context.log.info(f"load {result.summary_line()}", extra=PROGRESS)
         # a line per file only for files refused or with quarantined records, and per entry of
@@ -89,24 +102,34 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
         for i, line in enumerate(lines):
             context.log.info(line, extra=PROGRESS if i < report.CONSOLE_FILE_LINES else None)
         if len(lines) > report.CONSOLE_FILE_LINES:
-            context.log.info(f"  ... and {len(lines) - report.CONSOLE_FILE_LINES} more files with quarantined "
-                             f"records (all listed in the run's log)", extra=PROGRESS)
+            context.log.info(
+                f"  ... and {len(lines) - report.CONSOLE_FILE_LINES} more files with quarantined "
+                f"records (all listed in the run's log)",
+                extra=PROGRESS,
+            )
         for f in result.files:  # every file, for the log file and the Dagster UI
             context.log.debug(
                 f"{f.file}: {f.status}, read {f.rows_read} = loaded {f.rows_loaded} + "
                 f"quarantined {f.rows_quarantined} + duplicates {f.rows_duplicate}"
-                + (f" — {f.message}" if f.message else ""))
-        yield dg.MaterializeResult(metadata={
-            **summary, "raw_rows_total": total,
-            "not_read": dg.MetadataValue.json([{"path": p, "reason": r} for p, r in result.ignored])})
+                + (f" — {f.message}" if f.message else "")
+            )
+        yield dg.MaterializeResult(
+            metadata={
+                **summary,
+                "raw_rows_total": total,
+                "not_read": dg.MetadataValue.json([{"path": p, "reason": r} for p, r in result.ignored]),
+            }
+        )
         disagreements = result.gx_disagreements
         yield dg.AssetCheckResult(
             check_name="gx_sample_agrees",
             passed=not disagreements,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"records_validated": sum(s.rows for s in result.gx_samples),
-                      "of_which_flagged": sum(s.flagged for s in result.gx_samples),
-                      "disagreements": dg.MetadataValue.json(disagreements)},
+            metadata={
+                "records_validated": sum(s.rows for s in result.gx_samples),
+                "of_which_flagged": sum(s.flagged for s in result.gx_samples),
+                "disagreements": dg.MetadataValue.json(disagreements),
+            },
             description="; ".join(disagreements) or None,
         )
         failing = {f"{o.expectation}({o.column})": o.unexpected for o in result.expectations if o.unexpected}
@@ -114,10 +137,13 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
             check_name="expectations",
             passed=not failing,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"expectations_run": len(result.expectations),
-                      "unexpected_records": dg.MetadataValue.json(failing)},
+            metadata={
+                "expectations_run": len(result.expectations),
+                "unexpected_records": dg.MetadataValue.json(failing),
+            },
             description=("records quarantined by " + ", ".join(f"{k}: {v}" for k, v in failing.items()))
-            if failing else None,
+            if failing
+            else None,
         )
         refused = result.refused
         yield dg.AssetCheckResult(
@@ -126,8 +152,7 @@ def _raw_asset(src: Source) -> dg.AssetsDefinition:
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
                 "files_refused": len(refused),
-                "refused": dg.MetadataValue.json(
-                    [{"file": f.file, "reason": f.message} for f in refused]),
+                "refused": dg.MetadataValue.json([{"file": f.file, "reason": f.message} for f in refused]),
                 "rows_quarantined": summary["rows_quarantined"],
             },
             description="; ".join(f"{f.file}: {f.message}" for f in refused) or None,

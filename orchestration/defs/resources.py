@@ -3,7 +3,6 @@ warehouse are, the run's logical date and the bad-row tolerance. Setting it up f
 the warehouse's lock (orchestration/lock.py) for the whole run: one writer per warehouse, whether
 the run was started by the CLI, the schedule, the sensor or the UI."""
 
-
 import contextlib
 import os
 from datetime import date
@@ -31,8 +30,11 @@ def started_by(tags: dict) -> str:
     """How a run was started, from its tags (the CLI tags its runs with `warehouse/started_by`)."""
     if tags.get("warehouse/started_by"):
         return tags["warehouse/started_by"]
-    for tag, what in (("dagster/schedule_name", "Dagster schedule"), ("dagster/sensor_name", "Dagster sensor"),
-                      ("dagster/backfill", "Dagster backfill")):
+    for tag, what in (
+        ("dagster/schedule_name", "Dagster schedule"),
+        ("dagster/sensor_name", "Dagster sensor"),
+        ("dagster/backfill", "Dagster backfill"),
+    ):
         if tags.get(tag):
             return f"{what} {tags[tag]}"
     return "Dagster run launched from the UI or API"
@@ -91,8 +93,15 @@ class WarehouseResource(dg.ConfigurableResource):
 
         with contextlib.ExitStack() as stack:
             try:
-                stack.enter_context(hold_warehouse(self.warehouse, run_id=context.run_id or "?",
-                                                   started_by=started_by(tags), as_of=run_day(tags), on_wait=say))
+                stack.enter_context(
+                    hold_warehouse(
+                        self.warehouse,
+                        run_id=context.run_id or "?",
+                        started_by=started_by(tags),
+                        as_of=run_day(tags),
+                        on_wait=say,
+                    )
+                )
             except OSError as e:  # the warehouse cannot be created or written: say so in one line
                 found = storage_failure(e)
                 if found is None:

@@ -21,8 +21,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gzip", action="store_true", help="write every landing file gzip-compressed (<name>.gz)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
-    summary = generate(a.out, seed=a.seed, sessions=a.sessions, start=a.start, end=a.end,
-                       progress=not a.quiet, workers=a.workers, overwrite=a.overwrite, gzip=a.gzip)
+    summary = generate(
+        a.out,
+        seed=a.seed,
+        sessions=a.sessions,
+        start=a.start,
+        end=a.end,
+        progress=not a.quiet,
+        workers=a.workers,
+        overwrite=a.overwrite,
+        gzip=a.gzip,
+    )
     print(json.dumps(summary, indent=2))
     return 0
 

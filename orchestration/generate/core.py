@@ -41,9 +41,18 @@ def _as_date(d) -> date | None:
     return date.fromisoformat(str(d))
 
 
-def generate(out: Path | str, seed: int = 42, sessions: int = 50_000, start: date | None = None,
-             end: date | None = None, progress: bool = True, *, workers: int | None = None,
-             overwrite: bool = False, gzip: bool = False) -> dict:
+def generate(
+    out: Path | str,
+    seed: int = 42,
+    sessions: int = 50_000,
+    start: date | None = None,
+    end: date | None = None,
+    progress: bool = True,
+    *,
+    workers: int | None = None,
+    overwrite: bool = False,
+    gzip: bool = False,
+) -> dict:
     """Write all landing sources of DESIGN.md section 4 into `out/<source>/...`.
 
     end defaults to today (UTC), start to end - 364 days. Deterministic for a seed. Refuses to
@@ -54,6 +63,7 @@ def generate(out: Path | str, seed: int = 42, sessions: int = 50_000, start: dat
     written gzip-compressed (`<name>.gz`), as the landing zone accepts them.
     """
     from . import render
+
     render.GZIP_LEVEL = 1 if gzip else None
     try:
         return _generate(out, seed, sessions, start, end, progress, workers, overwrite)
@@ -80,8 +90,10 @@ def _generate(out, seed, sessions, start, end, progress, workers, overwrite) -> 
     stats: dict = {}
     write_registries(world, out, stats)
     write_fx(out, seed, start, end, stats)
-    log(f"{start} .. {end} ({world.n_days} days), seed {seed}: {len(world.operators)} operators, "
-        f"{len(world.teams)} teams, {len(world.sites)} sites, {world.n_cp} charge points; target {sessions:,} sessions")
+    log(
+        f"{start} .. {end} ({world.n_days} days), seed {seed}: {len(world.operators)} operators, "
+        f"{len(world.teams)} teams, {len(world.sites)} sites, {world.n_cp} charge points; target {sessions:,} sessions"
+    )
 
     sim = Simulator(world, seed)
     ctx = make_context(world, out)
@@ -169,16 +181,19 @@ def _generate(out, seed, sessions, start, end, progress, workers, overwrite) -> 
         "seconds": round(elapsed, 2),
         "sources": {src: stats[src] for src in ALL_SOURCES},
     }
-    log(f"done in {elapsed:.1f}s: {sim.sessions_written:,} sessions; "
-        + ", ".join(f"{s} {v['rows']:,} rows/{v['files']} files" for s, v in summary["sources"].items()))
+    log(
+        f"done in {elapsed:.1f}s: {sim.sessions_written:,} sessions; "
+        + ", ".join(f"{s} {v['rows']:,} rows/{v['files']} files" for s, v in summary["sources"].items())
+    )
     return summary
 
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
     existing = [src for src in ALL_SOURCES if (out / src).exists() and any((out / src).rglob("*"))]
     if existing and not overwrite:
-        raise FileExistsError(f"{out} already has landing files for {', '.join(existing)}; "
-                              "use an empty directory or overwrite=True")
+        raise FileExistsError(
+            f"{out} already has landing files for {', '.join(existing)}; use an empty directory or overwrite=True"
+        )
     if existing:
         import shutil
 
@@ -301,32 +316,75 @@ def make_context(w: World, out: Path) -> RenderContext:
             else:
                 std, fmt, ptype = "IEC_62196_T2", "SOCKET", "AC_3_PHASE" if power >= 11 else "AC_1_PHASE"
             loc = {
-                "id": s["site_id"], "name": s["versions"][0][1], "address": s["address"], "city": s["city"],
-                "postal_code": s["postal_code"], "country": C.COUNTRIES[s["country_code"]]["alpha3"],
+                "id": s["site_id"],
+                "name": s["versions"][0][1],
+                "address": s["address"],
+                "city": s["city"],
+                "postal_code": s["postal_code"],
+                "country": C.COUNTRIES[s["country_code"]]["alpha3"],
                 "coordinates": {"latitude": f"{s['latitude']:.6f}", "longitude": f"{s['longitude']:.6f}"},
-                "evse_uid": cid, "evse_id": f"{o['country_code']}*{o['party_id']}*E{i + 1:05d}*{conn}",
-                "connector_id": str(conn), "connector_standard": std, "connector_format": fmt,
+                "evse_uid": cid,
+                "evse_id": f"{o['country_code']}*{o['party_id']}*E{i + 1:05d}*{conn}",
+                "connector_id": str(conn),
+                "connector_standard": std,
+                "connector_format": fmt,
                 "connector_power_type": ptype,
             }
             locs.append(orjson.dumps(loc).decode())
         serial = f"{hw[1][:3].upper()}{w.seed % 1000:03d}{i + 1:07d}"
-        boots.append('{"chargePointVendor":"%s","chargePointModel":"%s","chargePointSerialNumber":"%s",'
-                     '"firmwareVersion":"' % (hw[1], hw[2], serial))
+        boots.append(
+            '{"chargePointVendor":"%s","chargePointModel":"%s","chargePointSerialNumber":"%s",'
+            '"firmwareVersion":"' % (hw[1], hw[2], serial)
+        )
         meters.append(hw[5])
     tariffs = []
     for o in w.operators:
         for dc in (0, 1):
             price = C.TARIFF[o["currency"]][dc] * 1.15
-            tariffs.append('"tariffs":' + orjson.dumps([{
-                "country_code": o["country_code"], "party_id": o["party_id"],
-                "id": f"TAR-{o['party_id']}-{'DC' if dc else 'AC'}-ROAM", "currency": o["currency"], "type": "REGULAR",
-                "elements": [{"price_components": [{"type": "ENERGY", "price": round(price, 4),
-                                                    "vat": round(o["vat"] * 100, 1), "step_size": 1}]}],
-                "last_updated": "2024-01-15T09:00:00Z"}]).decode() + ",")
+            tariffs.append(
+                '"tariffs":'
+                + orjson.dumps(
+                    [
+                        {
+                            "country_code": o["country_code"],
+                            "party_id": o["party_id"],
+                            "id": f"TAR-{o['party_id']}-{'DC' if dc else 'AC'}-ROAM",
+                            "currency": o["currency"],
+                            "type": "REGULAR",
+                            "elements": [
+                                {
+                                    "price_components": [
+                                        {
+                                            "type": "ENERGY",
+                                            "price": round(price, 4),
+                                            "vat": round(o["vat"] * 100, 1),
+                                            "step_size": 1,
+                                        }
+                                    ]
+                                }
+                            ],
+                            "last_updated": "2024-01-15T09:00:00Z",
+                        }
+                    ]
+                ).decode()
+                + ","
+            )
     return RenderContext(
-        out=str(out), first_day=w.t0 // DAY - 3, n_days=w.n_days + 8, cp_ids=list(w.cp_ids),
-        cp_cur=cp["cur"].astype(np.int64), cp_op=cp["op"].astype(np.int64), cp_dc=cp["dc"], cp_loc=locs,
-        cp_boot=boots, cp_meter=meters, op_cc=[o["country_code"] for o in w.operators],
-        op_party=[o["party_id"] for o in w.operators], op_ids=[o["operator_id"] for o in w.operators],
-        team_ids=[t["team_id"] for t in w.teams], plan_ids=[p["plan_id"] for p in w.plans],
-        fw_names=[v for _, v in w.fw_versions], tariffs=tariffs)
+        out=str(out),
+        first_day=w.t0 // DAY - 3,
+        n_days=w.n_days + 8,
+        cp_ids=list(w.cp_ids),
+        cp_cur=cp["cur"].astype(np.int64),
+        cp_op=cp["op"].astype(np.int64),
+        cp_dc=cp["dc"],
+        cp_loc=locs,
+        cp_boot=boots,
+        cp_meter=meters,
+        op_cc=[o["country_code"] for o in w.operators],
+        op_party=[o["party_id"] for o in w.operators],
+        op_ids=[o["operator_id"] for o in w.operators],
+        team_ids=[t["team_id"] for t in w.teams],
+        plan_ids=[p["plan_id"] for p in w.plans],
+        fw_names=[v for _, v in w.fw_versions],
+        tariffs=tariffs,
+    )

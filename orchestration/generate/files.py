@@ -64,15 +64,32 @@ def write_registries(w: World, out: Path, stats: dict) -> None:
     for o in w.operators:
         parent = w.operators[o["parent_idx"]]["operator_id"] if o["parent_idx"] >= 0 else ""
         for t, name in o["versions"]:
-            ops.append(dict(operator_id=o["operator_id"], name=name, parent_operator_id=parent,
-                            country_code=o["country_code"], currency=o["currency"], updated_at=_ts(t), _t=t))
+            ops.append(
+                dict(
+                    operator_id=o["operator_id"],
+                    name=name,
+                    parent_operator_id=parent,
+                    country_code=o["country_code"],
+                    currency=o["currency"],
+                    updated_at=_ts(t),
+                    _t=t,
+                )
+            )
     write_versioned(w, out, "operators", ops, stats)
 
     teams = []
     for tm in w.teams:
         for t, name in tm["versions"]:
-            teams.append(dict(team_id=tm["team_id"], operator_id=w.operators[tm["op"]]["operator_id"], name=name,
-                              created_at=_ts(tm["created"]), updated_at=_ts(t), _t=t))
+            teams.append(
+                dict(
+                    team_id=tm["team_id"],
+                    operator_id=w.operators[tm["op"]]["operator_id"],
+                    name=name,
+                    created_at=_ts(tm["created"]),
+                    updated_at=_ts(t),
+                    _t=t,
+                )
+            )
     write_versioned(w, out, "teams", teams, stats)
 
     sites = []
@@ -80,11 +97,24 @@ def write_registries(w: World, out: Path, stats: dict) -> None:
         for t, name in s["versions"]:
             if t >= w.t_end:
                 continue
-            sites.append(dict(site_id=s["site_id"], operator_id=w.operators[s["op"]]["operator_id"],
-                              team_id=w.teams[s["team"]]["team_id"], name=name, address=s["address"], city=s["city"],
-                              postal_code=s["postal_code"], country_code=s["country_code"],
-                              latitude=f"{s['latitude']:.6f}", longitude=f"{s['longitude']:.6f}",
-                              time_zone=s["time_zone"], created_at=_ts(s["created"]), updated_at=_ts(t), _t=t))
+            sites.append(
+                dict(
+                    site_id=s["site_id"],
+                    operator_id=w.operators[s["op"]]["operator_id"],
+                    team_id=w.teams[s["team"]]["team_id"],
+                    name=name,
+                    address=s["address"],
+                    city=s["city"],
+                    postal_code=s["postal_code"],
+                    country_code=s["country_code"],
+                    latitude=f"{s['latitude']:.6f}",
+                    longitude=f"{s['longitude']:.6f}",
+                    time_zone=s["time_zone"],
+                    created_at=_ts(s["created"]),
+                    updated_at=_ts(t),
+                    _t=t,
+                )
+            )
     write_versioned(w, out, "sites", sites, stats)
 
     write_versioned(w, out, "charge_points", list(w.cp_versions) + list(w.bad_cp_rows), stats)
@@ -92,15 +122,29 @@ def write_registries(w: World, out: Path, stats: dict) -> None:
     plans = []
     for p in w.plans:
         for t, price in p["versions"]:
-            plans.append(dict(plan_id=p["plan_id"], operator_id=w.operators[p["op"]]["operator_id"], name=p["name"],
-                              price=f"{price:.4f}", currency=p["currency"], billing_period=p["period"],
-                              updated_at=_ts(t), _t=t))
+            plans.append(
+                dict(
+                    plan_id=p["plan_id"],
+                    operator_id=w.operators[p["op"]]["operator_id"],
+                    name=p["name"],
+                    price=f"{price:.4f}",
+                    currency=p["currency"],
+                    billing_period=p["period"],
+                    updated_at=_ts(t),
+                    _t=t,
+                )
+            )
     write_versioned(w, out, "plans", plans, stats)
 
     subs = []
     for s in w.subscriptions:
-        base = dict(subscription_id=s["subscription_id"], plan_id=w.plans[s["plan"]]["plan_id"],
-                    team_id=w.teams[s["team"]]["team_id"], started_at=_ts(s["started"]), ended_at="")
+        base = dict(
+            subscription_id=s["subscription_id"],
+            plan_id=w.plans[s["plan"]]["plan_id"],
+            team_id=w.teams[s["team"]]["team_id"],
+            started_at=_ts(s["started"]),
+            ended_at="",
+        )
         subs.append(dict(base, updated_at=_ts(s["started"]), _t=s["started"]))
         if s["ended"] is not None:
             subs.append(dict(base, ended_at=_ts(s["ended"]), updated_at=_ts(s["ended"]), _t=s["ended"]))
@@ -126,10 +170,22 @@ def write_wallets(w: World, out: Path, seed: int, stats: dict) -> None:
         if i:
             bal = bal + rng.uniform(-0.3, 0.35, len(bal)) * scale
         for wa, b in zip(w.wallets, bal.tolist()):
-            owner = (w.teams[wa["owner"]]["team_id"] if wa["owner_type"] == "team"
-                     else w.operators[wa["owner"]]["operator_id"])
-            rows.append(dict(wallet_id=wa["wallet_id"], owner_type=wa["owner_type"], owner_id=owner,
-                             currency=wa["currency"], balance=f"{b:.4f}", updated_at=_ts(t), _t=t))
+            owner = (
+                w.teams[wa["owner"]]["team_id"]
+                if wa["owner_type"] == "team"
+                else w.operators[wa["owner"]]["operator_id"]
+            )
+            rows.append(
+                dict(
+                    wallet_id=wa["wallet_id"],
+                    owner_type=wa["owner_type"],
+                    owner_id=owner,
+                    currency=wa["currency"],
+                    balance=f"{b:.4f}",
+                    updated_at=_ts(t),
+                    _t=t,
+                )
+            )
     by_month: dict = {}
     for r in rows:
         by_month.setdefault(month_key(r["_t"]), []).append(r)
@@ -161,11 +217,21 @@ def write_invoices(w: World, out: Path, seed: int, invoices: dict, stats: dict) 
             wallet = w.wallets[w.operators[cust]["wallet"]]["wallet_id"]
             due = issued + 30 * DAY
         inv_id = "INV-%d-%s%04d" % (ym, "TO"[ctype], cust + 1)
-        base = dict(invoice_id=inv_id, operator_id=w.operators[op]["operator_id"],
-                    customer_type="team" if ctype == 0 else "operator", customer_id=cust_id, status="unpaid",
-                    wallet_id=wallet, currency=CURRENCIES[cur], payable_amount="%.2f00" % (max(amount, 0) / 100),
-                    issued_at=_ts(issued), due_at=_ts(due), period_from=_ts(month_start(ym)),
-                    period_to=_ts(month_start(add_months(ym, 1)) - 1), paid_at=None)
+        base = dict(
+            invoice_id=inv_id,
+            operator_id=w.operators[op]["operator_id"],
+            customer_type="team" if ctype == 0 else "operator",
+            customer_id=cust_id,
+            status="unpaid",
+            wallet_id=wallet,
+            currency=CURRENCIES[cur],
+            payable_amount="%.2f00" % (max(amount, 0) / 100),
+            issued_at=_ts(issued),
+            due_at=_ts(due),
+            period_from=_ts(month_start(ym)),
+            period_to=_ts(month_start(add_months(ym, 1)) - 1),
+            paid_at=None,
+        )
         rows.append((issued, dict(base, updated_at=_ts(issued))))
         u = rng.random()
         later = None
@@ -186,8 +252,7 @@ def write_invoices(w: World, out: Path, seed: int, invoices: dict, stats: dict) 
     for ym, grp in sorted(by_month.items()):
         grp.sort(key=lambda x: x[0])
         rel = f"invoices/invoices_{ym // 100:04d}-{ym % 100:02d}.jsonl"
-        text = "".join(orjson.dumps({c: r.get(c) for c in SOURCES["invoices"].columns}).decode() + "\n"
-                       for _, r in grp)
+        text = "".join(orjson.dumps({c: r.get(c) for c in SOURCES["invoices"].columns}).decode() + "\n" for _, r in grp)
         write_atomic(out / rel, text)
         st = stats.setdefault("invoices", {"files": 0, "rows": 0, "bad_rows": 0})
         st["files"] += 1

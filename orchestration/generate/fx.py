@@ -30,8 +30,14 @@ def easter(year: int) -> date:
 
 def target_holidays(year: int) -> set[date]:
     e = easter(year)
-    return {date(year, 1, 1), e - timedelta(days=2), e + timedelta(days=1), date(year, 5, 1),
-            date(year, 12, 25), date(year, 12, 26)}
+    return {
+        date(year, 1, 1),
+        e - timedelta(days=2),
+        e + timedelta(days=1),
+        date(year, 5, 1),
+        date(year, 12, 25),
+        date(year, 12, 26),
+    }
 
 
 def business_days(first: date, last: date) -> list[date]:

@@ -79,13 +79,17 @@ def fixed(scaled, decimals: int) -> pa.Array:
     """Decimal strings from integers scaled by 10**decimals: fixed(12345, 3) -> '12.345'."""
     scaled = np.asarray(scaled, dtype=np.int64)
     a = np.abs(scaled)
-    p = 10 ** decimals
-    return join(choose(_SIGN, (scaled < 0).astype(np.int64)), ints(a // p), lit("."),
-                pc.utf8_lpad(ints(a % p), width=decimals, padding="0"))
+    p = 10**decimals
+    return join(
+        choose(_SIGN, (scaled < 0).astype(np.int64)),
+        ints(a // p),
+        lit("."),
+        pc.utf8_lpad(ints(a % p), width=decimals, padding="0"),
+    )
 
 
 def fixed_float(x, decimals: int) -> pa.Array:
-    return fixed(np.rint(np.asarray(x, dtype=np.float64) * 10 ** decimals).astype(np.int64), decimals)
+    return fixed(np.rint(np.asarray(x, dtype=np.float64) * 10**decimals).astype(np.int64), decimals)
 
 
 def money_json(cents) -> pa.Array:
@@ -114,8 +118,14 @@ def write_atomic(path: Path, data) -> None:
         path = path.with_name(path.name + ".gz")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as raw, (gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0)
-                                  if GZIP_LEVEL is not None else nullcontext(raw)) as f:
+    with (
+        open(tmp, "wb") as raw,
+        (
+            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0)
+            if GZIP_LEVEL is not None
+            else nullcontext(raw)
+        ) as f,
+    ):
         if isinstance(data, str):
             f.write(data.encode("utf-8"))
         elif isinstance(data, (bytes, bytearray)):
@@ -132,7 +142,7 @@ def arrow_bytes(arr: pa.Array) -> memoryview:
     if arr.null_count:
         raise ValueError("null in rendered lines")
     offs = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=arr.offset + len(arr) + 1)
-    return memoryview(arr.buffers()[2])[offs[arr.offset]: offs[-1]]
+    return memoryview(arr.buffers()[2])[offs[arr.offset] : offs[-1]]
 
 
 class TimeFormat:
@@ -166,8 +176,12 @@ class TimeFormat:
         t_ms = np.asarray(t_ms, dtype=np.int64)
         null = t_ms >= NEVER
         null_, d, s, tzo = self._parts(np.where(null, NEVER, t_ms // 1000), tzo)
-        out = join(choose(self.DQ, d), choose(self.HMS, s), choose(self.MS, np.where(null, 0, t_ms % 1000)),
-                   choose(self.SQ, tzo))
+        out = join(
+            choose(self.DQ, d),
+            choose(self.HMS, s),
+            choose(self.MS, np.where(null, 0, t_ms % 1000)),
+            choose(self.SQ, tzo),
+        )
         return pc.if_else(pa.array(null), lit("null"), out) if null.any() else out
 
     def plain(self, t) -> pa.Array:
@@ -215,6 +229,7 @@ class _Lookups:
     def __init__(self, ctx: RenderContext):
         def q(xs):
             return S('"%s"' % x for x in xs)
+
         self.cp_q = q(ctx.cp_ids)
         self.cp_plain = S(ctx.cp_ids)
         self.cp_loc = S(ctx.cp_loc)
@@ -320,8 +335,14 @@ def invoice_ids(codes) -> pa.Array:
     c = np.asarray(codes, dtype=np.int64)
     null = c < 0
     c = np.where(null, 0, c)
-    out = join(lit('"INV-'), ints(c // 100000), lit("-"), choose(S(["T", "O"]), (c % 100000) // 10000),
-               pc.utf8_lpad(ints(c % 10000 + 1), width=4, padding="0"), lit('"'))
+    out = join(
+        lit('"INV-'),
+        ints(c // 100000),
+        lit("-"),
+        choose(S(["T", "O"]), (c % 100000) // 10000),
+        pc.utf8_lpad(ints(c % 10000 + 1), width=4, padding="0"),
+        lit('"'),
+    )
     return pc.if_else(pa.array(null), lit("null"), out) if null.any() else out
 
 
@@ -356,39 +377,95 @@ def render_cdrs(t: dict) -> pa.Array:
     charge_s = np.where(t["cen"] >= NEVER, 0, t["cen"] - t["cst"])
     parking_s = np.maximum(0, t["end"] - np.where(t["cen"] >= NEVER, t["end"], t["cen"]))
     total_s = t["end"] - t["start"]
+
     def hours(s):  # seconds -> hours, 4 decimals
         return fixed(sign * np.rint(s / 0.36).astype(np.int64), 4)
+
     base_id = join(lit("CDR"), pc.utf8_lpad(ints(t["cid"]), width=10, padding="0"))
     contract = np.asarray(t["contract"], dtype=np.int64)
     uid = np.asarray(t["uid"], dtype=np.int64)
-    uid_hex = join(choose(L.hex4, (uid >> 32) & 0xFF), choose(L.hex4, (uid >> 16) & 0xFFFF),
-                   choose(L.hex4, uid & 0xFFFF))
+    uid_hex = join(
+        choose(L.hex4, (uid >> 32) & 0xFF), choose(L.hex4, (uid >> 16) & 0xFFFF), choose(L.hex4, uid & 0xFFFF)
+    )
     uid_hex = pc.utf8_upper(pc.utf8_slice_codeunits(uid_hex, 2))
     energy = fixed(sign * np.rint(np.abs(t["kwh"]) * 1000).astype(np.int64), 3)
     cst, cen = tf.q(t["cst"], tzo), tf.q(t["cen"], tzo)
-    period1 = join(lit('{"start_date_time":'), cst, lit(',"dimensions":[{"type":"ENERGY","volume":'), energy,
-                   lit('},{"type":"TIME","volume":'), hours(charge_s), lit("}]}"))
-    period2 = join(lit(',{"start_date_time":'), cen, lit(',"dimensions":[{"type":"PARKING_TIME","volume":'),
-                   hours(parking_s), lit("}]}"))
+    period1 = join(
+        lit('{"start_date_time":'),
+        cst,
+        lit(',"dimensions":[{"type":"ENERGY","volume":'),
+        energy,
+        lit('},{"type":"TIME","volume":'),
+        hours(charge_s),
+        lit("}]}"),
+    )
+    period2 = join(
+        lit(',{"start_date_time":'),
+        cen,
+        lit(',"dimensions":[{"type":"PARKING_TIME","volume":'),
+        hours(parking_s),
+        lit("}]}"),
+    )
     periods = pc.if_else(pa.array(parking_s > 0), join(period1, period2), period1)
     tariff_idx = np.where(L.emsp_hubject[emsp], op * 2 + L.cp_dc[cp], -1)
     lines = join(
-        lit('{"country_code":'), choose(L.op_cc_q, op), lit(',"party_id":'), choose(L.op_party_q, op),
-        lit(',"id":"'), base_id, choose(L.cdr_suffix, ck), lit('","start_date_time":'), tf.q(t["start"], tzo),
-        lit(',"end_date_time":'), tf.q(t["end"], tzo), lit(',"session_id":'), _sid(t["sid"]),
-        lit(',"cdr_token":{"country_code":"'), choose(L.emsp_cc, emsp), lit('","party_id":"'),
-        choose(L.emsp_party, emsp), lit('","uid":"'), uid_hex, lit('","type":"'), choose(L.ttype, tt),
-        lit('","contract_id":"'), choose(L.emsp_cc, emsp), lit("-"), choose(L.emsp_party, emsp), lit("-C"),
-        ints(contract), lit("-"), ints(contract % 10), lit('"},"auth_method":"'), choose(L.auth, tt),
-        lit('","cdr_location":'), choose(L.cp_loc, cp * 2 + t["conn"].astype(np.int64) - 1),
-        lit(',"currency":'), choose(L.cur_q, L.cp_cur[cp]), lit(","), choose(L.tariffs, tariff_idx),
-        lit('"charging_periods":['), periods, lit('],"total_cost":{"excl_vat":'),
-        fixed(sign * np.abs(t["cex"]), 2), lit(',"incl_vat":'), fixed(sign * np.abs(t["cin"]), 2),
-        lit('},"total_energy":'), energy, lit(',"total_time":'), hours(total_s),
-        lit(',"total_parking_time":'), hours(parking_s), lit(',"credit":'),
-        choose(L.bool, credit.astype(np.int64)), lit(',"credit_reference_id":'),
+        lit('{"country_code":'),
+        choose(L.op_cc_q, op),
+        lit(',"party_id":'),
+        choose(L.op_party_q, op),
+        lit(',"id":"'),
+        base_id,
+        choose(L.cdr_suffix, ck),
+        lit('","start_date_time":'),
+        tf.q(t["start"], tzo),
+        lit(',"end_date_time":'),
+        tf.q(t["end"], tzo),
+        lit(',"session_id":'),
+        _sid(t["sid"]),
+        lit(',"cdr_token":{"country_code":"'),
+        choose(L.emsp_cc, emsp),
+        lit('","party_id":"'),
+        choose(L.emsp_party, emsp),
+        lit('","uid":"'),
+        uid_hex,
+        lit('","type":"'),
+        choose(L.ttype, tt),
+        lit('","contract_id":"'),
+        choose(L.emsp_cc, emsp),
+        lit("-"),
+        choose(L.emsp_party, emsp),
+        lit("-C"),
+        ints(contract),
+        lit("-"),
+        ints(contract % 10),
+        lit('"},"auth_method":"'),
+        choose(L.auth, tt),
+        lit('","cdr_location":'),
+        choose(L.cp_loc, cp * 2 + t["conn"].astype(np.int64) - 1),
+        lit(',"currency":'),
+        choose(L.cur_q, L.cp_cur[cp]),
+        lit(","),
+        choose(L.tariffs, tariff_idx),
+        lit('"charging_periods":['),
+        periods,
+        lit('],"total_cost":{"excl_vat":'),
+        fixed(sign * np.abs(t["cex"]), 2),
+        lit(',"incl_vat":'),
+        fixed(sign * np.abs(t["cin"]), 2),
+        lit('},"total_energy":'),
+        energy,
+        lit(',"total_time":'),
+        hours(total_s),
+        lit(',"total_parking_time":'),
+        hours(parking_s),
+        lit(',"credit":'),
+        choose(L.bool, credit.astype(np.int64)),
+        lit(',"credit_reference_id":'),
         pc.if_else(pa.array(ck == 1), join(lit('"'), base_id, lit('"')), lit("null")),
-        lit(',"last_updated":'), tf.q(t["_t"], tzo), lit("}\n"))
+        lit(',"last_updated":'),
+        tf.q(t["_t"], tzo),
+        lit("}\n"),
+    )
     bad = np.flatnonzero(t["bad"])
     if len(bad):
         lines = _corrupt(lines, bad, t["bad"][bad], {1: "truncate", 4: "drop:end_date_time"})
@@ -403,12 +480,24 @@ def message_ids(seq) -> pa.Array:
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     h = (z ^ (z >> np.uint64(31))).view(np.int64)
+
     def c(shift, mask):
         return (h >> shift) & mask
-    return join(choose(L.hex4, c(48, 0xFFFF)), choose(L.hex4, c(32, 0xFFFF)), lit("-"), choose(L.hex4, c(16, 0xFFFF)),
-                lit("-4"), choose(L.hex3, c(4, 0xFFF)), lit("-a"), choose(L.hex3, (h & 0xF) << 8 | c(56, 0xFF)),
-                lit("-"), choose(L.hex4, (seq >> 32) & 0xFFFF), choose(L.hex4, (seq >> 16) & 0xFFFF),
-                choose(L.hex4, seq & 0xFFFF))
+
+    return join(
+        choose(L.hex4, c(48, 0xFFFF)),
+        choose(L.hex4, c(32, 0xFFFF)),
+        lit("-"),
+        choose(L.hex4, c(16, 0xFFFF)),
+        lit("-4"),
+        choose(L.hex3, c(4, 0xFFF)),
+        lit("-a"),
+        choose(L.hex3, (h & 0xF) << 8 | c(56, 0xFF)),
+        lit("-"),
+        choose(L.hex4, (seq >> 32) & 0xFFFF),
+        choose(L.hex4, (seq >> 16) & 0xFFFF),
+        choose(L.hex4, seq & 0xFFFF),
+    )
 
 
 def render_ocpp(t: dict) -> pa.Array:
@@ -419,20 +508,51 @@ def render_ocpp(t: dict) -> pa.Array:
     err = t["err"].astype(np.int64)
     status = choose(L.status, t["status"])
     # StatusNotification payloads (with or without an error)
-    ok_payload = join(lit('{"connectorId":'), conn, lit(',"errorCode":"NoError","status":"'), status,
-                      lit('","timestamp":'), ts, lit("}"))
+    ok_payload = join(
+        lit('{"connectorId":'),
+        conn,
+        lit(',"errorCode":"NoError","status":"'),
+        status,
+        lit('","timestamp":'),
+        ts,
+        lit("}"),
+    )
     e = np.maximum(err, 0)
-    err_payload = join(lit('{"connectorId":'), conn, lit(',"errorCode":"'), choose(L.err, e), lit('","status":"'),
-                       status, lit('","info":"'), choose(L.err_info, e), lit('","vendorErrorCode":"'),
-                       choose(L.err_vendor, e), lit('","timestamp":'), ts, lit("}"))
+    err_payload = join(
+        lit('{"connectorId":'),
+        conn,
+        lit(',"errorCode":"'),
+        choose(L.err, e),
+        lit('","status":"'),
+        status,
+        lit('","info":"'),
+        choose(L.err_info, e),
+        lit('","vendorErrorCode":"'),
+        choose(L.err_vendor, e),
+        lit('","timestamp":'),
+        ts,
+        lit("}"),
+    )
     payload = pc.if_else(pa.array(err >= 0), err_payload, ok_payload)
     cp = t["cp"].astype(np.int64)
-    boot = join(choose(L.cp_boot, cp), choose(L.fw, np.maximum(t["fw"].astype(np.int64), 0)),
-                lit('","meterType":"'), choose(L.cp_meter, cp), lit('"}'))
-    meter = join(lit('{"connectorId":'), conn, lit(',"transactionId":'), ints(t["tx"]),
-                 lit(',"meterValue":[{"timestamp":'), ts, lit(',"sampledValue":[{"value":"'),
-                 ints(np.asarray(t["val"], dtype=np.float64).astype(np.int64)),
-                 lit('","context":"Sample.Periodic","measurand":"Energy.Active.Import.Register","unit":"Wh"}]}]}'))
+    boot = join(
+        choose(L.cp_boot, cp),
+        choose(L.fw, np.maximum(t["fw"].astype(np.int64), 0)),
+        lit('","meterType":"'),
+        choose(L.cp_meter, cp),
+        lit('"}'),
+    )
+    meter = join(
+        lit('{"connectorId":'),
+        conn,
+        lit(',"transactionId":'),
+        ints(t["tx"]),
+        lit(',"meterValue":[{"timestamp":'),
+        ts,
+        lit(',"sampledValue":[{"value":"'),
+        ints(np.asarray(t["val"], dtype=np.float64).astype(np.int64)),
+        lit('","context":"Sample.Periodic","measurand":"Energy.Active.Import.Register","unit":"Wh"}]}]}'),
+    )
     payload = pc.if_else(pa.array(action == A_BOOT), boot, payload)
     payload = pc.if_else(pa.array(action == A_METER), meter, payload)
     payload = pc.if_else(pa.array(action == A_HEARTBEAT), lit("{}"), payload)
@@ -454,9 +574,19 @@ def render_ocpp(t: dict) -> pa.Array:
 
 def render_ratings(t: dict) -> pa.Array:
     tf, L = _TF, _L
-    return join(lit("R"), pc.utf8_lpad(ints(t["rid"]), width=9, padding="0"), lit(",S"),
-                pc.utf8_lpad(ints(t["sid"]), width=10, padding="0"), lit(","), choose(L.cp_plain, t["cp"]),
-                lit(","), ints(t["stars"]), lit(","), tf.plain(t["_t"]), lit("\n"))
+    return join(
+        lit("R"),
+        pc.utf8_lpad(ints(t["rid"]), width=9, padding="0"),
+        lit(",S"),
+        pc.utf8_lpad(ints(t["sid"]), width=10, padding="0"),
+        lit(","),
+        choose(L.cp_plain, t["cp"]),
+        lit(","),
+        ints(t["stars"]),
+        lit(","),
+        tf.plain(t["_t"]),
+        lit("\n"),
+    )
 
 
 def _sorted(t: dict) -> dict:

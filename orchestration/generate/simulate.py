@@ -40,19 +40,28 @@ STATES = ["in_progress", "completed", "failed", "cancelled"]  # index 3 only in 
 LEDGER_KINDS = ["charge", "fee", "subscription", "write_off", "intercompany_transfer", "tax_refund"]
 K_CHARGE, K_FEE, K_SUB, K_WO, K_IC, K_TAX = range(6)
 TOKEN_TYPES = ["RFID", "APP_USER", "OTHER"]
-OCPP_STATUS = ["Available", "Preparing", "Charging", "SuspendedEVSE", "SuspendedEV", "Finishing",
-               "Reserved", "Unavailable", "Faulted"]
+OCPP_STATUS = [
+    "Available",
+    "Preparing",
+    "Charging",
+    "SuspendedEVSE",
+    "SuspendedEV",
+    "Finishing",
+    "Reserved",
+    "Unavailable",
+    "Faulted",
+]
 ST_AVAILABLE, ST_PREPARING, ST_CHARGING, ST_SUSP_EVSE, ST_SUSP_EV, ST_FINISHING = range(6)
 ST_UNAVAILABLE, ST_FAULTED = 7, 8
 A_STATUS, A_BOOT, A_HEARTBEAT, A_METER = 0, 1, 2, 3
 A_UNKNOWN = 9  # bad records: an action name that is no OCPP 1.6 action
 PLATFORM_BASE = len(ERROR_CODES)  # failure_reason index of the first platform reason
-SPONTANEOUS_ERRORS = np.array([ERR_INDEX[e] for e in
-                               ["WeakSignal", "HighTemperature", "UnderVoltage", "ReaderFailure", "OtherError"]],
-                              dtype=np.int16)
+SPONTANEOUS_ERRORS = np.array(
+    [ERR_INDEX[e] for e in ["WeakSignal", "HighTemperature", "UnderVoltage", "ReaderFailure", "OtherError"]],
+    dtype=np.int16,
+)
 # errors of a charge point that dies (and stops talking until a technician restarts it)
-HARD_ERRORS = np.array([ERR_INDEX[e] for e in ["InternalError", "PowerSwitchFailure", "OtherError"]],
-                       dtype=np.int16)
+HARD_ERRORS = np.array([ERR_INDEX[e] for e in ["InternalError", "PowerSwitchFailure", "OtherError"]], dtype=np.int16)
 TELEMETRY_SHARE = 0.10  # charge points whose export has every session status change (see README)
 EMSP_W = np.array([e[4] for e in C.EMSPS])
 EMSP_W = EMSP_W / EMSP_W.sum()
@@ -102,8 +111,9 @@ class Simulator:
         # (connector index, start, end); charge points silent (no OCPP frame reaches the platform)
         # in [silent_from, silent_to); charge points whose export carries every status change
         self.down_until = np.full(n_cp * MAXC, w.t0 - DAY, dtype=np.int64)
-        self.down = dict(g=np.zeros(0, dtype=np.int64), start=np.zeros(0, dtype=np.int64),
-                         end=np.zeros(0, dtype=np.int64))
+        self.down = dict(
+            g=np.zeros(0, dtype=np.int64), start=np.zeros(0, dtype=np.int64), end=np.zeros(0, dtype=np.int64)
+        )
         self.chg_until = np.full(n_cp * MAXC, w.t0 - DAY, dtype=np.int64)  # connector charging until
         self.chg_kw = np.zeros(n_cp * MAXC)  # at this average power
         self.silent_from = np.full(n_cp, NEVER, dtype=np.int64)
@@ -164,8 +174,7 @@ class Simulator:
         # schedule of special ledger days
         self.months = w.extra["months"]
         self.ic_days = {d for d in range(w.n_days) if day_of(w.t0 + d * DAY).day == 1} or {0}
-        self.tax_days = ({d for d in range(w.n_days) if day_of(w.t0 + d * DAY).day == 10}
-                         or {w.n_days // 2})
+        self.tax_days = {d for d in range(w.n_days) if day_of(w.t0 + d * DAY).day == 10} or {w.n_days // 2}
         # plan prices as (time, price) versions
         self.plan_versions = [p["versions"] for p in w.plans]
         n_sites = len(w.sites)
@@ -262,23 +271,33 @@ class Simulator:
         # DC
         kwh_dc = np.clip(rng.normal(30.0, 13.0, n) * season, 3.0, 95.0)
         car_dc = np.array([50.0, 100.0, 150.0, 250.0])[
-            np.searchsorted([0.2, 0.55, 0.85, 1.0], rng.random(n), side="right").clip(0, 3)]
+            np.searchsorted([0.2, 0.55, 0.85, 1.0], rng.random(n), side="right").clip(0, 3)
+        ]
         eff_dc = np.minimum(power, car_dc) * rng.uniform(0.5, 0.8, n)
         # AC
         kwh_ac = np.clip(rng.lognormal(math.log(13.0 * season), 0.6, n), 1.0, 75.0)
         car_ac = np.array([3.7, 7.4, 11.0, 22.0])[
-            np.searchsorted([0.08, 0.38, 0.88, 1.0], rng.random(n), side="right").clip(0, 3)]
+            np.searchsorted([0.08, 0.38, 0.88, 1.0], rng.random(n), side="right").clip(0, 3)
+        ]
         eff_ac = np.minimum(power, car_ac) * rng.uniform(0.85, 0.97, n)
         evening = (hour >= 15.5) | (hour < 4.0)
         ln = rng.lognormal
         plug_h = np.select(
             [st == 0, st == 1, (st == 2) & evening, st == 2, st == 3, (st == 4) & evening],
-            [ln(math.log(1.2), 0.5, n), np.clip(ln(math.log(1.6), 0.55, n), 0.25, 6.0),
-             np.where(rng.random(n) < 0.5, np.clip(rng.normal(12.5, 2.2, n), 3.0, 16.0),
-                      np.clip(ln(math.log(2.5), 0.6, n), 0.3, 8.0)),
-             np.clip(ln(math.log(2.2), 0.6, n), 0.3, 8.0),
-             np.clip(rng.normal(8.4, 1.4, n), 1.0, 11.5), np.clip(rng.normal(12.0, 2.5, n), 2.0, 16.0)],
-            np.clip(ln(math.log(3.0), 0.6, n), 0.5, 10.0))
+            [
+                ln(math.log(1.2), 0.5, n),
+                np.clip(ln(math.log(1.6), 0.55, n), 0.25, 6.0),
+                np.where(
+                    rng.random(n) < 0.5,
+                    np.clip(rng.normal(12.5, 2.2, n), 3.0, 16.0),
+                    np.clip(ln(math.log(2.5), 0.6, n), 0.3, 8.0),
+                ),
+                np.clip(ln(math.log(2.2), 0.6, n), 0.3, 8.0),
+                np.clip(rng.normal(8.4, 1.4, n), 1.0, 11.5),
+                np.clip(rng.normal(12.0, 2.5, n), 2.0, 16.0),
+            ],
+            np.clip(ln(math.log(3.0), 0.6, n), 0.5, 10.0),
+        )
         start_delay = rng.integers(15, 150, n)
         cst = plug + start_delay
         ch_dc = kwh_dc / eff_dc
@@ -291,9 +310,15 @@ class Simulator:
         # idle tail of a DC session (plugged in, not charging): most drivers are back within minutes,
         # some finish their shopping or meal, a few leave the car for an hour or more
         u_idle = rng.random(n)
-        idle_dc = np.where(u_idle < 0.72, rng.exponential(150.0, n),
-                           np.where(u_idle < 0.95, rng.uniform(300.0, 1500.0, n),
-                                    np.clip(rng.lognormal(math.log(3000.0), 0.6, n), 1800.0, 4 * 3600.0)))
+        idle_dc = np.where(
+            u_idle < 0.72,
+            rng.exponential(150.0, n),
+            np.where(
+                u_idle < 0.95,
+                rng.uniform(300.0, 1500.0, n),
+                np.clip(rng.lognormal(math.log(3000.0), 0.6, n), 1800.0, 4 * 3600.0),
+            ),
+        )
         unp = np.where(dc, cen + idle_dc.astype(np.int64) + 20, plug + (plug_h * 3600).astype(np.int64))
         unp = np.maximum(unp, cen + 5)
 
@@ -304,8 +329,11 @@ class Simulator:
         u = rng.random(n)
         platform = u < 0.004
         failed = platform | (u < p_fail + 0.004)
-        reason = np.where(platform, PLATFORM_BASE + rng.integers(0, len(C.PLATFORM_FAILURES), n),
-                          w.fw_errors[fw, rng.integers(0, 3, n)]).astype(np.int16)
+        reason = np.where(
+            platform,
+            PLATFORM_BASE + rng.integers(0, len(C.PLATFORM_FAILURES), n),
+            w.fw_errors[fw, rng.integers(0, 3, n)],
+        ).astype(np.int16)
         reason[~failed] = -1
         mid = failed & ~platform & (rng.random(n) < 0.35)
         pre = failed & ~mid
@@ -374,8 +402,14 @@ class Simulator:
         fail_t = np.where(fail_t[idx] == NEVER, NEVER, fail_t[idx] + sh)
         rec = rec[idx] + sh
         cpi, conn, g, dc, st, kwh, eff = cpi[idx], conn[idx], g[idx], dc[idx], st[idx], kwh[idx], eff[idx]
-        failed, platform, reason, mid, minute, fw = (failed[idx], platform[idx], reason[idx], mid[idx],
-                                                     minute[idx], fw[idx])
+        failed, platform, reason, mid, minute, fw = (
+            failed[idx],
+            platform[idx],
+            reason[idx],
+            mid[idx],
+            minute[idx],
+            fw[idx],
+        )
         np.maximum.at(self.busy, g, rec + 60)
         np.maximum.at(self.busy, outages["g"], outages["end"] + 60)
         n = len(idx)
@@ -401,8 +435,7 @@ class Simulator:
         team_ok = self._team_ok(ds, ym)
         fleet_ok = team_ok[fleet]
         owner = cp["team"][cpi]
-        team = np.where(public, np.where(rng.random(n) < 0.3, fleet, -1),
-                        np.where(rng.random(n) < 0.72, owner, fleet))
+        team = np.where(public, np.where(rng.random(n) < 0.3, fleet, -1), np.where(rng.random(n) < 0.72, owner, fleet))
         team = np.where((team == fleet) & ~fleet_ok, np.where(public, -1, owner), team)
         team = np.where(roaming, -1, team).astype(np.int32)
 
@@ -423,25 +456,63 @@ class Simulator:
         emit_ip = (ip < w.t_end) & ~minute & ((ip // DAY != fin // DAY) | ~visible | (rng.random(n) < 0.03))
         emit_ip &= ip < fin
         state = np.where(failed, 2, 1).astype(np.int8)
-        stop = np.where(failed, np.where(platform, 6, np.array([3, 4, 5, 7])[
-            np.searchsorted([0.5, 0.7, 0.9, 1.0], rng.random(n), side="right").clip(0, 3)]),
-                        np.searchsorted([0.7, 0.9, 1.0], rng.random(n), side="right").clip(0, 2)).astype(np.int8)
+        stop = np.where(
+            failed,
+            np.where(
+                platform,
+                6,
+                np.array([3, 4, 5, 7])[np.searchsorted([0.5, 0.7, 0.9, 1.0], rng.random(n), side="right").clip(0, 3)],
+            ),
+            np.searchsorted([0.7, 0.9, 1.0], rng.random(n), side="right").clip(0, 2),
+        ).astype(np.int8)
         tzo = _offsets(rng, n, 0.012)
-        sess_final = dict(sid=sid, cp=cpi, conn=conn.astype(np.int8), team=team, state=state, plug=plug, cst=cst,
-                          cen=cen, unp=unp, fail=fail_t, reason=reason, stop=stop, kwh=kwh, pex=pex, pin=pin,
-                          roam=roaming, _t=fin, tzo=tzo, bad=np.zeros(n, dtype=np.int8))
+        sess_final = dict(
+            sid=sid,
+            cp=cpi,
+            conn=conn.astype(np.int8),
+            team=team,
+            state=state,
+            plug=plug,
+            cst=cst,
+            cen=cen,
+            unp=unp,
+            fail=fail_t,
+            reason=reason,
+            stop=stop,
+            kwh=kwh,
+            pex=pex,
+            pin=pin,
+            roam=roaming,
+            _t=fin,
+            tzo=tzo,
+            bad=np.zeros(n, dtype=np.int8),
+        )
         iv = np.flatnonzero(emit_ip)
         ipt = ip[iv]
         cst_ip = np.where(cst[iv] < ipt, cst[iv], NEVER)
-        kwh_ip = np.where(cst_ip == NEVER, 0.0,
-                          np.minimum(kwh[iv], eff[iv] * np.maximum(ipt - cst_ip, 0) / 3600.0))
+        kwh_ip = np.where(cst_ip == NEVER, 0.0, np.minimum(kwh[iv], eff[iv] * np.maximum(ipt - cst_ip, 0) / 3600.0))
         m = len(iv)
-        sess_ip = dict(sid=sid[iv], cp=cpi[iv], conn=conn[iv].astype(np.int8), team=team[iv],
-                       state=np.zeros(m, dtype=np.int8), plug=plug[iv], cst=cst_ip,
-                       cen=np.full(m, NEVER), unp=np.full(m, NEVER), fail=np.full(m, NEVER),
-                       reason=np.full(m, -1, dtype=np.int16), stop=np.full(m, -1, dtype=np.int8),
-                       kwh=kwh_ip, pex=np.full(m, NULL_MONEY), pin=np.full(m, NULL_MONEY), roam=roaming[iv],
-                       _t=ipt, tzo=tzo[iv], bad=np.zeros(m, dtype=np.int8))
+        sess_ip = dict(
+            sid=sid[iv],
+            cp=cpi[iv],
+            conn=conn[iv].astype(np.int8),
+            team=team[iv],
+            state=np.zeros(m, dtype=np.int8),
+            plug=plug[iv],
+            cst=cst_ip,
+            cen=np.full(m, NEVER),
+            unp=np.full(m, NEVER),
+            fail=np.full(m, NEVER),
+            reason=np.full(m, -1, dtype=np.int16),
+            stop=np.full(m, -1, dtype=np.int8),
+            kwh=kwh_ip,
+            pex=np.full(m, NULL_MONEY),
+            pin=np.full(m, NULL_MONEY),
+            roam=roaming[iv],
+            _t=ipt,
+            tzo=tzo[iv],
+            bad=np.zeros(m, dtype=np.int8),
+        )
         sessions = _concat([sess_ip, take(sess_final, np.flatnonzero(visible))])
         self.sessions_written += int((visible | emit_ip).sum())
 
@@ -455,9 +526,17 @@ class Simulator:
         t_team = team[paid]
         inv = np.where(t_team >= 0, invoice_code(month_keys(booked), 0, t_team), -1)
         inv = np.where(self._invoice_ok(inv), inv, -1)
-        charges = dict(op=op[paid], team=t_team, plan=np.full(len(paid), -1, dtype=np.int32),
-                       kind=np.full(len(paid), K_CHARGE, dtype=np.int8), amt=pex[paid], cur=cur[paid],
-                       booked=booked, sid=sid[paid], inv=inv)
+        charges = dict(
+            op=op[paid],
+            team=t_team,
+            plan=np.full(len(paid), -1, dtype=np.int32),
+            kind=np.full(len(paid), K_CHARGE, dtype=np.int8),
+            amt=pex[paid],
+            cur=cur[paid],
+            booked=booked,
+            sid=sid[paid],
+            inv=inv,
+        )
         idle_min = (unp - np.where(cen == NEVER, unp, cen)) / 60.0
         thr = np.where(dc, 20.0, 120.0)
         fee_mask = ((st[paid] == 0) | (st[paid] == 1)) & (idle_min[paid] > thr[paid])
@@ -465,8 +544,9 @@ class Simulator:
         fee_amt = np.round(np.minimum(idle_min[paid][fi] - thr[paid][fi], 90.0) * self.idle_fee[cur[paid][fi]] * 100)
         fi, fee_amt = fi[fee_amt > 0], fee_amt[fee_amt > 0]
         fees = take(charges, fi)
-        fees = dict(fees, kind=np.full(len(fi), K_FEE, dtype=np.int8), amt=fee_amt.astype(np.int64),
-                    booked=fees["booked"] + 1)
+        fees = dict(
+            fees, kind=np.full(len(fi), K_FEE, dtype=np.int8), amt=fee_amt.astype(np.int64), booked=fees["booked"] + 1
+        )
         ledger = _concat([charges, fees, self._ledger_day(di, ds, rng)])
         if nrows(ledger):
             ledger["tzo"] = _offsets(rng, nrows(ledger), 0.01)
@@ -486,12 +566,18 @@ class Simulator:
         ri, created = ri[keep_r], created[keep_r]
         good = np.searchsorted([0.07, 0.12, 0.22, 0.5, 1.0], rng.random(len(ri)), side="right") + 1
         bad_ = np.searchsorted([0.6, 0.85, 0.95, 1.0], rng.random(len(ri)), side="right") + 1
-        stars = np.where(failed[ri], bad_, np.where(w.fw_buggy[fw[ri]] & (rng.random(len(ri)) < 0.3),
-                                                     np.minimum(good, 3), good)).clip(1, 5).astype(np.int8)
+        stars = (
+            np.where(
+                failed[ri], bad_, np.where(w.fw_buggy[fw[ri]] & (rng.random(len(ri)) < 0.3), np.minimum(good, 3), good)
+            )
+            .clip(1, 5)
+            .astype(np.int8)
+        )
         rid = self.next_rating + np.arange(len(ri), dtype=np.int64)
         self.next_rating += len(ri)
-        out["ratings"] = dict(rid=rid, sid=sid[ri], cp=cpi[ri], stars=stars, _t=created,
-                              bad=np.zeros(len(ri), dtype=np.int8))
+        out["ratings"] = dict(
+            rid=rid, sid=sid[ri], cp=cpi[ri], stars=stars, _t=created, bad=np.zeros(len(ri), dtype=np.int8)
+        )
 
         # ---------------- CDRs (roaming, completed) ----------------
         ci = np.flatnonzero(done & roaming & (kwh > 0))
@@ -500,14 +586,29 @@ class Simulator:
         ci, lu = ci[okc], lu[okc]
         nc = len(ci)
         emsp = np.searchsorted(np.cumsum(EMSP_W), rng.random(nc), side="right").clip(0, len(EMSP_W) - 1)
-        base_cdr = dict(cid=sid[ci], sid=sid[ci], cp=cpi[ci], conn=conn[ci].astype(np.int8),
-                        emsp=emsp.astype(np.int8), prov=EMSP_PROVIDER[emsp], ckind=np.zeros(nc, dtype=np.int8),
-                        start=plug[ci], end=unp[ci], cst=cst[ci], cen=cen[ci], kwh=kwh[ci], cex=pex[ci],
-                        cin=pin[ci], cur=cur[ci], _t=lu,
-                        uid=rng.integers(0x10000000, 0xFFFFFFFFFF, nc, dtype=np.int64),
-                        ttype=np.searchsorted([0.6, 0.95, 1.0], rng.random(nc), side="right").clip(0, 2).astype(np.int8),
-                        contract=rng.integers(10_000_000, 99_999_999, nc, dtype=np.int64),
-                        tzo=_offsets(rng, nc, 0.01), bad=np.zeros(nc, dtype=np.int8))
+        base_cdr = dict(
+            cid=sid[ci],
+            sid=sid[ci],
+            cp=cpi[ci],
+            conn=conn[ci].astype(np.int8),
+            emsp=emsp.astype(np.int8),
+            prov=EMSP_PROVIDER[emsp],
+            ckind=np.zeros(nc, dtype=np.int8),
+            start=plug[ci],
+            end=unp[ci],
+            cst=cst[ci],
+            cen=cen[ci],
+            kwh=kwh[ci],
+            cex=pex[ci],
+            cin=pin[ci],
+            cur=cur[ci],
+            _t=lu,
+            uid=rng.integers(0x10000000, 0xFFFFFFFFFF, nc, dtype=np.int64),
+            ttype=np.searchsorted([0.6, 0.95, 1.0], rng.random(nc), side="right").clip(0, 2).astype(np.int8),
+            contract=rng.integers(10_000_000, 99_999_999, nc, dtype=np.int64),
+            tzo=_offsets(rng, nc, 0.01),
+            bad=np.zeros(nc, dtype=np.int8),
+        )
         cr = np.flatnonzero(rng.random(nc) < 0.025)
         credit_t = lu[cr] + rng.integers(2 * DAY, 30 * DAY, len(cr))
         credits = take(base_cdr, cr)
@@ -515,16 +616,39 @@ class Simulator:
         re = np.flatnonzero(rng.random(len(cr)) < 0.5)
         reissue = take(credits, re)
         corr = rng.uniform(0.7, 0.95, len(re))
-        reissue.update(ckind=np.full(len(re), 2, dtype=np.int8), _t=reissue["_t"] + 60,
-                       cex=np.round(reissue["cex"] * corr).astype(np.int64),
-                       cin=np.round(reissue["cin"] * corr).astype(np.int64))
+        reissue.update(
+            ckind=np.full(len(re), 2, dtype=np.int8),
+            _t=reissue["_t"] + 60,
+            cex=np.round(reissue["cex"] * corr).astype(np.int64),
+            cin=np.round(reissue["cin"] * corr).astype(np.int64),
+        )
         out["cdrs"] = _concat([base_cdr, credits, reissue])
 
         # ---------------- OCPP ----------------
-        out["ocpp"] = self._ocpp_day(di, ds, rng, dict(cp=cpi, conn=conn, plug=plug, cst=cst, cen=cen, unp=unp,
-                                                       rec=rec, fail=fail_t, failed=failed, platform=platform,
-                                                       reason=reason, stop=stop, sid=sid, kwh=kwh, minute=minute),
-                                     active, outages["frames"])
+        out["ocpp"] = self._ocpp_day(
+            di,
+            ds,
+            rng,
+            dict(
+                cp=cpi,
+                conn=conn,
+                plug=plug,
+                cst=cst,
+                cen=cen,
+                unp=unp,
+                rec=rec,
+                fail=fail_t,
+                failed=failed,
+                platform=platform,
+                reason=reason,
+                stop=stop,
+                sid=sid,
+                kwh=kwh,
+                minute=minute,
+            ),
+            active,
+            outages["frames"],
+        )
         return out
 
     # ------------------------------------------------------------------ pieces
@@ -553,8 +677,18 @@ class Simulator:
             if plan["period"] == "year" and sd.month != d.month:
                 continue
             team = s["team"]
-            rows.append((plan["op"], team, s["plan"], K_SUB, int(round(self.plan_price(s["plan"], t) * 100)),
-                         CUR_INDEX[plan["currency"]], t, int(invoice_code(ym, 0, team))))
+            rows.append(
+                (
+                    plan["op"],
+                    team,
+                    s["plan"],
+                    K_SUB,
+                    int(round(self.plan_price(s["plan"], t) * 100)),
+                    CUR_INDEX[plan["currency"]],
+                    t,
+                    int(invoice_code(ym, 0, team)),
+                )
+            )
         if di in self.ic_days:  # children pay the parent a platform fee for the previous month
             prev = add_months(ym, -1)
             for o in w.operators:
@@ -562,8 +696,9 @@ class Simulator:
                     continue
                 par = w.operators[o["parent_idx"]]
                 base = 1500.0 * C.EUR_RATE[o["currency"]] * rng.uniform(0.9, 1.1)
-                share = min(0.03 * self.op_month_charges.get((o["idx"], prev), 0) / 100.0,
-                            60_000.0 * C.EUR_RATE[o["currency"]])
+                share = min(
+                    0.03 * self.op_month_charges.get((o["idx"], prev), 0) / 100.0, 60_000.0 * C.EUR_RATE[o["currency"]]
+                )
                 child_amt = int(round((base + share) * 100))
                 par_amt = int(round(child_amt * C.EUR_RATE[par["currency"]] / C.EUR_RATE[o["currency"]]))
                 code = int(invoice_code(prev, 1, o["idx"]))
@@ -576,18 +711,30 @@ class Simulator:
                 rec[4] += par_amt
         if di in self.tax_days:
             for o in w.operators:
-                if o["country_code"] in ("DK", "SE", "NO") or (o["country_code"] == "DE" and d.month % 3 == 1) \
-                        or di == min(self.tax_days) and o["parent_idx"] < 0:
+                if (
+                    o["country_code"] in ("DK", "SE", "NO")
+                    or (o["country_code"] == "DE" and d.month % 3 == 1)
+                    or di == min(self.tax_days)
+                    and o["parent_idx"] < 0
+                ):
                     amt = int(round(rng.uniform(2000, 20000) * C.EUR_RATE[o["currency"]] * 100))
-                    rows.append((o["idx"], -1, -1, K_TAX, amt, CUR_INDEX[o["currency"]],
-                                 ds + 9 * 3600 + o["idx"] * 13, -1))
+                    rows.append(
+                        (o["idx"], -1, -1, K_TAX, amt, CUR_INDEX[o["currency"]], ds + 9 * 3600 + o["idx"] * 13, -1)
+                    )
         for o in w.operators:  # write-offs of old unpaid team invoices
             if rng.random() >= 2.0 / 30.0:
                 continue
             cutoff = add_months(ym, -2)
-            cands = [c for c, r in self.invoices.items()
-                     if r[0] == o["idx"] and r[1] == 0 and r[5] is None and c // 100000 <= cutoff and r[4] > 0
-                     and invoice_issue_time(c) + 30 * DAY < ds]
+            cands = [
+                c
+                for c, r in self.invoices.items()
+                if r[0] == o["idx"]
+                and r[1] == 0
+                and r[5] is None
+                and c // 100000 <= cutoff
+                and r[4] > 0
+                and invoice_issue_time(c) + 30 * DAY < ds
+            ]
             t = ds + int(rng.integers(8 * 3600, 17 * 3600))
             if cands:
                 c = cands[int(rng.integers(len(cands)))]
@@ -606,10 +753,17 @@ class Simulator:
         inv = np.array(a[7], dtype=np.int64)
         ok = self._invoice_ok(inv) | (np.array(a[3]) == K_IC) | (np.array(a[3]) == K_WO)
         inv = np.where(ok, inv, -1)
-        return dict(op=np.array(a[0], dtype=np.int64), team=np.array(a[1], dtype=np.int32),
-                    plan=np.array(a[2], dtype=np.int32), kind=np.array(a[3], dtype=np.int8),
-                    amt=np.array(a[4], dtype=np.int64), cur=np.array(a[5], dtype=np.int8),
-                    booked=np.array(a[6], dtype=np.int64), sid=np.full(len(rows), -1, dtype=np.int64), inv=inv)
+        return dict(
+            op=np.array(a[0], dtype=np.int64),
+            team=np.array(a[1], dtype=np.int32),
+            plan=np.array(a[2], dtype=np.int32),
+            kind=np.array(a[3], dtype=np.int8),
+            amt=np.array(a[4], dtype=np.int64),
+            cur=np.array(a[5], dtype=np.int8),
+            booked=np.array(a[6], dtype=np.int64),
+            sid=np.full(len(rows), -1, dtype=np.int64),
+            inv=inv,
+        )
 
     def _share_power(self, cpi, conn, cst, cen, kwh, eff):
         """Two connectors of one charge point share its power: a session charging while the other
@@ -683,8 +837,15 @@ class Simulator:
         quiet = ~upgrade.any(axis=1) & (self.silent_to[act] <= ds)
         # which event (at most one): 1 fault, 2 maintenance, 3 dead, 4 connection lost
         frag = self.fragility[act]
-        p = np.stack([np.minimum(np.where(buggy, 0.3, 0.015) * frag, 0.5), np.full(len(act), 0.008),
-                      np.minimum(np.where(buggy, 0.0035, 0.0015) * frag, 0.05), np.full(len(act), 0.003)], axis=1)
+        p = np.stack(
+            [
+                np.minimum(np.where(buggy, 0.3, 0.015) * frag, 0.5),
+                np.full(len(act), 0.008),
+                np.minimum(np.where(buggy, 0.0035, 0.0015) * frag, 0.05),
+                np.full(len(act), 0.003),
+            ],
+            axis=1,
+        )
         u = rng.random(len(act))
         kind = np.where(quiet, (u[:, None] > np.cumsum(p, axis=1)).sum(axis=1) + 1, 5)
         kind[kind == 5] = 0
@@ -695,46 +856,67 @@ class Simulator:
         t = np.maximum(t, free + rng.integers(30, 600, len(act)))
         kind[t >= ds + DAY] = 0
         u = rng.random(len(act))
-        fault_s = np.where(u < 0.80, rng.uniform(120, 1800, len(act)),
-                           np.where(u < 0.95, rng.uniform(1800, 4 * 3600, len(act)),
-                                    np.clip(rng.lognormal(math.log(10 * 3600), 0.8, len(act)), 4 * 3600, 4 * DAY)))
+        fault_s = np.where(
+            u < 0.80,
+            rng.uniform(120, 1800, len(act)),
+            np.where(
+                u < 0.95,
+                rng.uniform(1800, 4 * 3600, len(act)),
+                np.clip(rng.lognormal(math.log(10 * 3600), 0.8, len(act)), 4 * 3600, 4 * DAY),
+            ),
+        )
         maint_s = np.clip(rng.lognormal(math.log(1.5 * 3600), 0.5, len(act)), 1200, 8 * 3600)
         dead_s = np.clip(rng.lognormal(math.log(3 * DAY), 0.7, len(act)), DAY, 21 * DAY)
         lost_s = np.clip(rng.lognormal(math.log(1.5 * DAY), 0.7, len(act)), DAY // 2, 7 * DAY)
-        end = t + np.select([kind == 1, kind == 2, kind == 3, kind == 4],
-                            [fault_s, maint_s, dead_s, lost_s], 0).astype(np.int64)
+        end = t + np.select([kind == 1, kind == 2, kind == 3, kind == 4], [fault_s, maint_s, dead_s, lost_s], 0).astype(
+            np.int64
+        )
         # a silence never hides a firmware upgrade (its BootNotification is the registry's proof)
         near_fw = ((fw_t[:, 1:] >= t[:, None] - 3600) & (fw_t[:, 1:] < end[:, None] + 3600)).any(axis=1)
         kind[((kind == 3) | (kind == 4)) & near_fw] = 0
         whole = (kind >= 2) & (rng.random(len(act)) < 0.7) | (kind == 3)  # connectorId 0
         whole |= (kind == 1) & (rng.random(len(act)) * (nconn + 1) < 1.0)
         conn = np.where(whole, 0, (rng.random(len(act)) * nconn).astype(np.int64) + 1)
-        err = np.where(buggy, w.fw_errors[cp["fw_v"][act, np.maximum(k, 0)], rng.integers(0, 3, len(act))],
-                       SPONTANEOUS_ERRORS[rng.integers(0, len(SPONTANEOUS_ERRORS), len(act))])
+        err = np.where(
+            buggy,
+            w.fw_errors[cp["fw_v"][act, np.maximum(k, 0)], rng.integers(0, 3, len(act))],
+            SPONTANEOUS_ERRORS[rng.integers(0, len(SPONTANEOUS_ERRORS), len(act))],
+        )
         err = np.where(kind == 3, HARD_ERRORS[rng.integers(0, len(HARD_ERRORS), len(act))], err)
 
         frames = []
+
         def ms(x):
             return np.asarray(x, dtype=np.int64) * 1000 + rng.integers(0, 1000, len(x))
+
         # faults and maintenance: the status at the start (a fault often repeated), Available at the end
         fm = np.flatnonzero((kind == 1) | (kind == 2))
         down_status = np.where(kind[fm] == 1, ST_FAULTED, ST_UNAVAILABLE)
         down_err = np.where(kind[fm] == 1, err[fm], -1)
         frames.append(_frame_table(act[fm], ms(t[fm]), A_STATUS, conn=conn[fm], err=down_err, status=down_status))
         rep = fm[(kind[fm] == 1) & (rng.random(len(fm)) < 0.4)]
-        frames.append(_frame_table(act[rep], ms(np.minimum(t[rep] + rng.integers(20, 900, len(rep)), end[rep] - 1)),
-                                   A_STATUS, conn=conn[rep], err=err[rep], status=np.full(len(rep), ST_FAULTED)))
-        frames.append(_frame_table(act[fm], ms(end[fm]), A_STATUS, conn=conn[fm],
-                                   status=np.full(len(fm), ST_AVAILABLE)))
+        frames.append(
+            _frame_table(
+                act[rep],
+                ms(np.minimum(t[rep] + rng.integers(20, 900, len(rep)), end[rep] - 1)),
+                A_STATUS,
+                conn=conn[rep],
+                err=err[rep],
+                status=np.full(len(rep), ST_FAULTED),
+            )
+        )
+        frames.append(
+            _frame_table(act[fm], ms(end[fm]), A_STATUS, conn=conn[fm], status=np.full(len(fm), ST_AVAILABLE))
+        )
         # dead: Faulted on connectorId 0, silence, then a technician's restart
         dd = np.flatnonzero(kind == 3)
-        frames.append(_frame_table(act[dd], ms(t[dd]), A_STATUS, err=err[dd], status=np.full(len(dd), ST_FAULTED),
-                                   force=True))
+        frames.append(
+            _frame_table(act[dd], ms(t[dd]), A_STATUS, err=err[dd], status=np.full(len(dd), ST_FAULTED), force=True)
+        )
         boot_fw = cp["fw_v"][act[dd], np.maximum((fw_t[dd] <= end[dd, None]).sum(axis=1) - 1, 0)]
         frames.append(_frame_table(act[dd], ms(end[dd]), A_BOOT, fw=boot_fw, has_ts=False, force=True))
         end[dd] += rng.integers(5, 40, len(dd))
-        frames.append(_frame_table(act[dd], ms(end[dd]), A_STATUS, status=np.full(len(dd), ST_AVAILABLE),
-                                   force=True))
+        frames.append(_frame_table(act[dd], ms(end[dd]), A_STATUS, status=np.full(len(dd), ST_AVAILABLE), force=True))
         silent = np.flatnonzero((kind == 3) | (kind == 4))
         self.silent_from[act[silent]] = t[silent] + np.where(kind[silent] == 3, 1, 0)
         self.silent_to[act[silent]] = end[silent]
@@ -747,8 +929,11 @@ class Simulator:
         boot_t = ut + rng.integers(60, 600, len(uc))
         u_end = boot_t + rng.integers(5, 40, len(uc))
         upg = (uk > 0) & (self._free_from(uc) < u_start)
-        frames.append(_frame_table(uc[upg], ms(u_start[upg]), A_STATUS, status=np.full(int(upg.sum()), ST_UNAVAILABLE),
-                                   force=True))
+        frames.append(
+            _frame_table(
+                uc[upg], ms(u_start[upg]), A_STATUS, status=np.full(int(upg.sum()), ST_UNAVAILABLE), force=True
+            )
+        )
         frames.append(_frame_table(uc, ms(boot_t), A_BOOT, fw=cp["fw_v"][uc, uk], has_ts=False, force=True))
         frames.append(_frame_table(uc, ms(u_end), A_STATUS, status=np.full(len(uc), ST_AVAILABLE), force=True))
 
@@ -761,19 +946,23 @@ class Simulator:
         ev_end = np.concatenate([end[fm], end[dd], u_end[upg], t[lost] + 1])
         ev_conn = np.concatenate([conn[fm], np.zeros(len(dd) + int(upg.sum()) + len(lost), dtype=np.int64)])
         cols = np.arange(MAXC)[None, :]
-        rows, cols = np.nonzero(np.where(ev_conn[:, None] == 0, cols < cp["nconn"][ev_cp][:, None],
-                                         cols == ev_conn[:, None] - 1))
+        rows, cols = np.nonzero(
+            np.where(ev_conn[:, None] == 0, cols < cp["nconn"][ev_cp][:, None], cols == ev_conn[:, None] - 1)
+        )
         g = ev_cp[rows] * MAXC + cols
         start_, end_ = ev_start[rows], ev_end[rows]
         np.maximum.at(self.down_until, g, end_)
         keep = self.down["end"] > ds
-        self.down = dict(g=np.concatenate([self.down["g"][keep], g]),
-                         start=np.concatenate([self.down["start"][keep], start_]),
-                         end=np.concatenate([self.down["end"][keep], end_]))
+        self.down = dict(
+            g=np.concatenate([self.down["g"][keep], g]),
+            start=np.concatenate([self.down["start"][keep], start_]),
+            end=np.concatenate([self.down["end"][keep], end_]),
+        )
         return dict(g=g, end=end_, frames=frames)
 
-    def _ocpp_day(self, di: int, ds: int, rng: np.random.Generator, s: dict, active: np.ndarray,
-                  outage_frames: list[dict]) -> dict:
+    def _ocpp_day(
+        self, di: int, ds: int, rng: np.random.Generator, s: dict, active: np.ndarray, outage_frames: list[dict]
+    ) -> dict:
         """OCPP frames: every status change of the sessions on charge points with full telemetry,
         faults around failed sessions, the day's planned faults / maintenance / dead charge points /
         firmware-upgrade boots (outage_frames), reboots, heartbeats and meter values; frames of a
@@ -786,6 +975,7 @@ class Simulator:
 
         def ms(t):
             return np.asarray(t, dtype=np.int64) * 1000 + rng.integers(0, 1000, len(t))
+
         # session lifecycles: Preparing at plug-in, Charging, SuspendedEV while the car sits charged,
         # Finishing when the transaction stops (at unplug, or a little before when stopped by card or
         # app), Available once the car has left
@@ -800,18 +990,40 @@ class Simulator:
         by_user = s["stop"][ok] != 0  # stopped by card or app, unplugged a little later
         fin_t = np.where(by_user, np.maximum(s["unp"][ok] - rng.integers(10, 120, len(ok)), base + 1), s["unp"][ok])
         frames(s["cp"][ok], ms(fin_t), A_STATUS, conn=s["conn"][ok], status=np.full(len(ok), ST_FINISHING))
-        frames(s["cp"][ok], ms(s["unp"][ok] + rng.integers(2, 10, len(ok))), A_STATUS, conn=s["conn"][ok],
-               status=np.full(len(ok), ST_AVAILABLE))
+        frames(
+            s["cp"][ok],
+            ms(s["unp"][ok] + rng.integers(2, 10, len(ok))),
+            A_STATUS,
+            conn=s["conn"][ok],
+            status=np.full(len(ok), ST_AVAILABLE),
+        )
         pf = lc[s["failed"][lc] & s["platform"][lc]]  # refused by the back office: the car leaves
-        frames(s["cp"][pf], ms(s["unp"][pf] + rng.integers(2, 10, len(pf))), A_STATUS, conn=s["conn"][pf],
-               status=np.full(len(pf), ST_AVAILABLE))
+        frames(
+            s["cp"][pf],
+            ms(s["unp"][pf] + rng.integers(2, 10, len(pf))),
+            A_STATUS,
+            conn=s["conn"][pf],
+            status=np.full(len(pf), ST_AVAILABLE),
+        )
         # faults around failed sessions (OCPP error reasons): Faulted, repeated, Available once cleared
         fi = np.flatnonzero(s["failed"] & ~s["platform"])
-        frames(s["cp"][fi], ms(s["fail"][fi]), A_STATUS, conn=s["conn"][fi], err=s["reason"][fi],
-               status=np.full(len(fi), ST_FAULTED))
+        frames(
+            s["cp"][fi],
+            ms(s["fail"][fi]),
+            A_STATUS,
+            conn=s["conn"][fi],
+            err=s["reason"][fi],
+            status=np.full(len(fi), ST_FAULTED),
+        )
         rep = np.repeat(fi, rng.choice([0, 1, 2], size=len(fi), p=[0.5, 0.3, 0.2]))
-        frames(s["cp"][rep], ms(np.minimum(s["fail"][rep] + rng.integers(20, 600, len(rep)), s["rec"][rep] - 1)),
-               A_STATUS, conn=s["conn"][rep], err=s["reason"][rep], status=np.full(len(rep), ST_FAULTED))
+        frames(
+            s["cp"][rep],
+            ms(np.minimum(s["fail"][rep] + rng.integers(20, 600, len(rep)), s["rec"][rep] - 1)),
+            A_STATUS,
+            conn=s["conn"][rep],
+            err=s["reason"][rep],
+            status=np.full(len(rep), ST_FAULTED),
+        )
         frames(s["cp"][fi], ms(s["rec"][fi]), A_STATUS, conn=s["conn"][fi], status=np.full(len(fi), ST_AVAILABLE))
         # reboots (BootNotification with the firmware then installed, then Available on connectorId 0)
         act = np.flatnonzero(active)
@@ -823,8 +1035,9 @@ class Simulator:
         # heartbeats (a sample of charge point-days) and meter values (a sample of sessions)
         hb = act[rng.random(len(act)) < 0.2]
         frames(hb, ms(ds + rng.integers(0, DAY, len(hb))), A_HEARTBEAT, has_ts=False)
-        mv = np.flatnonzero((rng.random(len(s["cp"])) < 0.03) & (s["cst"] != NEVER) & ~s["minute"]
-                            & (s["cen"] - s["cst"] > 120))
+        mv = np.flatnonzero(
+            (rng.random(len(s["cp"])) < 0.03) & (s["cst"] != NEVER) & ~s["minute"] & (s["cen"] - s["cst"] > 120)
+        )
         mt = s["cst"][mv] + (s["cen"][mv] - s["cst"][mv]) // 2
         frames(s["cp"][mv], ms(mt), A_METER, conn=s["conn"][mv], val=s["kwh"][mv] * 500.0, tx=s["sid"][mv])
         table = _concat(parts)
@@ -846,19 +1059,29 @@ class Simulator:
         return take(table, np.flatnonzero(keep)) if not keep.all() else table
 
 
-def _frame_table(cpx, t_ms, action, conn=None, err=None, status=None, fw=None, val=None, tx=None,
-                 has_ts=True, force=False) -> dict:
+def _frame_table(
+    cpx, t_ms, action, conn=None, err=None, status=None, fw=None, val=None, tx=None, has_ts=True, force=False
+) -> dict:
     """OCPP frames as a table. conn 0 = the whole charge point; err -1 = NoError; force: sent even
     while the charge point is silent (the frames that start and end a silence)."""
     m = len(cpx)
+
     def full(v, dflt, dt):
         return np.full(m, dflt, dtype=dt) if v is None else np.asarray(v).astype(dt)
-    return dict(cp=np.asarray(cpx).astype(np.int32), ts=np.asarray(t_ms).astype(np.int64),
-                action=np.full(m, action, dtype=np.int8), conn=full(conn, 0, np.int8),
-                err=full(err, -1, np.int16), status=full(status, 0, np.int8),
-                fw=full(fw, -1, np.int16), val=full(val, 0.0, np.float64),
-                tx=full(tx, 0, np.int64), has_ts=np.full(m, has_ts, dtype=bool),
-                force=np.full(m, force, dtype=bool))
+
+    return dict(
+        cp=np.asarray(cpx).astype(np.int32),
+        ts=np.asarray(t_ms).astype(np.int64),
+        action=np.full(m, action, dtype=np.int8),
+        conn=full(conn, 0, np.int8),
+        err=full(err, -1, np.int16),
+        status=full(status, 0, np.int8),
+        fw=full(fw, -1, np.int16),
+        val=full(val, 0.0, np.float64),
+        tx=full(tx, 0, np.int64),
+        has_ts=np.full(m, has_ts, dtype=bool),
+        force=np.full(m, force, dtype=bool),
+    )
 
 
 def _overlapping(g, start, end, down: dict, keep) -> np.ndarray:

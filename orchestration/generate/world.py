@@ -119,9 +119,19 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
     for i, (oid, name, parent, cc, party, weight, renamed) in enumerate(C.OPERATORS):
         info = C.COUNTRIES[cc]
         created = epoch(date(2019, 3, 1)) + i * 97 * DAY + 36_000
-        op = dict(idx=i, operator_id=oid, name=name, parent=parent, country_code=cc, party_id=party,
-                  currency=info["currency"], vat=info["vat"], weight=weight, created=created,
-                  versions=[(created, name)])
+        op = dict(
+            idx=i,
+            operator_id=oid,
+            name=name,
+            parent=parent,
+            country_code=cc,
+            party_id=party,
+            currency=info["currency"],
+            vat=info["vat"],
+            weight=weight,
+            created=created,
+            versions=[(created, name)],
+        )
         if renamed:
             op["versions"].append((in_period(0.35, 0.5), renamed))
         operators.append(op)
@@ -133,15 +143,24 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
     n_fleet = int(min(8, max(3, round(3 + 1.2 * math.log2(max(1.0, sessions / 20_000))))))
     teams: list[dict] = []
     for o in operators:
-        teams.append(dict(idx=len(teams), team_id="", op=o["idx"], kind="host",
-                          name=f"{o['name'].split(' (')[0]} Network",
-                          created=o["created"] + 30 * DAY, versions=[]))
+        teams.append(
+            dict(
+                idx=len(teams),
+                team_id="",
+                op=o["idx"],
+                kind="host",
+                name=f"{o['name'].split(' (')[0]} Network",
+                created=o["created"] + 30 * DAY,
+                versions=[],
+            )
+        )
         names = list(C.FLEET_TEAMS[o["country_code"]])
         order = rng.permutation(len(names))[:n_fleet]
         for j in order:
             created = t0 - int(rng.uniform(60, 900)) * DAY + int(rng.uniform(7, 16) * 3600)
-            teams.append(dict(idx=len(teams), team_id="", op=o["idx"], kind="fleet",
-                              name=names[j], created=created, versions=[]))
+            teams.append(
+                dict(idx=len(teams), team_id="", op=o["idx"], kind="fleet", name=names[j], created=created, versions=[])
+            )
     # a couple of fleet teams join during the period
     fleet = [t for t in teams if t["kind"] == "fleet"]
     for t in rng.choice(len(fleet), size=max(1, len(fleet) // 10), replace=False):
@@ -151,8 +170,14 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
         t["versions"].append((t["created"], t["name"]))
     # one team renamed mid-period
     renamed = fleet[int(rng.integers(len(fleet)))]
-    renamed["versions"].append((max(in_period(0.4, 0.6), renamed["created"] + DAY), renamed["name"] + " ApS"
-                                if operators[renamed["op"]]["country_code"] == "DK" else renamed["name"] + " (new)"))
+    renamed["versions"].append(
+        (
+            max(in_period(0.4, 0.6), renamed["created"] + DAY),
+            renamed["name"] + " ApS"
+            if operators[renamed["op"]]["country_code"] == "DK"
+            else renamed["name"] + " (new)",
+        )
+    )
 
     # ---------------- sites and charge points ----------------
     # size the network so its demand capacity (sum of expected sessions/day) matches the target:
@@ -208,11 +233,23 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
             pop = info["pop_max"] * 1.3
         elif k == 1:  # a quiet destination site: poor on both benchmarks
             pop = 0.12
-        site = dict(idx=k, site_id=f"LOC-{o['country_code']}-{k + 1:04d}", op=op, team=owner, name=name,
-                    address=address, city=cname, postal_code=postals[int(rng.integers(len(postals)))],
-                    country_code=o["country_code"], latitude=round(clat + rng.uniform(-0.06, 0.06), 6),
-                    longitude=round(clon + rng.uniform(-0.09, 0.09), 6), time_zone=country["tz"],
-                    stype=stype, pop=pop, versions=[])
+        site = dict(
+            idx=k,
+            site_id=f"LOC-{o['country_code']}-{k + 1:04d}",
+            op=op,
+            team=owner,
+            name=name,
+            address=address,
+            city=cname,
+            postal_code=postals[int(rng.integers(len(postals)))],
+            country_code=o["country_code"],
+            latitude=round(clat + rng.uniform(-0.06, 0.06), 6),
+            longitude=round(clon + rng.uniform(-0.09, 0.09), 6),
+            time_zone=country["tz"],
+            stype=stype,
+            pop=pop,
+            versions=[],
+        )
         sites.append(site)
         lo, hi = info["cps"]
         n = int(rng.integers(lo, hi + 1))
@@ -230,16 +267,28 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
             powers = C.HARDWARE[hw][3]
             power = powers[0] if rng.random() < 0.75 else powers[int(rng.integers(len(powers)))]
             rate = info["rate"] * (1.6 if dc and stype != "hub" else 0.3 if not dc and stype == "hub" else 1.0)
-            cps.append(dict(idx=len(cps), site=k, op=op, team=owner, dc=dc, hw=hw, power=power,
-                            nconn=C.HARDWARE[hw][4], public=info["access"] == "public",
-                            weight=rate * pop * float(rng.lognormal(0.0, 0.2)), stype=stype))
+            cps.append(
+                dict(
+                    idx=len(cps),
+                    site=k,
+                    op=op,
+                    team=owner,
+                    dc=dc,
+                    hw=hw,
+                    power=power,
+                    nconn=C.HARDWARE[hw][4],
+                    public=info["access"] == "public",
+                    weight=rate * pop * float(rng.lognormal(0.0, 0.2)),
+                    stype=stype,
+                )
+            )
             capacity += cps[-1]["weight"]
 
     # ---------------- commissioning / decommissioning ----------------
     n_cp = len(cps)
     new_site_ids = set()
     if len(sites) > 8:  # some whole sites are built during the period
-        cand = [s["idx"] for s in sites[len(operators):]]
+        cand = [s["idx"] for s in sites[len(operators) :]]
         for s in rng.choice(cand, size=max(1, len(sites) // 12), replace=False):
             new_site_ids.add(int(s))
     site_open = {}
@@ -295,8 +344,9 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
             v0 = start_idx
             if start_idx > 0 and rng.random() < 0.5 and t0 - c["comm"] > 40 * DAY:
                 events.append((c["comm"], "fw", start_idx - 1))
-                events.append((_daytime(rng, c["comm"] + int(rng.uniform(0.3, 0.9) * ((t0 - c["comm"]) // DAY)) * DAY),
-                               "fw", v0))
+                events.append(
+                    (_daytime(rng, c["comm"] + int(rng.uniform(0.3, 0.9) * ((t0 - c["comm"]) // DAY)) * DAY), "fw", v0)
+                )
             else:
                 events.append((c["comm"], "fw", v0))
         else:
@@ -345,9 +395,15 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
         rate = C.EUR_RATE[o["currency"]]
         for j, (pname, eur, period) in enumerate(C.PLANS):
             price = _nice_price(eur * rate)
-            p = dict(idx=len(plans), plan_id=f"PL-{len(plans) + 1:03d}", op=o["idx"],
-                     name=f"{o['name'].split(' ')[0]} {pname}", currency=o["currency"], period=period,
-                     versions=[(epoch(date(2023, 1, 2)) + 36_000 + o["idx"] * DAY, price)])
+            p = dict(
+                idx=len(plans),
+                plan_id=f"PL-{len(plans) + 1:03d}",
+                op=o["idx"],
+                name=f"{o['name'].split(' ')[0]} {pname}",
+                currency=o["currency"],
+                period=period,
+                versions=[(epoch(date(2023, 1, 2)) + 36_000 + o["idx"] * DAY, price)],
+            )
             if j == 1:  # a price rise during the period
                 p["versions"].append((in_period(0.45, 0.6), _nice_price(price * 1.1)))
             plans.append(p)
@@ -376,21 +432,42 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
         subscriptions.append(dict(idx=len(subscriptions), plan=plan, team=t["idx"], started=started, ended=ended))
         if ended is not None and rng.random() < 0.5:  # switched plans
             other = [p for p in pl if p != plan]
-            subscriptions.append(dict(idx=len(subscriptions), plan=other[int(rng.integers(len(other)))],
-                                      team=t["idx"], started=ended, ended=None))
+            subscriptions.append(
+                dict(
+                    idx=len(subscriptions),
+                    plan=other[int(rng.integers(len(other)))],
+                    team=t["idx"],
+                    started=ended,
+                    ended=None,
+                )
+            )
     for s in subscriptions:
         s["subscription_id"] = f"SUB-{s['idx'] + 1:05d}"
     for t in teams:
-        wallets.append(dict(idx=len(wallets), owner_type="team", owner=t["idx"], op=t["op"],
-                            currency=operators[t["op"]]["currency"],
-                            balance=float(rng.uniform(-200, 3000) * C.EUR_RATE[operators[t["op"]]["currency"]])))
+        wallets.append(
+            dict(
+                idx=len(wallets),
+                owner_type="team",
+                owner=t["idx"],
+                op=t["op"],
+                currency=operators[t["op"]]["currency"],
+                balance=float(rng.uniform(-200, 3000) * C.EUR_RATE[operators[t["op"]]["currency"]]),
+            )
+        )
         t["wallet"] = len(wallets) - 1
     for o in operators:
         if o["parent_idx"] >= 0:
             par = operators[o["parent_idx"]]
-            wallets.append(dict(idx=len(wallets), owner_type="operator", owner=o["idx"], op=par["idx"],
-                                currency=par["currency"],
-                                balance=float(rng.uniform(0, 50_000) * C.EUR_RATE[par["currency"]])))
+            wallets.append(
+                dict(
+                    idx=len(wallets),
+                    owner_type="operator",
+                    owner=o["idx"],
+                    op=par["idx"],
+                    currency=par["currency"],
+                    balance=float(rng.uniform(0, 50_000) * C.EUR_RATE[par["currency"]]),
+                )
+            )
             o["wallet"] = len(wallets) - 1
     for w in wallets:
         w["wallet_id"] = f"WA-{w['idx'] + 1:05d}"
@@ -447,7 +524,8 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
         tz=np.array([TZ_INDEX[sites[c["site"]]["time_zone"]] for c in cps], dtype=np.int8),
         hw=np.array([c["hw"] for c in cps], dtype=np.int16),
         cur=np.array([CUR_INDEX[operators[c["op"]]["currency"]] for c in cps], dtype=np.int8),
-        fw_t=fw_t, fw_v=fw_v,
+        fw_t=fw_t,
+        fw_v=fw_v,
     )
     cp_ids = [f"CP-{operators[c['op']]['party_id']}-{c['idx'] + 1:05d}" for c in cps]
 
@@ -468,12 +546,35 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
         op_fleet[o, : len(lst)] = lst
         op_nfleet[o] = len(lst)
 
-    w = World(seed=seed, sessions=sessions, start=start, end=end, t0=t0, t_end=t_end, n_days=n_days,
-              operators=operators, teams=teams, sites=sites, plans=plans, subscriptions=subscriptions,
-              wallets=wallets, cp_ids=cp_ids, cp=cp, fw_versions=fw_versions, fw_fail=fw_fail,
-              fw_errors=np.array(fw_err, dtype=np.int16), fw_buggy=fw_buggy, cp_versions=cp_versions,
-              bad_cp_rows=bad_cp_rows, tz_offsets=tz_offsets, team_op=team_op, team_created=team_created,
-              team_gap=team_gap, op_fleet=op_fleet, op_nfleet=op_nfleet)
+    w = World(
+        seed=seed,
+        sessions=sessions,
+        start=start,
+        end=end,
+        t0=t0,
+        t_end=t_end,
+        n_days=n_days,
+        operators=operators,
+        teams=teams,
+        sites=sites,
+        plans=plans,
+        subscriptions=subscriptions,
+        wallets=wallets,
+        cp_ids=cp_ids,
+        cp=cp,
+        fw_versions=fw_versions,
+        fw_fail=fw_fail,
+        fw_errors=np.array(fw_err, dtype=np.int16),
+        fw_buggy=fw_buggy,
+        cp_versions=cp_versions,
+        bad_cp_rows=bad_cp_rows,
+        tz_offsets=tz_offsets,
+        team_op=team_op,
+        team_created=team_created,
+        team_gap=team_gap,
+        op_fleet=op_fleet,
+        op_nfleet=op_nfleet,
+    )
     w.extra["subscribed"] = subscribed
     w.extra["months"] = months
     return w

@@ -96,8 +96,13 @@ class Stamp:
     kind: str = "normal"
 
 
-def localize(naive: datetime, tz: ZoneInfo, ambiguous: str = "first",
-             nonexistent: str = "shift_forward", field: str = "timestamp") -> Stamp:
+def localize(
+    naive: datetime,
+    tz: ZoneInfo,
+    ambiguous: str = "first",
+    nonexistent: str = "shift_forward",
+    field: str = "timestamp",
+) -> Stamp:
     """The UTC instant of a local wall-clock time in `tz` (see the module docstring)."""
     d0 = naive.replace(tzinfo=tz, fold=0)
     d1 = naive.replace(tzinfo=tz, fold=1)
@@ -110,14 +115,17 @@ def localize(naive: datetime, tz: ZoneInfo, ambiguous: str = "first",
     exists = u0.astimezone(tz).replace(tzinfo=None) == naive
     if exists:  # both readings are real instants: the repeated hour
         if ambiguous == "reject":
-            raise FieldError("ambiguous local time",
-                             f"{field} {naive:%Y-%m-%d %H:%M:%S} occurs twice in {tz.key} (clocks go back)")
+            raise FieldError(
+                "ambiguous local time", f"{field} {naive:%Y-%m-%d %H:%M:%S} occurs twice in {tz.key} (clocks go back)"
+            )
         if ambiguous == "first":
             return Stamp(early, late, "ambiguous")
         return Stamp(late, early, "ambiguous")
     if nonexistent == "reject":
-        raise FieldError("non-existent local time",
-                         f"{field} {naive:%Y-%m-%d %H:%M:%S} does not exist in {tz.key} (clocks go forward)")
+        raise FieldError(
+            "non-existent local time",
+            f"{field} {naive:%Y-%m-%d %H:%M:%S} does not exist in {tz.key} (clocks go forward)",
+        )
     return Stamp(late if nonexistent == "shift_forward" else early, None, "nonexistent")
 
 
@@ -141,12 +149,11 @@ def _strptime_zone_name(text: str, fmt: str) -> datetime:
     m = re.search(r"(?<![A-Za-z])(" + "|".join(UTC_NAMES) + r")(?![A-Za-z])", text)
     if not m:
         raise ValueError("%Z: not UTC/GMT")
-    fixed = text[:m.start()] + "+0000" + text[m.end():]
+    fixed = text[: m.start()] + "+0000" + text[m.end() :]
     return datetime.strptime(fixed, fmt.replace("%Z", "%z"))
 
 
-def parse_datetime(v: Any, formats: tuple, replace: tuple, year_offset: int | None,
-                   field: str) -> datetime:
+def parse_datetime(v: Any, formats: tuple, replace: tuple, year_offset: int | None, field: str) -> datetime:
     """A raw value as a datetime: naive (local wall clock) or aware (the input had an offset)."""
     if isinstance(v, datetime):
         return _apply_year_offset(v, year_offset)
@@ -173,8 +180,11 @@ def parse_datetime(v: Any, formats: tuple, replace: tuple, year_offset: int | No
             continue
         return _apply_year_offset(dt, year_offset)
     shown = repr(original) if text == original else f"{original!r} (fixed up to {text!r})"
-    hint = (" (%Z reads only UTC or GMT: an abbreviation such as PST or CET names no single offset)"
-            if any("%Z" in f for f in formats) else "")
+    hint = (
+        " (%Z reads only UTC or GMT: an abbreviation such as PST or CET names no single offset)"
+        if any("%Z" in f for f in formats)
+        else ""
+    )
     raise FieldError(f"unparseable {field}", f"{shown} matches none of the formats {', '.join(formats)}{hint}")
 
 

@@ -58,8 +58,12 @@ POWER_RANGE = {"AC": (Decimal("1.4"), Decimal(44)), "DC": (Decimal(20), Decimal(
 STATES = ("in_progress", "completed", "failed")
 FINISHED = ("completed", "failed")
 # (earlier, later): the later event must not precede the earlier one.
-ORDER = (("plugged_in_at", "unplugged_at"), ("plugged_in_at", "charging_started_at"),
-         ("charging_started_at", "charging_ended_at"), ("charging_ended_at", "unplugged_at"))
+ORDER = (
+    ("plugged_in_at", "unplugged_at"),
+    ("plugged_in_at", "charging_started_at"),
+    ("charging_started_at", "charging_ended_at"),
+    ("charging_ended_at", "unplugged_at"),
+)
 REJECT_COLUMNS = ["line", "reason", "detail", "session_id", "raw"]
 MAX_LISTED_REJECTS = 200
 
@@ -127,6 +131,7 @@ class Context:
 # --------------------------------------------------------------------------------------------
 # Row mapping
 # --------------------------------------------------------------------------------------------
+
 
 def _evaluate(ctx: Context, spec: Spec, row: Row, ftype: str, name: str, tz: ZoneInfo) -> Any:
     try:
@@ -201,9 +206,12 @@ def _map_row(ctx: Context, row: Row) -> Mapped:
             extra[section][name] = _extra_value(v)
 
     # required values
-    for name, value in (("session_id", s.get("session_id")), ("site_id", site.get("site_id")),
-                        ("charge_point_id", cp.get("charge_point_id")),
-                        ("plugged_in_at", s.get("plugged_in_at"))):
+    for name, value in (
+        ("session_id", s.get("session_id")),
+        ("site_id", site.get("site_id")),
+        ("charge_point_id", cp.get("charge_point_id")),
+        ("plugged_in_at", s.get("plugged_in_at")),
+    ):
         if value in (None, ""):
             raise RowRejected(f"missing {name}", _source_hint(m, name))
     if s.get("state") is None:
@@ -211,10 +219,14 @@ def _map_row(ctx: Context, row: Row) -> Mapped:
     if s["state"] not in STATES:
         raise RowRejected("invalid state", f"{s['state']!r} is not one of {', '.join(STATES)}")
     if s["state"] in FINISHED and s.get("unplugged_at") is None:
-        raise RowRejected("missing unplugged_at", f"a {s['state']} session needs an unplug time "
-                                                  f"({_source_hint(m, 'unplugged_at')})")
-    for section, specs, values in (("sessions", m.sessions, s), ("sites", m.sites, site),
-                                   ("charge_points", m.charge_points, cp)):
+        raise RowRejected(
+            "missing unplugged_at", f"a {s['state']} session needs an unplug time ({_source_hint(m, 'unplugged_at')})"
+        )
+    for section, specs, values in (
+        ("sessions", m.sessions, s),
+        ("sites", m.sites, site),
+        ("charge_points", m.charge_points, cp),
+    ):
         for name, spec in specs.items():
             required = spec.required if spec.required is not None else (section == "sessions" and name == "kwh")
             if required and values.get(name) is None and not spec.is_derived:
@@ -238,10 +250,15 @@ def _map_row(ctx: Context, row: Row) -> Mapped:
             raise RowRejected("negative price", f"{p} {fmt_decimal(s[p])}")
     if s.get("price_excl_vat") is not None and s["price_excl_vat"] > PRICE_MAX:
         raise RowRejected(f"price above {PRICE_MAX}", f"price_excl_vat {fmt_decimal(s['price_excl_vat'])}")
-    if (s.get("price_excl_vat") is not None and s.get("price_incl_vat") is not None
-            and s["price_incl_vat"] < s["price_excl_vat"]):
-        raise RowRejected("price_incl_vat below price_excl_vat",
-                          f"{fmt_decimal(s['price_incl_vat'])} < {fmt_decimal(s['price_excl_vat'])}")
+    if (
+        s.get("price_excl_vat") is not None
+        and s.get("price_incl_vat") is not None
+        and s["price_incl_vat"] < s["price_excl_vat"]
+    ):
+        raise RowRejected(
+            "price_incl_vat below price_excl_vat",
+            f"{fmt_decimal(s['price_incl_vat'])} < {fmt_decimal(s['price_excl_vat'])}",
+        )
     has_price = s.get("price_excl_vat") is not None or s.get("price_incl_vat") is not None
     if s.get("currency") is None and has_price:
         s["currency"] = m.operator["currency"].value
@@ -259,7 +276,7 @@ def _extra_value(v: Any) -> Any:
     if isinstance(v, float):
         return v if v == v and abs(v) != float("inf") else None
     if isinstance(v, Decimal):
-        return int(v) if v == v.to_integral_value() and abs(v) < 2 ** 53 else float(v)
+        return int(v) if v == v.to_integral_value() and abs(v) < 2**53 else float(v)
     return cell_text(v)
 
 
@@ -277,6 +294,7 @@ def _source_hint(m: Mapping, name: str, section: str = "") -> str:
 # --------------------------------------------------------------------------------------------
 # Registries
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Entity:
@@ -305,8 +323,10 @@ def _collect(rows: list[Mapped], attr: str, key: str, warnings: list[str], label
                 disagreements[(k, name)] += 1
                 examples.setdefault((k, name), f"line {r.line} has {_show(v)}")
     for (k, name), n in sorted(disagreements.items()):
-        warnings.append(f"{label} {k}: {name} differs on {n} row(s) (e.g. {examples[(k, name)]}); "
-                        f"kept {_show(out[k].values.get(name))} from its first session (line {out[k].first.line})")
+        warnings.append(
+            f"{label} {k}: {name} differs on {n} row(s) (e.g. {examples[(k, name)]}); "
+            f"kept {_show(out[k].values.get(name))} from its first session (line {out[k].first.line})"
+        )
     return out
 
 
@@ -363,6 +383,7 @@ def _check_cp(ent: Entity) -> None:
 # --------------------------------------------------------------------------------------------
 # Rendering and writing
 # --------------------------------------------------------------------------------------------
+
 
 def _csv_value(v: Any) -> str:
     if v is None:
@@ -422,6 +443,7 @@ def export_name(m: Mapping, input_path: Path) -> str:
 # The whole import
 # --------------------------------------------------------------------------------------------
 
+
 def _map_rows(ctx: Context, export) -> tuple[int, list[Mapped], list[Reject]]:
     m = ctx.mapping
     rows_read = 0
@@ -443,8 +465,9 @@ def _map_rows(ctx: Context, export) -> tuple[int, list[Mapped], list[Reject]]:
             continue
         sid = mapped.session["session_id"]
         if sid in first_line_of:
-            rejects.append(Reject(row.line, "duplicate session_id", f"first seen on line {first_line_of[sid]}",
-                                  sid, row.raw))
+            rejects.append(
+                Reject(row.line, "duplicate session_id", f"first seen on line {first_line_of[sid]}", sid, row.raw)
+            )
             continue
         first_line_of[sid] = row.line
         accepted.append(mapped)
@@ -468,8 +491,10 @@ class Registry:
             site = self.cp_site[ent.key] = ent.first.site["site_id"]
             other = sorted({r.site["site_id"] for r in ent.rows} - {site})
             if other:
-                warnings.append(f"charge point {ent.key} has sessions at site(s) {', '.join(other)} too; it is "
-                                f"registered at {site} (its first session)")
+                warnings.append(
+                    f"charge point {ent.key} has sessions at site(s) {', '.join(other)} too; it is "
+                    f"registered at {site} (its first session)"
+                )
             _check_cp(ent)
             if ent.problem is None:
                 self._cp_timestamps(ent)
@@ -482,8 +507,9 @@ class Registry:
             for r in accepted:
                 cp_id = r.cp["charge_point_id"]
                 if cp_id in bad:
-                    rejects.append(Reject(r.line, "invalid charge point", f"{cp_id}: {bad[cp_id]}",
-                                          r.session["session_id"], r.raw))
+                    rejects.append(
+                        Reject(r.line, "invalid charge point", f"{cp_id}: {bad[cp_id]}", r.session["session_id"], r.raw)
+                    )
                 else:
                     self.accepted.append(r)
             self.cps = {k: v for k, v in self.cps.items() if k not in bad}
@@ -525,8 +551,10 @@ class Registry:
         v["decommissioned_at"] = self._stamp(v, "decommissioned_at", specs, None)
         v["updated_at"] = self._stamp(v, "updated_at", specs, v["commissioned_at"])
         if v["decommissioned_at"] is not None and v["decommissioned_at"] < v["commissioned_at"]:
-            ent.problem = (f"decommissioned_at {fmt_ts(v['decommissioned_at'])} is before commissioned_at "
-                           f"{fmt_ts(v['commissioned_at'])}")
+            ent.problem = (
+                f"decommissioned_at {fmt_ts(v['decommissioned_at'])} is before commissioned_at "
+                f"{fmt_ts(v['commissioned_at'])}"
+            )
 
 
 def _render(m: Mapping, name: str, reg: Registry) -> dict[str, bytes]:
@@ -546,10 +574,13 @@ def _render(m: Mapping, name: str, reg: Registry) -> dict[str, bytes]:
     owner = {"operator_id": op["operator_id"], "team_id": team_id}
     site_rows = [{**reg.sites[k].values, **owner, **reg.sites[k].first.extra["sites"]} for k in sorted(reg.sites)]
     files[f"sites/{name}.csv"] = _csv_bytes(SOURCES["sites"].landing_columns + list(m.extra["sites"]), site_rows)
-    cp_rows = [{**reg.cps[k].values, "site_id": reg.cp_site[k], **owner, **reg.cps[k].first.extra["charge_points"]}
-               for k in sorted(reg.cps)]
+    cp_rows = [
+        {**reg.cps[k].values, "site_id": reg.cp_site[k], **owner, **reg.cps[k].first.extra["charge_points"]}
+        for k in sorted(reg.cps)
+    ]
     files[f"charge_points/{name}.csv"] = _csv_bytes(
-        SOURCES["charge_points"].landing_columns + list(m.extra["charge_points"]), cp_rows)
+        SOURCES["charge_points"].landing_columns + list(m.extra["charge_points"]), cp_rows
+    )
     lines = []
     for r in reg.accepted:  # input order
         s = dict(r.session, charge_point_id=r.cp["charge_point_id"])
@@ -571,8 +602,7 @@ def _rejects_csv(rejects: list[Reject]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def run_import(mapping: Mapping | Path | str, input: Path | str, out: Path | str, *,
-               overwrite: bool = False) -> dict:
+def run_import(mapping: Mapping | Path | str, input: Path | str, out: Path | str, *, overwrite: bool = False) -> dict:
     m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     input_path = Path(input)
     out = Path(out)
@@ -583,8 +613,10 @@ def run_import(mapping: Mapping | Path | str, input: Path | str, out: Path | str
     if export.columns is not None:
         missing = sorted(c for c in m.columns if c not in export.columns)
         if missing:
-            raise ExportError(f"{input_path.name}: column(s) {', '.join(repr(c) for c in missing)} used by the "
-                              f"mapping are not in the header ({', '.join(export.columns)[:300]})")
+            raise ExportError(
+                f"{input_path.name}: column(s) {', '.join(repr(c) for c in missing)} used by the "
+                f"mapping are not in the header ({', '.join(export.columns)[:300]})"
+            )
     rows_read, accepted, rejects = _map_rows(ctx, export)
     warnings: list[str] = []
     reg = Registry(ctx, accepted, rejects, warnings)
@@ -597,18 +629,24 @@ def run_import(mapping: Mapping | Path | str, input: Path | str, out: Path | str
 
     # Landing files are immutable: never silently replace one with other content.
     if not overwrite:
-        clashes = [rel for rel, data in files.items()
-                   if (out / rel).exists() and (out / rel).read_bytes() != data]
+        clashes = [rel for rel, data in files.items() if (out / rel).exists() and (out / rel).read_bytes() != data]
         if clashes:
             raise LandingConflict(
                 f"{', '.join(clashes)} already exist(s) in {out} with different content. Landing files are "
                 f"immutable (the warehouse identifies them by content; changed session versions with the same "
                 f"updated_at would be conflicts). Import into a new landing directory, rename the input, or "
-                f"pass overwrite=True if the old files were never loaded.")
+                f"pass overwrite=True if the old files were never loaded."
+            )
     files_out = []
     for rel, data in files.items():  # registries before sessions
-        files_out.append({"path": rel, "status": _write(out / rel, data), "bytes": len(data),
-                          "sha256": hashlib.sha256(data).hexdigest()})
+        files_out.append(
+            {
+                "path": rel,
+                "status": _write(out / rel, data),
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
     report_rel = f"_import_rejects/{name}.csv"
     _write(out / report_rel, _rejects_csv(rejects))
 
@@ -624,14 +662,17 @@ def run_import(mapping: Mapping | Path | str, input: Path | str, out: Path | str
         "sessions_written": len(accepted),
         "rows_rejected": len(rejects),
         "rejects_by_reason": dict(sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "rejects": [{"line": rj.line, "reason": rj.reason, "detail": rj.detail, "session_id": rj.session_id}
-                    for rj in rejects[:MAX_LISTED_REJECTS]],
+        "rejects": [
+            {"line": rj.line, "reason": rj.reason, "detail": rj.detail, "session_id": rj.session_id}
+            for rj in rejects[:MAX_LISTED_REJECTS]
+        ],
         "rejects_listed": min(len(rejects), MAX_LISTED_REJECTS),
         "rejects_report": report_rel,
         "kwh_total": float(kwh_total),
         "first_plugged_in_at": fmt_ts(reg.first_plug),
-        "last_unplugged_at": fmt_ts(max((r.session["unplugged_at"].utc for r in accepted
-                                         if r.session.get("unplugged_at")), default=None)),
+        "last_unplugged_at": fmt_ts(
+            max((r.session["unplugged_at"].utc for r in accepted if r.session.get("unplugged_at")), default=None)
+        ),
         "operators": 1 if files else 0,
         "teams": 1 if (files and m.team) else 0,
         "sites": len(reg.sites) if files else 0,

@@ -60,8 +60,10 @@ def _decode(path: Path, opts: InputOptions) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as e:
-        raise ExportError(f"{path.name} is not {opts.encoding} text (byte {e.start}: "
-                          f"{data[e.start:e.start + 8]!r}); set input.encoding in the mapping") from None
+        raise ExportError(
+            f"{path.name} is not {opts.encoding} text (byte {e.start}: "
+            f"{data[e.start : e.start + 8]!r}); set input.encoding in the mapping"
+        ) from None
 
 
 def _unique_header(header: list[str], where: str) -> list[str]:
@@ -74,7 +76,7 @@ def _unique_header(header: list[str], where: str) -> list[str]:
 def _read_csv(path: Path, opts: InputOptions) -> Export:
     text = _decode(path, opts)
     lines = LINES.findall(text)
-    body = lines[opts.skip_rows:]
+    body = lines[opts.skip_rows :]
     if not body or not "".join(body).strip():
         raise ExportError(f"{path.name}: no header row after skipping {opts.skip_rows} line(s)")
     reader = csv.reader(iter(body), delimiter=opts.delimiter, quotechar=opts.quotechar)
@@ -82,8 +84,10 @@ def _read_csv(path: Path, opts: InputOptions) -> Export:
     if len(header) == 1 and opts.delimiter not in body[0]:
         for d in (";", ",", "\t", "|"):
             if d != opts.delimiter and d in body[0]:
-                raise ExportError(f"{path.name}: the header has a single column {header[0][:80]!r}; it looks "
-                                  f"{d!r}-delimited, the mapping says {opts.delimiter!r}")
+                raise ExportError(
+                    f"{path.name}: the header has a single column {header[0][:80]!r}; it looks "
+                    f"{d!r}-delimited, the mapping says {opts.delimiter!r}"
+                )
     _unique_header(header, path.name)
     offset = opts.skip_rows
 
@@ -97,8 +101,9 @@ def _read_csv(path: Path, opts: InputOptions) -> Export:
             raw = "".join(body[start:end]).rstrip("\r\n")
             line = offset + start + 1
             if len(fields) != len(header):
-                yield Row(line, {}, raw, ("wrong number of fields",
-                                          f"{len(fields)} field(s), the header has {len(header)}"))
+                yield Row(
+                    line, {}, raw, ("wrong number of fields", f"{len(fields)} field(s), the header has {len(header)}")
+                )
                 continue
             values = {h: (f if f.strip() not in opts.null_values else None) for h, f in zip(header, fields)}
             yield Row(line, values, raw)
@@ -121,8 +126,7 @@ def _read_xlsx(path: Path, opts: InputOptions) -> Export:
         ws = wb.worksheets[0]
     elif isinstance(opts.sheet, int):
         if not 0 <= opts.sheet < len(wb.worksheets):
-            raise ExportError(f"{path.name}: no sheet number {opts.sheet} (sheets, from 0: "
-                              f"{', '.join(wb.sheetnames)})")
+            raise ExportError(f"{path.name}: no sheet number {opts.sheet} (sheets, from 0: {', '.join(wb.sheetnames)})")
         ws = wb.worksheets[opts.sheet]
     else:
         if opts.sheet not in wb.sheetnames:
@@ -213,8 +217,10 @@ def _read_json(path: Path, opts: InputOptions) -> Export:
                 raise ExportError(f"{path.name}: no key {part!r} on the way to records_path {opts.records_path!r}")
             doc = doc[part]
     if not isinstance(doc, list):
-        raise ExportError(f"{path.name}: the records are not a JSON array"
-                          f"{'' if opts.records_path else ' (set input.records_path to where the list is)'}")
+        raise ExportError(
+            f"{path.name}: the records are not a JSON array"
+            f"{'' if opts.records_path else ' (set input.records_path to where the list is)'}"
+        )
 
     def rows() -> Iterator[Row]:
         for n, obj in enumerate(doc, start=1):

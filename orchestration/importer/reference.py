@@ -46,19 +46,30 @@ HOUR = pd.Timedelta(hours=1)
 # Reading the export
 # --------------------------------------------------------------------------------------------
 
+
 def _read(cfg: dict, path: Path) -> pd.DataFrame:
     inp = cfg["input"]
     fmt = inp["format"]
     nulls = [str(v) for v in inp.get("null_values", [])]
     if fmt == "csv":
         enc = inp.get("encoding", "utf-8")
-        df = pd.read_csv(path, sep=inp.get("delimiter", ","), quotechar=inp.get("quotechar", '"'),
-                         encoding="utf-8-sig" if enc.lower() in ("utf-8", "utf8") else enc,
-                         skiprows=inp.get("skip_rows", 0), dtype=str, keep_default_na=False,
-                         skip_blank_lines=True)
+        df = pd.read_csv(
+            path,
+            sep=inp.get("delimiter", ","),
+            quotechar=inp.get("quotechar", '"'),
+            encoding="utf-8-sig" if enc.lower() in ("utf-8", "utf8") else enc,
+            skiprows=inp.get("skip_rows", 0),
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=True,
+        )
     elif fmt == "xlsx":
-        df = pd.read_excel(path, sheet_name=inp.get("sheet", 0) if inp.get("sheet") is not None else 0,
-                           skiprows=inp.get("skip_rows", 0), dtype=object)
+        df = pd.read_excel(
+            path,
+            sheet_name=inp.get("sheet", 0) if inp.get("sheet") is not None else 0,
+            skiprows=inp.get("skip_rows", 0),
+            dtype=object,
+        )
     elif fmt == "jsonl":
         records = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
         df = pd.json_normalize(records)
@@ -71,8 +82,9 @@ def _read(cfg: dict, path: Path) -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
     df = df.astype(object).where(df.notna(), None)
     for c in df.columns:
-        df[c] = df[c].map(lambda v: None if _isnull(v) or (isinstance(v, str) and (not v.strip() or v.strip() in nulls))
-                          else v)
+        df[c] = df[c].map(
+            lambda v: None if _isnull(v) or (isinstance(v, str) and (not v.strip() or v.strip() in nulls)) else v
+        )
     return df.reset_index(drop=True)
 
 
@@ -96,6 +108,7 @@ def _text(v: Any) -> str | None:
 # Value specs, vectorised over the whole frame
 # --------------------------------------------------------------------------------------------
 
+
 class _Unmapped(Exception):
     pass
 
@@ -106,8 +119,20 @@ def _spec(df: pd.DataFrame, spec: Any) -> tuple[pd.Series, pd.Series]:
     no = pd.Series(False, index=df.index)
     if not isinstance(spec, dict):
         return pd.Series([spec] * n, index=df.index, dtype=object), no
-    known = {"const", "column", "template", "cases", "null_if", "replace", "map", "unmapped", "default",
-             "unit", "multiply", "required"}
+    known = {
+        "const",
+        "column",
+        "template",
+        "cases",
+        "null_if",
+        "replace",
+        "map",
+        "unmapped",
+        "default",
+        "unit",
+        "multiply",
+        "required",
+    }
     if set(spec) - known:
         raise NotImplementedError(f"reference: value keys {sorted(set(spec) - known)}")
     unmapped = no.copy()
@@ -199,6 +224,7 @@ def _number(s: pd.Series, spec: Any, decimal_mark: str, thousands: str | None) -
             return float(t)
         except ValueError:
             return np.nan
+
     out = s.map(conv).astype(float)
     if isinstance(spec, dict):
         if "unit" in spec:
@@ -227,8 +253,8 @@ def _timestamps(s: pd.Series, time: dict, zone: str, start: pd.Series | None = N
     amb = time.get("ambiguous", "first")
     gap = {"shift_forward": HOUR, "shift_backward": -HOUR, "reject": "NaT"}[time.get("nonexistent", "shift_forward")]
     ones = np.ones(len(naive), dtype=bool)
-    first = naive.dt.tz_localize(zone, ambiguous=ones, nonexistent=gap)      # DST reading
-    second = naive.dt.tz_localize(zone, ambiguous=~ones, nonexistent=gap)   # standard-time reading
+    first = naive.dt.tz_localize(zone, ambiguous=ones, nonexistent=gap)  # DST reading
+    second = naive.dt.tz_localize(zone, ambiguous=~ones, nonexistent=gap)  # standard-time reading
     if amb == "reject":
         chosen = first.where(first == second, pd.NaT)
         other = chosen
@@ -246,6 +272,7 @@ def _timestamps(s: pd.Series, time: dict, zone: str, start: pd.Series | None = N
 # Sessions and charge points from the raw export
 # --------------------------------------------------------------------------------------------
 
+
 def load_raw_sessions(mapping: Path | str, input: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(sessions, charge_points, site_zones) from the raw export, rejected rows dropped.
 
@@ -262,8 +289,11 @@ def load_raw_sessions(mapping: Path | str, input: Path | str) -> tuple[pd.DataFr
 
     bad = pd.Series(False, index=df.index)
     out = pd.DataFrame(index=df.index)
-    for name, spec in (("session_id", ses["session_id"]), ("site_id", sites["site_id"]),
-                       ("charge_point_id", cps["charge_point_id"])):
+    for name, spec in (
+        ("session_id", ses["session_id"]),
+        ("site_id", sites["site_id"]),
+        ("charge_point_id", cps["charge_point_id"]),
+    ):
         vals, um = _spec(df, spec)
         out[name] = vals.map(_text)
         bad |= um | out[name].isna()
@@ -330,6 +360,7 @@ def _const_ts(v: Any, zone: str) -> pd.Timestamp:
 # --------------------------------------------------------------------------------------------
 # Metrics (DESIGN.md section 5)
 # --------------------------------------------------------------------------------------------
+
 
 def _day_bounds(day: date, zone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     start = pd.Timestamp(day).tz_localize(zone, nonexistent="shift_forward", ambiguous=True)
@@ -401,8 +432,12 @@ def independent_site_utilization(mapping: Path | str, input: Path | str, site_id
     for cp in site_cps.itertuples(index=False):
         comm_day = cp.commissioned.tz_convert(zone).date()
         decomm_day = cp.decommissioned.tz_convert(zone).date() if not pd.isna(cp.decommissioned) else None
-        merged = _union([(r.plug, r.unplug) for r in
-                         site_sessions[site_sessions["charge_point_id"] == cp.charge_point_id].itertuples()])
+        merged = _union(
+            [
+                (r.plug, r.unplug)
+                for r in site_sessions[site_sessions["charge_point_id"] == cp.charge_point_id].itertuples()
+            ]
+        )
         for d in days:
             if d < comm_day or (decomm_day is not None and d >= decomm_day):
                 continue

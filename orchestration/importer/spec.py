@@ -49,19 +49,51 @@ DERIVED = "first_session"  # registry timestamps derived from the first session 
 # Field types of everything a mapping can fill (contract types; `ts` = timestamp).
 SESSION_FIELDS = {f.name: f.type for f in SOURCES["sessions"].fields}
 SITE_FIELDS = {f.name: f.type for f in SOURCES["sites"].fields if f.name not in ("operator_id", "team_id")}
-CP_FIELDS = {f.name: f.type for f in SOURCES["charge_points"].fields
-             if f.name not in ("site_id", "team_id", "operator_id")}
+CP_FIELDS = {
+    f.name: f.type for f in SOURCES["charge_points"].fields if f.name not in ("site_id", "team_id", "operator_id")
+}
 OPERATOR_FIELDS = {f.name: f.type for f in SOURCES["operators"].fields}
 TEAM_FIELDS = {f.name: f.type for f in SOURCES["teams"].fields if f.name != "operator_id"}
 
-INPUT_KEYS = {"format", "encoding", "delimiter", "quotechar", "decimal", "thousands", "skip_rows",
-              "sheet", "null_values", "records_path"}
+INPUT_KEYS = {
+    "format",
+    "encoding",
+    "delimiter",
+    "quotechar",
+    "decimal",
+    "thousands",
+    "skip_rows",
+    "sheet",
+    "null_values",
+    "records_path",
+}
 TIME_KEYS = {"zone", "formats", "replace", "year_offset", "ambiguous", "nonexistent"}
-TOP_KEYS = {"mapping_version", "name", "description", "input", "time", "operator", "team", "sites",
-            "charge_points", "sessions"}
+TOP_KEYS = {
+    "mapping_version",
+    "name",
+    "description",
+    "input",
+    "time",
+    "operator",
+    "team",
+    "sites",
+    "charge_points",
+    "sessions",
+}
 SPEC_SOURCES = ("const", "column", "template", "cases")
-SPEC_MODIFIERS = {"null_if", "replace", "map", "unmapped", "default", "unit", "multiply", "formats",
-                  "year_offset", "zone", "required"}
+SPEC_MODIFIERS = {
+    "null_if",
+    "replace",
+    "map",
+    "unmapped",
+    "default",
+    "unit",
+    "multiply",
+    "formats",
+    "year_offset",
+    "zone",
+    "required",
+}
 
 
 class MappingError(ValueError):
@@ -177,7 +209,7 @@ class Spec:
                 text = cell_text(row.get(m.group(1)))
                 if text in (None, "") or text in self.null_if:
                     return None
-                parts.append(self.value[pos:m.start()])
+                parts.append(self.value[pos : m.start()])
                 parts.append(text)
                 pos = m.end()
             parts.append(self.value[pos:])
@@ -229,12 +261,15 @@ def compile_spec(obj: Any, where: str) -> Spec:
     sources = [k for k in SPEC_SOURCES if k in obj]
     unknown = set(obj) - set(SPEC_SOURCES) - SPEC_MODIFIERS
     if unknown:
-        raise MappingError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
-                           f"(a value is one of {', '.join(SPEC_SOURCES)} plus modifiers "
-                           f"{', '.join(sorted(SPEC_MODIFIERS))})")
+        raise MappingError(
+            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
+            f"(a value is one of {', '.join(SPEC_SOURCES)} plus modifiers "
+            f"{', '.join(sorted(SPEC_MODIFIERS))})"
+        )
     if len(sources) != 1:
-        raise MappingError(f"{where}: needs exactly one of {', '.join(SPEC_SOURCES)}, "
-                           f"got {', '.join(sources) or 'none'}")
+        raise MappingError(
+            f"{where}: needs exactly one of {', '.join(SPEC_SOURCES)}, got {', '.join(sources) or 'none'}"
+        )
     kind = sources[0]
     raw = obj[kind]
     if kind == "column":
@@ -359,12 +394,16 @@ def compile_formats(raw: Any, where: str) -> tuple:
             continue
         directives = re.findall(r"%(.)", f.replace("%%", ""))
         if not directives:
-            raise MappingError(f"{where}[{i}]: {f!r} is neither a format name ({', '.join(FORMAT_NAMES)}) "
-                               "nor a strptime pattern (no % directive)")
+            raise MappingError(
+                f"{where}[{i}]: {f!r} is neither a format name ({', '.join(FORMAT_NAMES)}) "
+                "nor a strptime pattern (no % directive)"
+            )
         bad = sorted(set(directives) - STRPTIME_DIRECTIVES)
         if bad or f.rstrip("%").endswith("%") and not f.endswith("%%"):
-            raise MappingError(f"{where}[{i}]: {f!r} has an unknown strptime directive "
-                               f"{', '.join('%' + d for d in bad) or 'at its end'}")
+            raise MappingError(
+                f"{where}[{i}]: {f!r} has an unknown strptime directive "
+                f"{', '.join('%' + d for d in bad) or 'at its end'}"
+            )
     return tuple(items)
 
 
@@ -391,6 +430,7 @@ def _int(v: Any, where: str) -> int:
 # --------------------------------------------------------------------------------------------
 # The mapping
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class InputOptions:
@@ -457,8 +497,9 @@ def _fields(raw: dict, allowed: dict[str, str], where: str, *, allow_extra: bool
                 extra[str(name)] = compile_spec(v, f"{where}.extra.{name}")
             continue
         if key not in allowed:
-            raise MappingError(f"{where}.{key}: unknown field (fields: {', '.join(allowed)}"
-                               f"{', extra' if allow_extra else ''})")
+            raise MappingError(
+                f"{where}.{key}: unknown field (fields: {', '.join(allowed)}{', extra' if allow_extra else ''})"
+            )
         specs[key] = compile_spec(value, f"{where}.{key}")
     return specs, extra
 
@@ -471,12 +512,14 @@ def _enum_const(specs: dict, name: str, allowed: tuple, where: str) -> None:
 
 def parse_mapping(raw: Any, *, name: str, path: Path | None = None) -> Mapping:
     if not isinstance(raw, dict):
-        raise MappingError("a mapping file is a YAML mapping with sections input, time, operator, sites, "
-                           "charge_points, sessions")
+        raise MappingError(
+            "a mapping file is a YAML mapping with sections input, time, operator, sites, charge_points, sessions"
+        )
     unknown = set(raw) - TOP_KEYS
     if unknown:
-        raise MappingError(f"unknown top-level key(s) {', '.join(sorted(map(str, unknown)))} "
-                           f"(allowed: {', '.join(sorted(TOP_KEYS))})")
+        raise MappingError(
+            f"unknown top-level key(s) {', '.join(sorted(map(str, unknown)))} (allowed: {', '.join(sorted(TOP_KEYS))})"
+        )
     if raw.get("mapping_version", 1) != 1:
         raise MappingError(f"mapping_version {raw['mapping_version']!r} is not supported (1)")
     for key in ("input", "time", "operator", "sites", "charge_points", "sessions"):
@@ -499,7 +542,9 @@ def parse_mapping(raw: Any, *, name: str, path: Path | None = None) -> Mapping:
         if key in inp:
             v = inp[key]
             if not isinstance(v, str) or not v or (key != "encoding" and len(v) != 1):
-                raise MappingError(f"input.{key}: expected {'an encoding name' if key == 'encoding' else 'one character'}")
+                raise MappingError(
+                    f"input.{key}: expected {'an encoding name' if key == 'encoding' else 'one character'}"
+                )
             setattr(opts, key, v)
     if opts.delimiter == "\\t":
         opts.delimiter = "\t"
@@ -521,6 +566,7 @@ def parse_mapping(raw: Any, *, name: str, path: Path | None = None) -> Mapping:
     if "records_path" in inp:
         opts.records_path = inp["records_path"]
     import codecs
+
     try:
         codecs.lookup(opts.encoding)
     except LookupError:
@@ -568,37 +614,51 @@ def parse_mapping(raw: Any, *, name: str, path: Path | None = None) -> Mapping:
                 raise MappingError(f"team.{req}: required")
 
     sites, site_extra = _fields(_section(raw["sites"], "sites"), SITE_FIELDS, "sites", allow_extra=True)
-    cps, cp_extra = _fields(_section(raw["charge_points"], "charge_points"), CP_FIELDS, "charge_points",
-                            allow_extra=True)
-    sessions, session_extra = _fields(_section(raw["sessions"], "sessions"), SESSION_FIELDS, "sessions",
-                                      allow_extra=True)
-    for section, specs, req in (("sites", sites, ("site_id",)),
-                                ("charge_points", cps, ("charge_point_id", "charging_type", "access")),
-                                ("sessions", sessions, ("session_id", "plugged_in_at"))):
+    cps, cp_extra = _fields(
+        _section(raw["charge_points"], "charge_points"), CP_FIELDS, "charge_points", allow_extra=True
+    )
+    sessions, session_extra = _fields(
+        _section(raw["sessions"], "sessions"), SESSION_FIELDS, "sessions", allow_extra=True
+    )
+    for section, specs, req in (
+        ("sites", sites, ("site_id",)),
+        ("charge_points", cps, ("charge_point_id", "charging_type", "access")),
+        ("sessions", sessions, ("session_id", "plugged_in_at")),
+    ):
         for r in req:
             if r not in specs:
                 raise MappingError(f"{section}.{r}: required")
     _enum_const(cps, "charging_type", ("AC", "DC"), "charge_points")
     _enum_const(cps, "access", ("public", "private"), "charge_points")
     _enum_const(sessions, "state", ("in_progress", "completed", "failed"), "sessions")
-    for section, specs, derivable in (("sites", sites, ("created_at", "updated_at")),
-                                      ("charge_points", cps, ("commissioned_at", "updated_at")),
-                                      ("operator", operator, ("updated_at",)),
-                                      ("team", team or {}, ("created_at", "updated_at"))):
+    for section, specs, derivable in (
+        ("sites", sites, ("created_at", "updated_at")),
+        ("charge_points", cps, ("commissioned_at", "updated_at")),
+        ("operator", operator, ("updated_at",)),
+        ("team", team or {}, ("created_at", "updated_at")),
+    ):
         for k, spec in specs.items():
             if spec.is_derived and k not in derivable:
                 raise MappingError(f"{section}.{k}: `{DERIVED}` only applies to {', '.join(derivable)}")
     if "unplugged_at" not in sessions and sessions.get("state", const("completed")).value != "in_progress":
         raise MappingError("sessions.unplugged_at: required for finished (completed/failed) sessions")
-    return Mapping(name=name, path=path, input=opts, time=time_opts, operator=operator, team=team,
-                   sites=sites, charge_points=cps, sessions=sessions,
-                   extra={"sites": site_extra, "charge_points": cp_extra, "sessions": session_extra})
+    return Mapping(
+        name=name,
+        path=path,
+        input=opts,
+        time=time_opts,
+        operator=operator,
+        team=team,
+        sites=sites,
+        charge_points=cps,
+        sessions=sessions,
+        extra={"sites": site_extra, "charge_points": cp_extra, "sessions": session_extra},
+    )
 
 
 def _shape(v: Any, pattern: str, where: str, what: str) -> None:
     if isinstance(v, bool):
-        raise MappingError(f"{where}: {v!r} is not {what} — quote the code: YAML reads NO, YES, ON, OFF "
-                           f"as true/false")
+        raise MappingError(f"{where}: {v!r} is not {what} — quote the code: YAML reads NO, YES, ON, OFF as true/false")
     if not isinstance(v, str) or not re.fullmatch(pattern, v):
         raise MappingError(f"{where}: {v!r} is not {what}")
 

@@ -107,6 +107,7 @@ class SourceResult:
     def summary_line(self) -> str:
         """One line per source: files and records (reconciled), time and rate."""
         from orchestration.report import counts_text, rate_text
+
         return f"{self.source:<14} {counts_text(self.summary())}  in {rate_text(self.summary()['rows_read'], self.seconds)}"
 
     def file_lines(self) -> list[str]:
@@ -118,8 +119,10 @@ class SourceResult:
                 lines.append(f"  {f.file}: refused — {f.message}")
             elif f.rows_quarantined:
                 rules = "; ".join(f"{r} ({n:,}, first at line {ln})" for r, n, ln in f.rules)
-                lines.append(f"  {f.file}: {f.rows_read:,} read = {f.rows_loaded:,} loaded + "
-                             f"{f.rows_quarantined:,} quarantined + {f.rows_duplicate:,} duplicates — {rules}")
+                lines.append(
+                    f"  {f.file}: {f.rows_read:,} read = {f.rows_loaded:,} loaded + "
+                    f"{f.rows_quarantined:,} quarantined + {f.rows_duplicate:,} duplicates — {rules}"
+                )
         lines += [f"  {path}: not read — {why}" for path, why in self.ignored]
         return lines
 
@@ -149,11 +152,13 @@ class FileDigests:
         self.known: dict[str, tuple] = {}
         self.new: list[tuple] = []
         if files:
-            rows = con.execute("""
+            rows = con.execute(
+                """
                 SELECT file, size_bytes, mtime_ns, ctime_ns, inode, file_hash, hashed_at_ns
                 FROM raw._file_digests WHERE file IN (SELECT unnest(?::VARCHAR[]))
                 QUALIFY row_number() OVER (PARTITION BY file ORDER BY hashed_at_ns DESC) = 1""",
-                               [files]).fetchall()
+                [files],
+            ).fetchall()
             self.known = {r[0]: r[1:] for r in rows}
 
     def digest(self, rel: str, path: Path) -> str:
@@ -188,7 +193,8 @@ class FileDigests:
             self.con.execute(
                 "INSERT INTO raw._file_digests SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::BIGINT[]), "
                 "unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[])",
-                [list(c) for c in columns])
+                [list(c) for c in columns],
+            )
             self.new = []
 
 
@@ -217,10 +223,18 @@ class _Pending:
     file_id: int = 0
 
 
-def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
-                max_bad_share: float = 0.05, run_id: str | None = None,
-                expectations: bool = True, include=None, settings: PassSettings | None = None,
-                gx_sample_rows: int | None = None) -> SourceResult:
+def load_source(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    landing: Path,
+    *,
+    max_bad_share: float = 0.05,
+    run_id: str | None = None,
+    expectations: bool = True,
+    include=None,
+    settings: PassSettings | None = None,
+    gx_sample_rows: int | None = None,
+) -> SourceResult:
     """Load every new file of `source`. `include(relative_path)` limits the run to some files (a
     partition's files). Logs one line per source (counts, time, rate), and a line per file only
     for files refused or with quarantined records, and per entry not read."""
@@ -240,10 +254,15 @@ def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
     con.execute(
         "INSERT INTO raw._files_seen SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]), ? "
         "ON CONFLICT DO NOTHING",
-        [source, [f.rel for f, _ in hashed], [d for _, d in hashed], [f.path.stat().st_size for f, _ in hashed], now])
-    loaded = {h for (h,) in con.execute(
-        "SELECT file_hash FROM raw._loaded_files WHERE file_hash IN (SELECT unnest(?::VARCHAR[]))",
-        [[d for _, d in hashed]]).fetchall()}
+        [source, [f.rel for f, _ in hashed], [d for _, d in hashed], [f.path.stat().st_size for f, _ in hashed], now],
+    )
+    loaded = {
+        h
+        for (h,) in con.execute(
+            "SELECT file_hash FROM raw._loaded_files WHERE file_hash IN (SELECT unnest(?::VARCHAR[]))",
+            [[d for _, d in hashed]],
+        ).fetchall()
+    }
     pending: list[_Pending] = []
     refused_early: list[FileResult] = []
     seen: set[str] = set()
@@ -253,10 +272,15 @@ def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
             continue
         seen.add(digest)
         if src.provider_folders and not f.provider:
-            refused_early.append(FileResult(
-                f.rel, digest, "refused",
-                message=f"not in a provider folder: {src.name} files belong in {src.name}/<provider>/ "
-                        f"(the roaming connection they came through, e.g. {src.name}/hubject/)"))
+            refused_early.append(
+                FileResult(
+                    f.rel,
+                    digest,
+                    "refused",
+                    message=f"not in a provider folder: {src.name} files belong in {src.name}/<provider>/ "
+                    f"(the roaming connection they came through, e.g. {src.name}/hubject/)",
+                )
+            )
             continue
         pending.append(_Pending(f, digest))
     if refused_early:
@@ -268,8 +292,18 @@ def load_source(con: duckdb.DuckDBPyConnection, source: str, landing: Path, *,
         if pending and expectations and gx_rows > 0:
             gx_thread.submit(gx_check.prepare, src.name)
         for batch in _batches(pending):
-            _load_batch(con, src, batch, result, max_bad_share=max_bad_share, run_id=run_id, settings=settings,
-                        expectations=expectations, gx_rows=gx_rows, gx_thread=gx_thread)
+            _load_batch(
+                con,
+                src,
+                batch,
+                result,
+                max_bad_share=max_bad_share,
+                run_id=run_id,
+                settings=settings,
+                expectations=expectations,
+                gx_rows=gx_rows,
+                gx_thread=gx_thread,
+            )
     result.seconds = time.perf_counter() - t0
     _log(result)
     return result
@@ -298,23 +332,35 @@ def _batches(pending: list[_Pending]) -> list[list[_Pending]]:
 
 def _raw_state(con, src: Source) -> RawState:
     has_rows = con.execute(f"SELECT EXISTS (SELECT 1 FROM raw.{src.name})").fetchall()[0][0]
-    has_conflicts = con.execute("SELECT EXISTS (SELECT 1 FROM raw._conflicts WHERE source = ?)",
-                                [src.name]).fetchall()[0][0]
+    has_conflicts = con.execute("SELECT EXISTS (SELECT 1 FROM raw._conflicts WHERE source = ?)", [src.name]).fetchall()[
+        0
+    ][0]
     return RawState(bool(has_rows), bool(has_conflicts))
 
 
 def _register_files(con, batch: list[_Pending]) -> None:
-    con.register("_batch_files", pa.table({
-        "file_id": pa.array([p.file_id for p in batch], pa.int32()),
-        "file": pa.array([p.file.rel for p in batch], pa.string()),
-        "file_hash": pa.array([p.digest for p in batch], pa.string()),
-        "provider": pa.array([p.file.provider for p in batch], pa.string()),
-        "path": pa.array([str(p.file.path.resolve()) for p in batch], pa.string()),
-    }))
+    con.register(
+        "_batch_files",
+        pa.table(
+            {
+                "file_id": pa.array([p.file_id for p in batch], pa.int32()),
+                "file": pa.array([p.file.rel for p in batch], pa.string()),
+                "file_hash": pa.array([p.digest for p in batch], pa.string()),
+                "provider": pa.array([p.file.provider for p in batch], pa.string()),
+                "path": pa.array([str(p.file.path.resolve()) for p in batch], pa.string()),
+            }
+        ),
+    )
 
 
-def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, expectations: bool,
-              read_here: frozenset[str] = frozenset()) -> dict[int, str]:
+def _run_pass(
+    con,
+    src: Source,
+    batch: list[_Pending],
+    settings: PassSettings,
+    expectations: bool,
+    read_here: frozenset[str] = frozenset(),
+) -> dict[int, str]:
     """CREATE the temp table _checked for `batch`; returns the files that could not be read
     (file_id -> message). The pass is streaming (no record depends on another), so it runs as
     one statement over the plain files DuckDB reads whole and one per group of chunks read here;
@@ -331,10 +377,15 @@ def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, e
         created = True
 
     if src.format == "jsonl":
+
         def whole(p: _Pending) -> bool:
             path = str(p.file.path.resolve())
-            return (readers.reads_whole(p.file, settings.max_line_bytes) and path not in read_here
-                    and not GLOB_CHARS & set(path))  # read_text takes a path as a glob pattern
+            return (
+                readers.reads_whole(p.file, settings.max_line_bytes)
+                and path not in read_here
+                and not GLOB_CHARS & set(path)
+            )  # read_text takes a path as a glob pattern
+
         paths = [str(p.file.path.resolve()) for p in batch if whole(p)]
         if paths:
             # read_text reads its files on one thread, and everything after it in the pass runs on
@@ -342,14 +393,21 @@ def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, e
             parts = _split_by_size(paths, int(con.execute("SELECT current_setting('threads')").fetchall()[0][0]))
             read = " UNION ALL ".join("SELECT filename, content FROM read_text(?)" for _ in parts)
             try:
-                run(f"SELECT b.file_id, CAST(1 AS BIGINT) AS first_line, r.content FROM ({read}) r "
-                    "JOIN _batch_files b ON b.path = r.filename", parts)
+                run(
+                    f"SELECT b.file_id, CAST(1 AS BIGINT) AS first_line, r.content FROM ({read}) r "
+                    "JOIN _batch_files b ON b.path = r.filename",
+                    parts,
+                )
             except duckdb.InvalidInputException as e:
                 if "UTF-8" not in str(e) and "UTF8" not in str(e):
                     raise
                 # read_text met a plain file that is not UTF-8: find it, and read it here instead
-                bad = frozenset(r[0] for r in con.execute(
-                    "SELECT filename FROM read_blob(?) WHERE TRY(decode(content)) IS NULL", [paths]).fetchall())
+                bad = frozenset(
+                    r[0]
+                    for r in con.execute(
+                        "SELECT filename FROM read_blob(?) WHERE TRY(decode(content)) IS NULL", [paths]
+                    ).fetchall()
+                )
                 if not bad or bad <= read_here:
                     raise
                 return _run_pass(con, src, batch, settings, expectations, read_here | bad)
@@ -364,8 +422,11 @@ def _run_pass(con, src: Source, batch: list[_Pending], settings: PassSettings, e
         tables = []
         for p in batch:
             try:
-                t = (readers.read_csv(p.file, src, settings.max_line_bytes) if src.format == "csv"
-                     else readers.read_ecb(p.file, settings.max_line_bytes))
+                t = (
+                    readers.read_csv(p.file, src, settings.max_line_bytes)
+                    if src.format == "csv"
+                    else readers.read_ecb(p.file, settings.max_line_bytes)
+                )
             except readers.BatchRefused as e:
                 failed[p.file_id] = str(e)
                 continue
@@ -404,8 +465,9 @@ def _prefetched(items):
             yield item
 
 
-def _classify(con, src: Source, batch: list[_Pending], settings: PassSettings, state: RawState,
-              expectations: bool) -> None:
+def _classify(
+    con, src: Source, batch: list[_Pending], settings: PassSettings, state: RawState, expectations: bool
+) -> None:
     """Finish _checked: a registry's references to its own ids in the batch, then the few records
     whose key repeats in the batch or was loaded before (duplicates, conflicts, GX's key
     uniqueness), with the text of the records that became quarantined."""
@@ -414,42 +476,59 @@ def _classify(con, src: Source, batch: list[_Pending], settings: PassSettings, s
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cand AS {candidates_sql(src, state)}")
     if con.execute("SELECT count(*) FROM _cand").fetchall()[0][0]:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _upd AS {classify_sql(src, state, expectations)}")
-        con.execute("UPDATE _checked SET _gx = u.gx, _rule = u.rule, _dup = u.dup, _rep = u.rep, _clash = u.clash "
-                    "FROM _upd u WHERE _checked.rowid = u.rid")
+        con.execute(
+            "UPDATE _checked SET _gx = u.gx, _rule = u.rule, _dup = u.dup, _rep = u.rep, _clash = u.clash "
+            "FROM _upd u WHERE _checked.rowid = u.rid"
+        )
         con.execute("DROP TABLE _upd")
-        missing = con.execute("SELECT file_id, _line FROM _checked WHERE _rule IS NOT NULL AND _raw IS NULL"
-                              ).fetchall()
+        missing = con.execute("SELECT file_id, _line FROM _checked WHERE _rule IS NOT NULL AND _raw IS NULL").fetchall()
         if missing:
             wanted: dict[int, set[int]] = {}
             for fid, line in missing:
                 wanted.setdefault(fid, set()).add(line)
             by_id = {p.file_id: p.file for p in batch}
-            texts = [(fid, n, text) for fid, lines in wanted.items()
-                     for n, text in readers.line_texts(by_id[fid], lines, settings.max_line_bytes)]
-            con.register("_texts", pa.table({"file_id": pa.array([t[0] for t in texts], pa.int32()),
-                                             "_line": pa.array([t[1] for t in texts], pa.int64()),
-                                             "text": pa.array([t[2] for t in texts], pa.string())}))
-            con.execute("UPDATE _checked SET _raw = t.text FROM _texts t WHERE _checked.file_id = t.file_id "
-                        "AND _checked._line = t._line AND _checked._rule IS NOT NULL AND _checked._raw IS NULL")
+            texts = [
+                (fid, n, text)
+                for fid, lines in wanted.items()
+                for n, text in readers.line_texts(by_id[fid], lines, settings.max_line_bytes)
+            ]
+            con.register(
+                "_texts",
+                pa.table(
+                    {
+                        "file_id": pa.array([t[0] for t in texts], pa.int32()),
+                        "_line": pa.array([t[1] for t in texts], pa.int64()),
+                        "text": pa.array([t[2] for t in texts], pa.string()),
+                    }
+                ),
+            )
+            con.execute(
+                "UPDATE _checked SET _raw = t.text FROM _texts t WHERE _checked.file_id = t.file_id "
+                "AND _checked._line = t._line AND _checked._rule IS NOT NULL AND _checked._raw IS NULL"
+            )
             con.unregister("_texts")
     con.execute("DROP TABLE _cand")
 
 
 def _file_counts(con) -> dict[int, tuple[int, int, int]]:
     """file_id -> (records read, quarantined, duplicates)."""
-    rows = con.execute("SELECT file_id, count(*), count(_rule), count(*) FILTER (WHERE _dup) "
-                       "FROM _checked GROUP BY file_id").fetchall()
+    rows = con.execute(
+        "SELECT file_id, count(*), count(_rule), count(*) FILTER (WHERE _dup) FROM _checked GROUP BY file_id"
+    ).fetchall()
     return {fid: (n, q, d) for fid, n, q, d in rows}
 
 
 def _top_rules(con, file_ids: list[int]) -> dict[int, list[tuple[str, int, int]]]:
     if not file_ids:
         return {}
-    rows = con.execute("""
+    rows = con.execute(
+        """
         SELECT file_id, _rule, count(*) AS n, min(_line) FROM _checked
         WHERE _rule IS NOT NULL AND file_id IN (SELECT unnest(?::INTEGER[]))
         GROUP BY file_id, _rule QUALIFY row_number() OVER (PARTITION BY file_id ORDER BY n DESC, _rule) <= 3
-        ORDER BY file_id, n DESC, _rule""", [file_ids]).fetchall()
+        ORDER BY file_id, n DESC, _rule""",
+        [file_ids],
+    ).fetchall()
     out: dict[int, list] = {}
     for fid, rule, n, first in rows:
         out.setdefault(fid, []).append((rule, n, first))
@@ -457,13 +536,24 @@ def _top_rules(con, file_ids: list[int]) -> dict[int, list[tuple[str, int, int]]
 
 
 def _has_checked(con) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_checked' AND temporary"
-                            ).fetchall()[0][0])
+    return bool(
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_checked' AND temporary").fetchall()[0][0]
+    )
 
 
-def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *, max_bad_share: float,
-                run_id: str | None, settings: PassSettings, expectations: bool, gx_rows: int,
-                gx_thread: ThreadPoolExecutor) -> None:
+def _load_batch(
+    con,
+    src: Source,
+    batch: list[_Pending],
+    result: SourceResult,
+    *,
+    max_bad_share: float,
+    run_id: str | None,
+    settings: PassSettings,
+    expectations: bool,
+    gx_rows: int,
+    gx_thread: ThreadPoolExecutor,
+) -> None:
     now = settings.now
     for i, p in enumerate(batch):
         p.file_id = i
@@ -475,8 +565,13 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
         if readable and _has_checked(con):
             _classify(con, src, readable, settings, state, expectations)
         counts = _file_counts(con) if readable and _has_checked(con) else {}
-        over = [p for p in batch if p.file_id not in failed and counts.get(p.file_id, (0, 0, 0))[0]
-                and counts[p.file_id][1] / counts[p.file_id][0] > max_bad_share]
+        over = [
+            p
+            for p in batch
+            if p.file_id not in failed
+            and counts.get(p.file_id, (0, 0, 0))[0]
+            and counts[p.file_id][1] / counts[p.file_id][0] > max_bad_share
+        ]
         tops = _top_rules(con, [p.file_id for p in over])
         for p in batch:
             if p.file_id in failed:
@@ -484,10 +579,19 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
         for p in over:
             read, bad, _ = counts[p.file_id]
             reasons = "; ".join(f"{r} ({n}, first at line {ln})" for r, n, ln in tops.get(p.file_id, []))
-            refused.append(FileResult(
-                p.file.rel, p.digest, "refused", read, 0, 0, 0,
-                f"{bad} of {read} records bad ({bad / read:.1%} > {max_bad_share:.0%} allowed): {reasons}",
-                rows_refused=read))
+            refused.append(
+                FileResult(
+                    p.file.rel,
+                    p.digest,
+                    "refused",
+                    read,
+                    0,
+                    0,
+                    0,
+                    f"{bad} of {read} records bad ({bad / read:.1%} > {max_bad_share:.0%} allowed): {reasons}",
+                    rows_refused=read,
+                )
+            )
         drop = set(failed) | {p.file_id for p in over}
         if not drop:
             break
@@ -504,8 +608,11 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
         tops = _top_rules(con, with_rules)
         for p in batch:
             read, bad, dup = counts.get(p.file_id, (0, 0, 0))
-            results.append(FileResult(p.file.rel, p.digest, "loaded", read, read - bad - dup, bad, dup,
-                                      rules=tops.get(p.file_id, [])))
+            results.append(
+                FileResult(
+                    p.file.rel, p.digest, "loaded", read, read - bad - dup, bad, dup, rules=tops.get(p.file_id, [])
+                )
+            )
         sample_check = None
         if expectations:
             outcomes = gx_check.outcomes_from_sql(con, src.name, "_checked")
@@ -515,15 +622,15 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
             else:
                 result.expectations = outcomes
             if gx_rows > 0:  # GX validates the sample while the batch is appended
-                sample_check = gx_thread.submit(gx_check.validate_sample,
-                                                gx_check.sample_frame(con, src.name, "_checked", gx_rows))
+                sample_check = gx_thread.submit(
+                    gx_check.validate_sample, gx_check.sample_frame(con, src.name, "_checked", gx_rows)
+                )
         _register_files(con, batch)
         con.execute("BEGIN TRANSACTION")
         try:
             _append(con, src, state, now)
             _audit(con, src, results + refused, run_id, now)
-            con.execute("INSERT INTO raw._loaded_files SELECT file_hash, ?, file, ? FROM _batch_files",
-                        [src.name, now])
+            con.execute("INSERT INTO raw._loaded_files SELECT file_hash, ?, file, ? FROM _batch_files", [src.name, now])
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -532,9 +639,18 @@ def _load_batch(con, src: Source, batch: list[_Pending], result: SourceResult, *
             sample = sample_check.result()
             result.gx_samples.append(sample)
             if sample.result is not None:
-                con.execute("INSERT INTO raw._gx_validations VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [src.name, run_id, now, sample.rows, sample.flagged, json.dumps(sample.disagreements),
-                             json.dumps(sample.result, default=str)])
+                con.execute(
+                    "INSERT INTO raw._gx_validations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        src.name,
+                        run_id,
+                        now,
+                        sample.rows,
+                        sample.flagged,
+                        json.dumps(sample.disagreements),
+                        json.dumps(sample.result, default=str),
+                    ],
+                )
     elif refused:
         _audit(con, src, refused, run_id, now)
     con.execute("DROP TABLE IF EXISTS _checked")
@@ -545,55 +661,79 @@ def _append(con, src: Source, state: RawState, now: datetime) -> None:
     """Quarantine, displaced earlier versions, conflicts, raw: set-based, from _checked."""
     # an ECB record is one rate of its line: the rule names the currency (the text is the line)
     rule = "c._rule || coalesce(' [' || c.currency || ']', '')" if src.format == "ecb_csv" else "c._rule"
-    con.execute(f"""
+    con.execute(
+        f"""
         INSERT INTO raw._quarantine
         SELECT ?, b.file, b.file_hash, c._line, {rule}, c._raw, ?
-        FROM _checked c JOIN _batch_files b USING (file_id) WHERE c._rule IS NOT NULL""", [src.name, now])
+        FROM _checked c JOIN _batch_files b USING (file_id) WHERE c._rule IS NOT NULL""",
+        [src.name, now],
+    )
     keys = ", ".join(src.key)
     if state.has_rows:
         # A record that differs from the version of its key loaded earlier: that earlier version
         # leaves raw for the quarantine too, its rule naming the later file.
-        clash = (f"SELECT {keys}, first(b.file) AS later_file FROM _checked c JOIN _batch_files b USING (file_id) "
-                 f"WHERE c._rule = 'conflict: differs from a version of this key loaded earlier' GROUP BY ALL")
-        con.execute(f"""
+        clash = (
+            f"SELECT {keys}, first(b.file) AS later_file FROM _checked c JOIN _batch_files b USING (file_id) "
+            f"WHERE c._rule = 'conflict: differs from a version of this key loaded earlier' GROUP BY ALL"
+        )
+        con.execute(
+            f"""
             INSERT INTO raw._quarantine
             SELECT ?, r._file, r._file_hash, r._line,
                 'conflict: a later file (' || c.later_file || ') has a different version of this key',
                 CAST(to_json(r) AS VARCHAR), ?
-            FROM raw.{src.name} r JOIN ({clash}) c USING ({keys})""", [src.name, now])
+            FROM raw.{src.name} r JOIN ({clash}) c USING ({keys})""",
+            [src.name, now],
+        )
         con.execute(f"DELETE FROM raw.{src.name} WHERE ({keys}) IN (SELECT ({keys}) FROM ({clash}))")
     # Remember every key that had conflicting versions (within the batch, or against raw), so that
     # a third version arriving later is a conflict too, whatever the order of the files.
-    con.execute(f"""
+    con.execute(
+        f"""
         INSERT INTO raw._conflicts
-        SELECT DISTINCT ?, {key_hash_sql(src, 'c')}, b.file_hash, c._line, ?
+        SELECT DISTINCT ?, {key_hash_sql(src, "c")}, b.file_hash, c._line, ?
         FROM _checked c JOIN _batch_files b USING (file_id)
-        WHERE c._clash OR starts_with(c._rule, 'conflict:')""", [src.name, now])
+        WHERE c._clash OR starts_with(c._rule, 'conflict:')""",
+        [src.name, now],
+    )
     cols = output_columns(src)
-    con.execute(f"""
+    con.execute(
+        f"""
         INSERT INTO raw.{src.name} BY NAME
-        SELECT {', '.join('c.' + c for c in cols)}, b.file AS _file, c._line, b.file_hash AS _file_hash,
+        SELECT {", ".join("c." + c for c in cols)}, b.file AS _file, c._line, b.file_hash AS _file_hash,
                c._record_hash, c._extra, ? AS _loaded_at
         FROM _checked c JOIN _batch_files b USING (file_id)
-        WHERE c._rule IS NULL AND NOT c._dup""", [now])
+        WHERE c._rule IS NULL AND NOT c._dup""",
+        [now],
+    )
 
 
 def _audit(con, src: Source, files: list[FileResult], run_id: str | None, now: datetime) -> None:
     if not files:
         return
-    con.register("_audit_rows", pa.table({
-        "file": [f.file for f in files], "file_hash": [f.file_hash for f in files],
-        "status": [f.status for f in files],
-        **{k: pa.array([getattr(f, k) for f in files], pa.int64())
-           for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_refused")},
-        "message": pa.array([f.message for f in files], pa.string()),
-    }))
+    con.register(
+        "_audit_rows",
+        pa.table(
+            {
+                "file": [f.file for f in files],
+                "file_hash": [f.file_hash for f in files],
+                "status": [f.status for f in files],
+                **{
+                    k: pa.array([getattr(f, k) for f in files], pa.int64())
+                    for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_refused")
+                },
+                "message": pa.array([f.message for f in files], pa.string()),
+            }
+        ),
+    )
     try:
         con.execute(
             "INSERT INTO raw._load_audit (source, file, file_hash, status, rows_read, rows_loaded, rows_quarantined, "
             "rows_duplicate, rows_refused, message, run_id, loaded_at) "
             "SELECT ?, file, file_hash, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, "
-            "rows_refused, message, ?, ? FROM _audit_rows", [src.name, run_id, now])
+            "rows_refused, message, ?, ? FROM _audit_rows",
+            [src.name, run_id, now],
+        )
     finally:
         con.unregister("_audit_rows")
 

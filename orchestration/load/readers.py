@@ -123,11 +123,17 @@ def discover(landing: Path, src: Source) -> tuple[list[LandingFile], list[tuple[
                 for child in sorted(os.listdir(target)):
                     visit(target / child, f"{rel}/{child}", depth + 1)
             elif src.provider_folders:
-                ignored.append((rel, f"a folder inside a provider folder: {src.name} files belong in "
-                                     f"{src.name}/<provider>/, sub-folders are not read"))
+                ignored.append(
+                    (
+                        rel,
+                        f"a folder inside a provider folder: {src.name} files belong in "
+                        f"{src.name}/<provider>/, sub-folders are not read",
+                    )
+                )
             else:
-                ignored.append((rel, f"a folder: {src.name} files belong directly in {src.name}/, "
-                                     "sub-folders are not read"))
+                ignored.append(
+                    (rel, f"a folder: {src.name} files belong directly in {src.name}/, sub-folders are not read")
+                )
             return
         if not stat.S_ISREG(st.st_mode):
             ignored.append((rel, "not a regular file: not read"))
@@ -221,8 +227,9 @@ CHUNK_SCHEMA = pa.schema([("file_id", pa.int32()), ("first_line", pa.int64()), (
 GROUP_BYTES = 128 * 1024 * 1024  # text handed to DuckDB per statement on the chunked path
 
 
-def jsonl_chunk_groups(files: list[tuple[int, LandingFile]], max_line_bytes: int,
-                       failed: dict[int, str]) -> Iterator[pa.Table]:
+def jsonl_chunk_groups(
+    files: list[tuple[int, LandingFile]], max_line_bytes: int, failed: dict[int, str]
+) -> Iterator[pa.Table]:
     """Tables of (file_id, first_line, content) of about GROUP_BYTES: each row is whole lines of
     one file (newlines kept, split by DuckDB), each table scanned by DuckDB in parallel (a stream
     would be read by one thread). Over-long and non-UTF-8 lines are replaced by marker lines. A
@@ -233,8 +240,16 @@ def jsonl_chunk_groups(files: list[tuple[int, LandingFile]], max_line_bytes: int
     for file_id, f in files:
         try:
             for first, text in _file_chunks(f, max_line_bytes):
-                batches.append(pa.record_batch([pa.array([file_id], pa.int32()), pa.array([first], pa.int64()),
-                                                pa.array([text], pa.large_string())], schema=CHUNK_SCHEMA))
+                batches.append(
+                    pa.record_batch(
+                        [
+                            pa.array([file_id], pa.int32()),
+                            pa.array([first], pa.int64()),
+                            pa.array([text], pa.large_string()),
+                        ],
+                        schema=CHUNK_SCHEMA,
+                    )
+                )
                 size += len(text)
                 if size >= GROUP_BYTES:
                     yield pa.Table.from_batches(batches, schema=CHUNK_SCHEMA)
@@ -338,7 +353,7 @@ def _read_text(f: LandingFile, max_line_bytes: int) -> tuple[str, dict[int, str]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise BatchRefused(f"not UTF-8 text (byte {e.start}: {data[e.start:e.start + 8]!r})") from None
+        raise BatchRefused(f"not UTF-8 text (byte {e.start}: {data[e.start : e.start + 8]!r})") from None
     if "\r" in text and "\n" not in text:
         text = text.replace("\r", "\n")  # classic Mac line endings (CR only)
     return text, long
@@ -395,7 +410,8 @@ def read_csv(f: LandingFile, src: Source, max_line_bytes: int) -> pa.Table:
             hint = f"; the header looks {delim!r}-delimited, the contract is comma-delimited"
         raise BatchRefused(
             f"missing required column(s) {', '.join(missing)} "
-            f"(header has {len(header)} column(s): {', '.join(header)[:200]}){hint}")
+            f"(header has {len(header)} column(s): {', '.join(header)[:200]}){hint}"
+        )
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise BatchRefused(f"duplicate column(s) in header: {', '.join(dupes)}")
@@ -416,8 +432,7 @@ def read_csv(f: LandingFile, src: Source, max_line_bytes: int) -> pa.Table:
             i = idx.get(c)
             v = row[i].strip() if (ok and i is not None) else None
             cols[c].append(v if v else None)
-        extras.append(json.dumps({h: row[i] for i, h in extra_idx}, ensure_ascii=False)
-                      if ok and extra_idx else None)
+        extras.append(json.dumps({h: row[i] for i, h in extra_idx}, ensure_ascii=False) if ok and extra_idx else None)
 
     for start, end, row in records:  # start: 0-based index of the record's first line
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -483,15 +498,17 @@ def read_ecb(f: LandingFile, max_line_bytes: int) -> pa.Table:
                 add(n, raw, date, cur, v, True)
     for n, marker in long.items():
         add(n, marker, None, None, None, False)
-    return pa.table({
-        "_line": pa.array(out["_line"], pa.int64()),
-        "_raw": pa.array(out["_raw"], pa.string()),
-        "_ncols_ok": pa.array(out["_ncols_ok"], pa.bool_()),
-        "_c_rate_date": pa.array(out["rate_date"], pa.string()),
-        "_c_currency": pa.array(out["currency"], pa.string()),
-        "_c_rate": pa.array(out["rate"], pa.string()),
-        "_extra": pa.nulls(len(out["_line"]), pa.string()),
-    })
+    return pa.table(
+        {
+            "_line": pa.array(out["_line"], pa.int64()),
+            "_raw": pa.array(out["_raw"], pa.string()),
+            "_ncols_ok": pa.array(out["_ncols_ok"], pa.bool_()),
+            "_c_rate_date": pa.array(out["rate_date"], pa.string()),
+            "_c_currency": pa.array(out["currency"], pa.string()),
+            "_c_rate": pa.array(out["rate"], pa.string()),
+            "_extra": pa.nulls(len(out["_line"]), pa.string()),
+        }
+    )
 
 
 def _without_trailing_empty(cells: list[str]) -> list[str]:

@@ -78,7 +78,8 @@ BOOKKEEPING_DDL.append(
         flagged BIGINT NOT NULL,        -- of which the SQL had flagged
         disagreements JSON,             -- expectation by expectation, where GX and the SQL differ
         result JSON                     -- GX's ExpectationSuiteValidationResult
-    )""")
+    )"""
+)
 
 
 # Columns added after the first release: added in place to existing build databases.
@@ -92,6 +93,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Schema raw with the bookkeeping and source tables — and the (empty) run_plan tables, which
     are dbt sources too: a `dbt build` right after a load-only run finds every source it names."""
     from orchestration import plan
+
     plan.ensure_schema(con)
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for ddl in BOOKKEEPING_DDL:

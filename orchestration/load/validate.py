@@ -53,9 +53,16 @@ class PassSettings:
     max_session_days: int
 
 
-TYPE_WORDS = {"int": "an integer", "float": "a number", "money": "a decimal amount",
-              "bool": "true/false", "ts": "an ISO-8601 timestamp", "date": "a date",
-              "str": "a scalar", "json": "JSON"}
+TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "money": "a decimal amount",
+    "bool": "true/false",
+    "ts": "an ISO-8601 timestamp",
+    "date": "a date",
+    "str": "a scalar",
+    "json": "JSON",
+}
 
 
 def is_id(src: Source, f: Field) -> bool:
@@ -101,8 +108,10 @@ def _get(expr: str, path: list[str]) -> str:
 def _unquote(v: str) -> str:
     """Text of a JSON value given as JSON text: a string's content, else the value's JSON text
     (a number, a boolean; an object or an array breaks the scalar rule of a text field)."""
-    return (f"CASE WHEN starts_with({v}, '\"') THEN (CASE WHEN contains({v}, '\\') "
-            f"THEN json_extract_string({v}, '$') ELSE {v}[2:-2] END) ELSE {v} END")
+    return (
+        f"CASE WHEN starts_with({v}, '\"') THEN (CASE WHEN contains({v}, '\\') "
+        f"THEN json_extract_string({v}, '$') ELSE {v}[2:-2] END) ELSE {v} END"
+    )
 
 
 def _not_scalar(v: str) -> str:
@@ -129,27 +138,36 @@ def _jsonl_texts(src: Source, input_sql: str, settings: PassSettings) -> str:
         f"records AS (SELECT * FROM lines WHERE _doc IS NOT NULL OR trim(line, {ws}) <> '')",  # blank: no record
     ]
     keys = "json_keys(_doc)" if src.name != "cdrs" else "CAST(NULL AS VARCHAR[])"  # cdrs keep the whole object
-    ctes.append(f"parsed AS (SELECT *, from_json(_doc, {sql_str(_struct_type(src))}) AS _j, {keys} AS _keys "
-                "FROM records)")
-    long_rule = (f"'line longer than the limit of {settings.max_line_bytes:,} bytes (WAREHOUSE_MAX_LINE_BYTES): ' "
-                 f"|| split_part(line, chr(1), 4) || ' bytes'")
-    shape = (f"CASE WHEN _doc IS NOT NULL THEN (CASE WHEN NOT starts_with(line, '{{') "
-             f"AND NOT starts_with(ltrim(line, {ws}), '{{') THEN 'not a JSON object' END) "
-             f"WHEN starts_with(line, {sql_str(ODD_UTF8)}) THEN 'not valid UTF-8' "
-             f"WHEN starts_with(line, {sql_str(ODD_LONG)}) THEN {long_rule} "
-             f"ELSE 'not valid JSON' END")
+    ctes.append(
+        f"parsed AS (SELECT *, from_json(_doc, {sql_str(_struct_type(src))}) AS _j, {keys} AS _keys FROM records)"
+    )
+    long_rule = (
+        f"'line longer than the limit of {settings.max_line_bytes:,} bytes (WAREHOUSE_MAX_LINE_BYTES): ' "
+        f"|| split_part(line, chr(1), 4) || ' bytes'"
+    )
+    shape = (
+        f"CASE WHEN _doc IS NOT NULL THEN (CASE WHEN NOT starts_with(line, '{{') "
+        f"AND NOT starts_with(ltrim(line, {ws}), '{{') THEN 'not a JSON object' END) "
+        f"WHEN starts_with(line, {sql_str(ODD_UTF8)}) THEN 'not valid UTF-8' "
+        f"WHEN starts_with(line, {sql_str(ODD_LONG)}) THEN {long_rule} "
+        f"ELSE 'not valid JSON' END"
+    )
     cols = ["file_id", "_line", "line", f"{shape} AS _shape", "_doc", "_keys"]
     if src.name == "ocpp":
         frame = "CAST(struct_extract(_j, 'frame') AS VARCHAR)"
         ctes.append(f"framed AS (SELECT *, from_json({frame}, '[\"JSON\"]') AS _fr FROM parsed)")
-        payload_struct = json.dumps({k: "JSON" for k in _ocpp_payload_props()}
-                                    | {f.json_path.split(".")[-1]: "JSON" for f in src.fields
-                                       if f.json_path.startswith("$.frame[3].")}, separators=(",", ":"))
+        payload_struct = json.dumps(
+            {k: "JSON" for k in _ocpp_payload_props()}
+            | {f.json_path.split(".")[-1]: "JSON" for f in src.fields if f.json_path.startswith("$.frame[3].")},
+            separators=(",", ":"),
+        )
         checked = ", ".join(sql_str(a) for a in OCPP_CHECKED_ACTIONS)
         action = _unquote("CAST(_fr[3] AS VARCHAR)")
-        ctes.append(f"payloads AS (SELECT *, from_json(CAST(_fr[4] AS VARCHAR), {sql_str(payload_struct)}) AS _p, "
-                    f"CASE WHEN ({action}) IN ({checked}) THEN json_keys(CAST(_fr[4] AS VARCHAR)) END AS _pkeys "
-                    f"FROM framed)")
+        ctes.append(
+            f"payloads AS (SELECT *, from_json(CAST(_fr[4] AS VARCHAR), {sql_str(payload_struct)}) AS _p, "
+            f"CASE WHEN ({action}) IN ({checked}) THEN json_keys(CAST(_fr[4] AS VARCHAR)) END AS _pkeys "
+            f"FROM framed)"
+        )
         base = "payloads"
         cols += ["_fr", "_p", "_pkeys"]
     else:
@@ -161,7 +179,7 @@ def _jsonl_texts(src: Source, input_sql: str, settings: PassSettings) -> str:
             if path.startswith("$.frame[3]."):
                 v = f"CAST({_get('_p', [path.split('.')[-1]])} AS VARCHAR)"
             else:
-                v = f"CAST(_fr[{int(path[len('$.frame['):-1]) + 1}] AS VARCHAR)"
+                v = f"CAST(_fr[{int(path[len('$.frame[') : -1]) + 1}] AS VARCHAR)"
         else:
             v = _get("_j", path[2:].split("."))
             if as_json:
@@ -178,15 +196,21 @@ def _jsonl_texts(src: Source, input_sql: str, settings: PassSettings) -> str:
 
 def _jsonl_raw_text() -> str:
     """The quarantined line's text: as written (a marker line: the escaped text / first bytes)."""
-    return (f"CASE WHEN starts_with(line, {sql_str(ODD_UTF8)}) THEN line[{len(ODD_UTF8) + 1}:] "
-            f"WHEN starts_with(line, {sql_str(ODD_LONG)}) THEN split_part(line, chr(1), 5) ELSE line END")
+    return (
+        f"CASE WHEN starts_with(line, {sql_str(ODD_UTF8)}) THEN line[{len(ODD_UTF8) + 1}:] "
+        f"WHEN starts_with(line, {sql_str(ODD_LONG)}) THEN split_part(line, chr(1), 5) ELSE line END"
+    )
 
 
 def _csv_texts(src: Source, input_sql: str, settings: PassSettings) -> str:
-    long_rule = (f"'line longer than the limit of {settings.max_line_bytes:,} bytes (WAREHOUSE_MAX_LINE_BYTES): ' "
-                 f"|| split_part(_raw, chr(1), 4) || ' bytes'")
-    shape = (f"CASE WHEN starts_with(_raw, {sql_str(ODD_LONG)}) THEN {long_rule} "
-             "WHEN NOT _ncols_ok THEN 'wrong number of fields (a delimiter or quoting problem)' END")
+    long_rule = (
+        f"'line longer than the limit of {settings.max_line_bytes:,} bytes (WAREHOUSE_MAX_LINE_BYTES): ' "
+        f"|| split_part(_raw, chr(1), 4) || ' bytes'"
+    )
+    shape = (
+        f"CASE WHEN starts_with(_raw, {sql_str(ODD_LONG)}) THEN {long_rule} "
+        "WHEN NOT _ncols_ok THEN 'wrong number of fields (a delimiter or quoting problem)' END"
+    )
     line_text = f"CASE WHEN starts_with(_raw, {sql_str(ODD_LONG)}) THEN split_part(_raw, chr(1), 5) ELSE _raw END"
     cols = ["file_id", "_line", f"{shape} AS _shape", f"{line_text} AS line", "_extra AS _csv_extra"]
     cols += [f"_c_{f.name} AS _t_{f.name}" for f in src.fields]
@@ -214,9 +238,11 @@ def _typed_expr(f: Field, t: str) -> str:
         case "ts":
             # 'Z' (what platforms write) is read by the plain TIMESTAMP cast; any other offset or
             # zone goes through TIMESTAMPTZ (slower, exact)
-            return (f"CASE WHEN regexp_matches({t}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN "
-                    f"(CASE WHEN ends_with({t}, 'Z') THEN TRY_CAST({t} AS TIMESTAMP) "
-                    f"ELSE TRY_CAST({t} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END) END")
+            return (
+                f"CASE WHEN regexp_matches({t}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN "
+                f"(CASE WHEN ends_with({t}, 'Z') THEN TRY_CAST({t} AS TIMESTAMP) "
+                f"ELSE TRY_CAST({t} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END) END"
+            )
         case "date":
             return f"TRY_CAST({t} AS DATE)"
     raise ValueError(f.type)
@@ -225,8 +251,7 @@ def _typed_expr(f: Field, t: str) -> str:
 def _ocpp_frame_rules() -> list[tuple[str, str]]:
     """(condition TRUE when broken, rule) for the OCPP-J frame, before the fields are checked."""
     return [
-        ("_fr IS NULL OR len(_fr) <> 4",
-         "frame is not an OCPP-J message [MessageTypeId, UniqueId, Action, Payload]"),
+        ("_fr IS NULL OR len(_fr) <> 4", "frame is not an OCPP-J message [MessageTypeId, UniqueId, Action, Payload]"),
         ("CAST(_fr[1] AS VARCHAR) <> '2'", "frame is not an OCPP-J CALL (MessageTypeId must be 2)"),
     ]
 
@@ -234,39 +259,64 @@ def _ocpp_frame_rules() -> list[tuple[str, str]]:
 def _ocpp_payload_rules() -> list[tuple[str, str]]:
     """OCPP 1.6 JSON schemas of the actions used downstream, from the payload's one parse:
     `_p` (its properties as JSON text) and `_pkeys` (its keys)."""
-    rules = [(f"NOT coalesce(action IN ({', '.join(sql_str(a) for a in sorted(ocpp16_actions()))}), false)",
-              "unknown OCPP 1.6 action"),
-             ("NOT starts_with(CAST(payload AS VARCHAR), '{')", "payload is not a JSON object")]
-    json_types = {"integer": "regexp_full_match({v}, '-?[0-9]+')",
-                  "number": "regexp_full_match({v}, '-?[0-9][0-9.eE+-]*')",
-                  "string": "starts_with({v}, '\"')", "boolean": "{v} IN ('true', 'false')"}
+    rules = [
+        (
+            f"NOT coalesce(action IN ({', '.join(sql_str(a) for a in sorted(ocpp16_actions()))}), false)",
+            "unknown OCPP 1.6 action",
+        ),
+        ("NOT starts_with(CAST(payload AS VARCHAR), '{')", "payload is not a JSON object"),
+    ]
+    json_types = {
+        "integer": "regexp_full_match({v}, '-?[0-9]+')",
+        "number": "regexp_full_match({v}, '-?[0-9][0-9.eE+-]*')",
+        "string": "starts_with({v}, '\"')",
+        "boolean": "{v} IN ('true', 'false')",
+    }
     for action in OCPP_CHECKED_ACTIONS:
         schema = ocpp16_schema(action)
         props: dict = schema.get("properties", {})
         when = f"action = {sql_str(action)} AND "
         for name in schema.get("required", []):
-            rules.append((when + f"NOT list_contains(_pkeys, {sql_str(name)})",
-                          f"{action} payload misses required {name}"))
+            rules.append(
+                (when + f"NOT list_contains(_pkeys, {sql_str(name)})", f"{action} payload misses required {name}")
+            )
         for name, spec in props.items():
             v = f"CAST(struct_extract(_p, {sql_str(name)}) AS VARCHAR)"
             s = _unquote(v)
             if spec.get("type") in json_types:
-                rules.append((when + f"{v} IS NOT NULL AND NOT {json_types[spec['type']].format(v=v)}",
-                              f"{action} payload {name} is not {spec['type']}"))
+                rules.append(
+                    (
+                        when + f"{v} IS NOT NULL AND NOT {json_types[spec['type']].format(v=v)}",
+                        f"{action} payload {name} is not {spec['type']}",
+                    )
+                )
             if "enum" in spec:
                 values = ", ".join(sql_str(x) for x in spec["enum"])
-                rules.append((when + f"{v} IS NOT NULL AND NOT coalesce(({s}) IN ({values}), false)",
-                              f"{action} payload {name} not an OCPP 1.6 value"))
+                rules.append(
+                    (
+                        when + f"{v} IS NOT NULL AND NOT coalesce(({s}) IN ({values}), false)",
+                        f"{action} payload {name} not an OCPP 1.6 value",
+                    )
+                )
             if "maxLength" in spec:
-                rules.append((when + f"length({s}) > {int(spec['maxLength'])}",
-                              f"{action} payload {name} longer than {spec['maxLength']}"))
+                rules.append(
+                    (
+                        when + f"length({s}) > {int(spec['maxLength'])}",
+                        f"{action} payload {name} longer than {spec['maxLength']}",
+                    )
+                )
             if spec.get("format") == "date-time":
-                rules.append((when + f"{v} IS NOT NULL AND TRY_CAST({s} AS TIMESTAMPTZ) IS NULL",
-                              f"{action} payload {name} is not a date-time"))
+                rules.append(
+                    (
+                        when + f"{v} IS NOT NULL AND TRY_CAST({s} AS TIMESTAMPTZ) IS NULL",
+                        f"{action} payload {name} is not a date-time",
+                    )
+                )
         if schema.get("additionalProperties") is False:
             allowed = "[" + ", ".join(sql_str(k) for k in props) + "]"
-            rules.append((when + f"NOT list_has_all({allowed}, _pkeys)",
-                          f"{action} payload has properties outside the schema"))
+            rules.append(
+                (when + f"NOT list_has_all({allowed}, _pkeys)", f"{action} payload has properties outside the schema")
+            )
     return rules
 
 
@@ -288,24 +338,34 @@ def _contract_rules(src: Source, settings: PassSettings) -> list[tuple[str, str]
             checks.append((f"{f.name} NOT IN ({values})", f"{f.name} not one of {', '.join(f.enum)}"))
     for f in src.fields:
         if is_id(src, f):
-            checks.append((f"regexp_matches({f.name}, {sql_str(CONTROL_CHARS)})",
-                           f"{f.name} contains a control character"))
+            checks.append(
+                (f"regexp_matches({f.name}, {sql_str(CONTROL_CHARS)})", f"{f.name} contains a control character")
+            )
     if src.name == "ocpp":
         checks += _ocpp_payload_rules()
     latest = (settings.now + timedelta(days=PLAUSIBLE_AHEAD_DAYS)).isoformat(sep=" ")
     for f in src.fields:
         if f.type == "ts" and f.scheduled:  # a moment that may still be to come (contract.Field)
-            checks.append((f"{f.name} < TIMESTAMP '{PLAUSIBLE_FROM}'",
-                           f"{f.name} is implausible (before {PLAUSIBLE_FROM})"))
+            checks.append(
+                (f"{f.name} < TIMESTAMP '{PLAUSIBLE_FROM}'", f"{f.name} is implausible (before {PLAUSIBLE_FROM})")
+            )
         elif f.type == "ts":
-            checks.append((f"{f.name} < TIMESTAMP '{PLAUSIBLE_FROM}' OR {f.name} > TIMESTAMP '{latest}'",
-                           f"{f.name} is implausible (before {PLAUSIBLE_FROM} or more than "
-                           f"{PLAUSIBLE_AHEAD_DAYS} days after loading)"))
+            checks.append(
+                (
+                    f"{f.name} < TIMESTAMP '{PLAUSIBLE_FROM}' OR {f.name} > TIMESTAMP '{latest}'",
+                    f"{f.name} is implausible (before {PLAUSIBLE_FROM} or more than "
+                    f"{PLAUSIBLE_AHEAD_DAYS} days after loading)",
+                )
+            )
     if src.name == "sessions":
         days = int(settings.max_session_days)
-        checks.append((f"greatest(charging_started_at, charging_ended_at, unplugged_at, failed_at) "
-                       f"> plugged_in_at + INTERVAL {days} DAY",
-                       f"session longer than {days} days (WAREHOUSE_MAX_SESSION_DAYS)"))
+        checks.append(
+            (
+                f"greatest(charging_started_at, charging_ended_at, unplugged_at, failed_at) "
+                f"> plugged_in_at + INTERVAL {days} DAY",
+                f"session longer than {days} days (WAREHOUSE_MAX_SESSION_DAYS)",
+            )
+        )
     return checks
 
 
@@ -321,6 +381,7 @@ def _case(checks: list[tuple[str, str]], first: str = "_shape") -> str:
 @dataclass(frozen=True)
 class RawState:
     """What the raw layer already holds for the source (decides which joins classification needs)."""
+
     has_rows: bool
     has_conflicts: bool
 
@@ -328,8 +389,9 @@ class RawState:
 def key_hash_sql(src: Source, alias: str = "") -> str:
     """MD5 of a record's key (its typed values as text): how raw._conflicts remembers keys."""
     prefix = f"{alias}." if alias else ""
-    return "md5(concat_ws(chr(31), " + ", ".join(
-        f"coalesce(CAST({prefix}{k} AS VARCHAR), chr(0))" for k in src.key) + "))"
+    return (
+        "md5(concat_ws(chr(31), " + ", ".join(f"coalesce(CAST({prefix}{k} AS VARCHAR), chr(0))" for k in src.key) + "))"
+    )
 
 
 def output_columns(src: Source) -> list[str]:
@@ -340,8 +402,13 @@ def output_columns(src: Source) -> list[str]:
 def _first_rule(compiled, mask: str) -> str:
     if not compiled:
         return "NULL"
-    return "CASE " + " ".join(f"WHEN {mask} & {1 << c.index} <> 0 THEN {sql_str(c.name)}"
-                              for c in sorted(compiled, key=lambda c: c.index)) + " END"
+    return (
+        "CASE "
+        + " ".join(
+            f"WHEN {mask} & {1 << c.index} <> 0 THEN {sql_str(c.name)}" for c in sorted(compiled, key=lambda c: c.index)
+        )
+        + " END"
+    )
 
 
 def pass_sql(src: Source, input_sql: str, settings: PassSettings, expectations: bool = True) -> str:
@@ -375,9 +442,11 @@ def pass_sql(src: Source, input_sql: str, settings: PassSettings, expectations: 
         extra = "CAST(NULL AS JSON)"
     record_hash = "md5(concat_ws(chr(31), " + ", ".join(hash_parts) + "))"
 
-    ctes = [texts,
-            f"typed AS (SELECT t.*, {typed_cols}{''.join(', ' + c for c in extra_cols)} FROM texts t{join})",
-            f"ruled AS (SELECT *, {_case(_contract_rules(src, settings))} AS _srule FROM typed)"]
+    ctes = [
+        texts,
+        f"typed AS (SELECT t.*, {typed_cols}{''.join(', ' + c for c in extra_cols)} FROM texts t{join})",
+        f"ruled AS (SELECT *, {_case(_contract_rules(src, settings))} AS _srule FROM typed)",
+    ]
     compiled = [c for c in compile_suite(src.name) if c.kind == "row"] if expectations else []
     for param in sorted({c.param for c in compiled if c.param}):
         ctes.append(f"_known_{param} AS ({known_set_sql(param, src.name, None)})")
@@ -387,11 +456,15 @@ def pass_sql(src: Source, input_sql: str, settings: PassSettings, expectations: 
     raw_text = _jsonl_raw_text() if src.format == "jsonl" else "line"
     rule = f"coalesce(_srule, {_first_rule(compiled, '_gx')})"
     keep_text = "true" if src.format != "jsonl" else "_rule IS NOT NULL"
-    return ("WITH " + ",\n".join(ctes) + f"""
-SELECT file_id, _line, {', '.join(output_columns(src))}, _extra, _record_hash, _struct_ok, _gx, _rule,
+    return (
+        "WITH "
+        + ",\n".join(ctes)
+        + f"""
+SELECT file_id, _line, {", ".join(output_columns(src))}, _extra, _record_hash, _struct_ok, _gx, _rule,
     false AS _dup, _struct_ok AS _rep, false AS _clash, CASE WHEN {keep_text} THEN {raw_text} END AS _raw
 FROM (SELECT *, {extra} AS _extra, {record_hash} AS _record_hash, _srule IS NULL AS _struct_ok, {rule} AS _rule
-      FROM checked)""")
+      FROM checked)"""
+    )
 
 
 def candidates_sql(src: Source, state: RawState) -> str:
@@ -399,13 +472,17 @@ def candidates_sql(src: Source, state: RawState) -> str:
     more than once among the batch's structurally good records, already in raw, or known to
     have had conflicting versions. Usually a tiny share of the batch."""
     keys = ", ".join(src.key)
-    parts = [f"SELECT c.rowid AS rid FROM _checked c SEMI JOIN (SELECT {keys} FROM _checked WHERE _struct_ok "
-             f"GROUP BY {keys} HAVING count(*) > 1) AS m USING ({keys}) WHERE c._struct_ok"]
+    parts = [
+        f"SELECT c.rowid AS rid FROM _checked c SEMI JOIN (SELECT {keys} FROM _checked WHERE _struct_ok "
+        f"GROUP BY {keys} HAVING count(*) > 1) AS m USING ({keys}) WHERE c._struct_ok"
+    ]
     if state.has_rows:
         parts.append(f"SELECT c.rowid FROM _checked c SEMI JOIN raw.{src.name} r USING ({keys}) WHERE c._struct_ok")
     if state.has_conflicts:
-        parts.append(f"SELECT rowid FROM _checked WHERE _struct_ok AND {key_hash_sql(src)} IN "
-                     f"(SELECT key_hash FROM raw._conflicts WHERE source = {sql_str(src.name)})")
+        parts.append(
+            f"SELECT rowid FROM _checked WHERE _struct_ok AND {key_hash_sql(src)} IN "
+            f"(SELECT key_hash FROM raw._conflicts WHERE source = {sql_str(src.name)})"
+        )
     return " UNION ".join(parts)
 
 
@@ -419,27 +496,31 @@ def classify_sql(src: Source, state: RawState, expectations: bool = True) -> str
     old = "NULL"
     joins = ""
     if state.has_rows:
-        joins += (f" LEFT JOIN (SELECT {keys}, _record_hash AS _old_hash FROM raw.{src.name}) AS e USING ({keys})")
+        joins += f" LEFT JOIN (SELECT {keys}, _record_hash AS _old_hash FROM raw.{src.name}) AS e USING ({keys})"
         old = "e._old_hash"
     known = "false"
     if state.has_conflicts:
-        joins += (f" LEFT JOIN (SELECT DISTINCT key_hash AS _kc FROM raw._conflicts WHERE source = {sql_str(src.name)}) "
-                  f"AS k ON k._kc = {key_hash_sql(src, 'c')}")
+        joins += (
+            f" LEFT JOIN (SELECT DISTINCT key_hash AS _kc FROM raw._conflicts WHERE source = {sql_str(src.name)}) "
+            f"AS k ON k._kc = {key_hash_sql(src, 'c')}"
+        )
         known = "k._kc IS NOT NULL"
     # (uniqueness per expectation is over its own columns; the suites' are the key)
-    clash = f"min(c._record_hash) OVER (PARTITION BY {', '.join('c.' + k for k in src.key)}) <> " \
-            f"max(c._record_hash) OVER (PARTITION BY {', '.join('c.' + k for k in src.key)})"
+    clash = (
+        f"min(c._record_hash) OVER (PARTITION BY {', '.join('c.' + k for k in src.key)}) <> "
+        f"max(c._record_hash) OVER (PARTITION BY {', '.join('c.' + k for k in src.key)})"
+    )
     return f"""
 WITH m AS (
     SELECT c.rowid AS rid, c._gx, c._record_hash, {old} AS _old, {known} AS _known_conflict,
         {clash} AS _clash_,
-        row_number() OVER (PARTITION BY {', '.join('c.' + k for k in src.key)}, c._record_hash
+        row_number() OVER (PARTITION BY {", ".join("c." + k for k in src.key)}, c._record_hash
                            ORDER BY c.file_id, c._line) > 1 AS _dup_in_batch
     FROM _checked c SEMI JOIN _cand ON c.rowid = _cand.rid{joins}
 ),
 g AS (SELECT *, _gx | CASE WHEN _clash_ THEN {ubits} ELSE 0 END AS gx FROM m),
 r AS (
-    SELECT *, coalesce({_first_rule(compiled, 'gx')},
+    SELECT *, coalesce({_first_rule(compiled, "gx")},
         CASE WHEN _clash_ THEN 'conflict: versions of one key differ within the batch'
              WHEN _known_conflict THEN 'conflict: this key had conflicting versions before (see raw._conflicts)'
              WHEN _old IS NOT NULL AND _old <> _record_hash
@@ -456,6 +537,7 @@ def self_reference_sql(src: Source, expectations: bool = True) -> list[str]:
     CDRs): the pass checked against the ids already loaded; a record it flagged whose id is among
     the batch's structurally good records is cleared here (UPDATEs of _checked)."""
     from orchestration.check.expectations import KNOWN_IDS
+
     compiled = [c for c in compile_suite(src.name) if c.kind == "row"] if expectations else []
     out = []
     for c in compiled:

@@ -22,13 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     export = sub.add_parser("export", help="write the build database's raw tables and rebuild plan to Parquet")
     export.add_argument("--warehouse", help="warehouse dir (default $WAREHOUSE_DIR or warehouse)")
     export.add_argument("--out", help="raw Parquet dir (default $WAREHOUSE_SPARK_RAW_DIR or <warehouse>/spark/raw)")
-    export.add_argument("--plan-out", help="plan Parquet dir (default $WAREHOUSE_SPARK_PLAN_DIR or <warehouse>/spark/run_plan)")
+    export.add_argument(
+        "--plan-out", help="plan Parquet dir (default $WAREHOUSE_SPARK_PLAN_DIR or <warehouse>/spark/run_plan)"
+    )
     args = ap.parse_args(argv)
 
     warehouse = Path(args.warehouse).resolve() if args.warehouse else config.warehouse_dir()
     out = Path(args.out or os.environ.get("WAREHOUSE_SPARK_RAW_DIR") or warehouse / "spark" / "raw").resolve()
-    plan_out = Path(args.plan_out or os.environ.get("WAREHOUSE_SPARK_PLAN_DIR")
-                    or warehouse / "spark" / "run_plan").resolve()
+    plan_out = Path(
+        args.plan_out or os.environ.get("WAREHOUSE_SPARK_PLAN_DIR") or warehouse / "spark" / "run_plan"
+    ).resolve()
     try:
         rows = export_raw(config.build_db(warehouse), out)
         plan_rows = export_plan(config.build_db(warehouse), plan_out)

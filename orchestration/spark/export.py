@@ -59,7 +59,9 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tu
     return con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() "
         "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
-        "ORDER BY column_index", [schema, table]).fetchall()
+        "ORDER BY column_index",
+        [schema, table],
+    ).fetchall()
 
 
 def _open(build_db: Path) -> duckdb.DuckDBPyConnection:
@@ -105,7 +107,9 @@ def export_plan(build_db: Path, out_dir: Path) -> dict[str, int]:
             if _columns(con, PLAN_SCHEMA, table):
                 query = f"SELECT {names} FROM {PLAN_SCHEMA}.{_ident(table)}"
             else:  # no plan made yet: the set's columns, no rows
-                casts = ", ".join(f"CAST(NULL AS {c.split()[1]}) AS {_ident(c.split()[0])}" for c in columns.split(", "))
+                casts = ", ".join(
+                    f"CAST(NULL AS {c.split()[1]}) AS {_ident(c.split()[0])}" for c in columns.split(", ")
+                )
                 query = f"SELECT {casts} WHERE false"
             _write(con, query, out_dir, table)
             rows[table] = con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]

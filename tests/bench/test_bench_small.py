@@ -24,12 +24,20 @@ def test_warehouse_reference_and_pandas_publish_the_same_marts(tmp_path):
     # month boundary
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--sessions", "3000", "--days", "45", "--out", str(out), "--check-only"],
-        cwd=PROJECT, capture_output=True, text=True, timeout=1200)
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert (out / "results.json").exists(), proc.stdout[-5000:] + proc.stderr[-5000:]
     results = json.loads((out / "results.json").read_text())
     assert set(results["equality"]) == {"job_full vs reference", "pandas vs reference"}, proc.stdout[-3000:]
-    problems = [f"{pair}: {v['summary']}\n    " + "\n    ".join(v["examples"])
-                for pair, marts in results["equality"].items() for v in marts.values() if not v["equal"]]
+    problems = [
+        f"{pair}: {v['summary']}\n    " + "\n    ".join(v["examples"])
+        for pair, marts in results["equality"].items()
+        for v in marts.values()
+        if not v["equal"]
+    ]
     assert not problems, "\n".join(problems)
     for pair, marts in results["equality"].items():
         assert set(marts) == set(MARTS), pair
@@ -42,14 +50,18 @@ def test_the_comparison_catches_differences(tmp_path):
     def make(path: Path, rows: list[tuple]) -> Path:
         con = duckdb.connect(str(path))
         con.execute("CREATE SCHEMA marts")
-        con.execute("CREATE TABLE marts.roaming_daily (date DATE, site_id VARCHAR, provider VARCHAR, "
-                    "emsp_party VARCHAR, currency VARCHAR, cdrs BIGINT, kwh DOUBLE, revenue DECIMAL(18, 4))")
+        con.execute(
+            "CREATE TABLE marts.roaming_daily (date DATE, site_id VARCHAR, provider VARCHAR, "
+            "emsp_party VARCHAR, currency VARCHAR, cdrs BIGINT, kwh DOUBLE, revenue DECIMAL(18, 4))"
+        )
         con.executemany("INSERT INTO marts.roaming_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         con.close()
         return path
 
-    base = [("2025-06-01", "S1", "hubject", "DE*SHL", "EUR", 3, 42.0, "10.1234"),
-            ("2025-06-01", "S2", "direct", None, "EUR", 1, 0.0, "0.0000")]
+    base = [
+        ("2025-06-01", "S1", "hubject", "DE*SHL", "EUR", 3, 42.0, "10.1234"),
+        ("2025-06-01", "S2", "direct", None, "EUR", 1, 0.0, "0.0000"),
+    ]
     left = make(tmp_path / "l.duckdb", base)
 
     def diff(rows):

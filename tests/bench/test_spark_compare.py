@@ -8,10 +8,20 @@ import pytest
 
 from bench.spark_compare import compare_relations, spark_type_of
 
-DUCKDB_TYPES = [("site_id", "VARCHAR"), ("day", "DATE"), ("sessions", "BIGINT"), ("kwh", "DOUBLE"),
-                ("revenue", "DECIMAL(18,4)")]
-SPARK_TYPES = [("site_id", "string"), ("day", "date"), ("sessions", "bigint"), ("kwh", "double"),
-               ("revenue", "decimal(18,4)")]
+DUCKDB_TYPES = [
+    ("site_id", "VARCHAR"),
+    ("day", "DATE"),
+    ("sessions", "BIGINT"),
+    ("kwh", "DOUBLE"),
+    ("revenue", "DECIMAL(18,4)"),
+]
+SPARK_TYPES = [
+    ("site_id", "string"),
+    ("day", "date"),
+    ("sessions", "bigint"),
+    ("kwh", "double"),
+    ("revenue", "decimal(18,4)"),
+]
 ROWS = [
     ("S1", "2025-01-01", 3, 12.5, "10.0000"),
     ("S1", "2025-01-02", 1, 1e6 / 3, "0.0001"),
@@ -24,8 +34,9 @@ ROWS = [
 def _compare(rows_right, spark_types=SPARK_TYPES, rows_left=ROWS):
     con = duckdb.connect()
     for name, rows in (("l", rows_left), ("r", rows_right)):
-        con.execute(f"CREATE TABLE {name} (site_id VARCHAR, day DATE, sessions BIGINT, kwh DOUBLE, "
-                    "revenue DECIMAL(18,4))")
+        con.execute(
+            f"CREATE TABLE {name} (site_id VARCHAR, day DATE, sessions BIGINT, kwh DOUBLE, revenue DECIMAL(18,4))"
+        )
         if rows:
             con.executemany(f"INSERT INTO {name} VALUES (?, ?, ?, ?, ?)", rows)
     return compare_relations(con, "t", "l", "r", DUCKDB_TYPES, spark_types)
@@ -51,16 +62,19 @@ def test_doubles_within_one_billionth_relative_are_equal():
     assert result.equal, result.line()
 
 
-@pytest.mark.parametrize("rows, why", [
-    (_with(1, kwh=1e6 / 3 * (1 + 3e-9)), "double beyond 1e-9 relative"),
-    (_with(4, kwh=1e-300), "double that should be exactly 0"),
-    (_with(0, revenue="10.0001"), "decimal off by one unit"),
-    (_with(2, kwh=0.0), "NULL replaced by a value"),
-    (_with(0, site_id="s1"), "string differs in case"),
-    (ROWS[:-1], "a missing row"),
-    (ROWS + [ROWS[0]], "an extra duplicate row"),
-    (ROWS[:3] + ROWS[4:], "one of two identical rows missing"),
-])
+@pytest.mark.parametrize(
+    "rows, why",
+    [
+        (_with(1, kwh=1e6 / 3 * (1 + 3e-9)), "double beyond 1e-9 relative"),
+        (_with(4, kwh=1e-300), "double that should be exactly 0"),
+        (_with(0, revenue="10.0001"), "decimal off by one unit"),
+        (_with(2, kwh=0.0), "NULL replaced by a value"),
+        (_with(0, site_id="s1"), "string differs in case"),
+        (ROWS[:-1], "a missing row"),
+        (ROWS + [ROWS[0]], "an extra duplicate row"),
+        (ROWS[:3] + ROWS[4:], "one of two identical rows missing"),
+    ],
+)
 def test_each_difference_is_caught(rows, why):
     result = _compare(rows)
     assert not result.equal, why

@@ -117,7 +117,11 @@ def _make_valid(rec, exp, src):
             rec[kw["column"]] = _cast(f, mid)
     elif typ == "expect_column_pair_values_a_to_be_greater_than_b":
         a, b = kw["column_A"], kw["column_B"]
-        if rec[a] is not None and rec[b] is not None and not (rec[a] > rec[b] or (kw.get("or_equal") and rec[a] == rec[b])):
+        if (
+            rec[a] is not None
+            and rec[b] is not None
+            and not (rec[a] > rec[b] or (kw.get("or_equal") and rec[a] == rec[b]))
+        ):
             rec[a] = rec[b] if kw.get("or_equal") else rec[b] + (_step(src.field(b)) or timedelta(seconds=1))
 
 
@@ -146,7 +150,10 @@ def variants(src, suite, exp, new) -> list[dict]:
         make(**changes)
         if cond is not None:  # the same value where the condition is false, or NULL
             col = cond[0]
-            for cv in (None, "OTHER-VALUE" if src.field(col).type == "str" else (not cond[2] if cond[1] == "==" else cond[2])):
+            for cv in (
+                None,
+                "OTHER-VALUE" if src.field(col).type == "str" else (not cond[2] if cond[1] == "==" else cond[2]),
+            ):
                 rec = new()
                 rec.update(changes)
                 rec[col] = cv
@@ -178,8 +185,14 @@ def variants(src, suite, exp, new) -> list[dict]:
         a, b = src.field(kw["column_A"]), src.field(kw["column_B"])
         base = new()
         step = _step(b) or timedelta(seconds=1)
-        for va, vb in ((base[b.name], base[b.name]), (base[b.name] - step, base[b.name]), (base[b.name] + step, base[b.name]),
-                       (None, base[b.name]), (base[b.name], None), (None, None)):
+        for va, vb in (
+            (base[b.name], base[b.name]),
+            (base[b.name] - step, base[b.name]),
+            (base[b.name] + step, base[b.name]),
+            (None, base[b.name]),
+            (base[b.name], None),
+            (None, None),
+        ):
             make(**{a.name: va, b.name: vb})
     elif typ in ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique"):
         cols = kw.get("column_list") or [kw["column"]]
@@ -217,9 +230,18 @@ def typed_table(con, source: str, rows: list[dict]) -> None:
     data = {"_row": list(range(len(rows)))}
     for f in src.fields:
         data[f.name] = [r[f.name] for r in rows]
-    con.register("_rows", pa.table({k: pa.array(v) if k == "_row" else pa.array(v, pa.string()
-                                    if all(x is None for x in v) else None) for k, v in data.items()}))
-    con.execute(f"INSERT INTO t SELECT _row, {', '.join(f'CAST({f.name} AS {f.sql_type})' for f in src.fields)} FROM _rows")
+    con.register(
+        "_rows",
+        pa.table(
+            {
+                k: pa.array(v) if k == "_row" else pa.array(v, pa.string() if all(x is None for x in v) else None)
+                for k, v in data.items()
+            }
+        ),
+    )
+    con.execute(
+        f"INSERT INTO t SELECT _row, {', '.join(f'CAST({f.name} AS {f.sql_type})' for f in src.fields)} FROM _rows"
+    )
     con.unregister("_rows")
 
 
@@ -230,10 +252,15 @@ def sql_flags(con, source: str) -> dict[str, set[int]]:
     for c in X.compile_suite(source):
         if c.kind == "unique":
             part = ", ".join(c.columns)
-            hashed = "md5(concat_ws(chr(31), " + ", ".join(
-                f"coalesce(CAST({f.name} AS VARCHAR), chr(0))" for f in src.fields) + "))"
-            sql = (f"SELECT _row FROM (SELECT _row, min({hashed}) OVER (PARTITION BY {part}) <> "
-                   f"max({hashed}) OVER (PARTITION BY {part}) AS f FROM t) WHERE f")
+            hashed = (
+                "md5(concat_ws(chr(31), "
+                + ", ".join(f"coalesce(CAST({f.name} AS VARCHAR), chr(0))" for f in src.fields)
+                + "))"
+            )
+            sql = (
+                f"SELECT _row FROM (SELECT _row, min({hashed}) OVER (PARTITION BY {part}) <> "
+                f"max({hashed}) OVER (PARTITION BY {part}) AS f FROM t) WHERE f"
+            )
         else:
             ctes = ", ".join(f"_known_{p} AS ({X.known_set_sql(p, source, None)})" for p in [c.param] if p)
             sql = (f"WITH {ctes} " if ctes else "") + f"SELECT _row FROM t WHERE {c.predicate}"
@@ -244,11 +271,15 @@ def sql_flags(con, source: str) -> dict[str, set[int]]:
 def gx_flags(con, source: str) -> dict[str, set[int]]:
     suite, bd = X._suite_and_batch_definition(source)
     df = con.execute("SELECT * FROM t ORDER BY _row").df()
-    params = {p: (KNOWN[p] if p in KNOWN else [r[0] for r in con.execute("SELECT name FROM pg_timezone_names()").fetchall()])
-              for p in X.suite_parameters(source)}
+    params = {
+        p: (KNOWN[p] if p in KNOWN else [r[0] for r in con.execute("SELECT name FROM pg_timezone_names()").fetchall()])
+        for p in X.suite_parameters(source)
+    }
     res = bd.get_batch(batch_parameters={"dataframe": df}).validate(
-        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_row"]},
-        expectation_parameters=params)
+        suite,
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_row"]},
+        expectation_parameters=params,
+    )
     out = {}
     for r in res.results:
         e = r.expectation_config
@@ -262,6 +293,7 @@ def gx_flags(con, source: str) -> dict[str, set[int]]:
 def raw_db(tmp_path):
     """A database whose raw registries hold the known ids (the $PARAMETER sets)."""
     from orchestration.load.schema import ensure_raw_schema
+
     con = duckdb.connect(str(tmp_path / "x.duckdb"))
     ensure_raw_schema(con)
     for param, (reg, col) in X.KNOWN_IDS.items():
@@ -287,10 +319,12 @@ def test_every_expectation_type_of_the_suites_compiles():
     types = {e["type"] for s in SOURCES for e in X.suite_json(s)["expectations"]}
     assert types == set(X.SUPPORTED_KWARGS)
     with pytest.raises(NotImplementedError):
-        X.compile_expectation(0, {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "a", "regex": "x"},
-                                  "meta": {}})
+        X.compile_expectation(
+            0, {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "a", "regex": "x"}, "meta": {}}
+        )
     with pytest.raises(NotImplementedError):
-        X.compile_expectation(0, {"type": "expect_column_values_to_not_be_null",
-                                  "kwargs": {"column": "a", "mostly": 0.9}, "meta": {}})
+        X.compile_expectation(
+            0, {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a", "mostly": 0.9}, "meta": {}}
+        )
     with pytest.raises(NotImplementedError):
-        X.condition_sql('a > 3')
+        X.condition_sql("a > 3")

@@ -19,8 +19,9 @@ def _checked(con, rows: list[dict]) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE _checked ({cols}, _gx BIGINT, _rep BOOLEAN, _struct_ok BOOLEAN)")
     for r in rows:
         names = list(r)
-        con.execute(f"INSERT INTO _checked ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
-                    [r[n] for n in names])
+        con.execute(
+            f"INSERT INTO _checked ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})", [r[n] for n in names]
+        )
 
 
 def _row(i: int, gx: int = 0, **over) -> dict:
@@ -46,8 +47,13 @@ def test_the_loader_reports_agreement_on_a_batch_with_bad_records(tmp_path):
     make_registry_db(tmp_path / "build.duckdb", tmp_path / "registry")
     con = connect(tmp_path / "build.duckdb")
     good = [session(1000 + i) for i in range(200)]
-    bad = [session(9001, kwh=-3), session(9002, currency="XYZ"), session(9003, stop_reason="Bored"),
-           session(9004, unplugged_at="2025-01-01T09:00:00Z"), session(1005, kwh=99.0)]  # 1005: a second version
+    bad = [
+        session(9001, kwh=-3),
+        session(9002, currency="XYZ"),
+        session(9003, stop_reason="Bored"),
+        session(9004, unplugged_at="2025-01-01T09:00:00Z"),
+        session(1005, kwh=99.0),
+    ]  # 1005: a second version
     write_files(tmp_path / "landing", {"sessions/day.jsonl": jsonl(good + bad)})
     res = load_source(con, "sessions", tmp_path / "landing", gx_sample_rows=50)
     assert res.files[0].rows_quarantined == 6  # the four, and both versions of s1005
@@ -55,12 +61,14 @@ def test_the_loader_reports_agreement_on_a_batch_with_bad_records(tmp_path):
     assert sample.flagged == 6 and 50 <= sample.rows <= 6 + 200
     assert res.gx_disagreements == []
     # GX's result is kept, and is what the Data Docs show for the source
-    stored = con.execute("SELECT records, flagged, disagreements, result FROM raw._gx_validations "
-                         "WHERE source = 'sessions'").fetchall()
+    stored = con.execute(
+        "SELECT records, flagged, disagreements, result FROM raw._gx_validations WHERE source = 'sessions'"
+    ).fetchall()
     assert [(r, f, json.loads(d)) for r, f, d, _ in stored] == [(sample.rows, 6, [])]
     assert json.loads(stored[0][3])["success"] is False  # six records break the suite
     con.close()
     from orchestration.docs import build_gx_docs
+
     index = build_gx_docs(tmp_path, tmp_path / "docs")
     [page] = index.parent.glob("validations/landing_sessions/load/*/sessions-load-sample.html")
     assert "kwh" in page.read_text() and "sessions-load-sample" in index.read_text()

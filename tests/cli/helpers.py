@@ -21,8 +21,13 @@ with hold_warehouse(sys.argv[1], run_id=sys.argv[2], started_by="test holder", a
 class Holder:
     def __init__(self, warehouse: Path, run_id: str = "cafebabe-0000-4000-8000-000000000000"):
         self.run_id = run_id
-        self.proc = subprocess.Popen([sys.executable, "-c", HOLD, str(warehouse), run_id], cwd=PROJECT,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD, str(warehouse), run_id],
+            cwd=PROJECT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout.readline().strip() == "READY"
 
     def release(self) -> None:

@@ -29,8 +29,11 @@ def analyst_commands() -> list[str]:
 
 def test_the_readme_session_starts_from_an_empty_warehouse():
     commands = analyst_commands()
-    assert commands[:3] == [".venv/bin/python -m orchestration load", ".venv/bin/dbt build",
-                            ".venv/bin/dbt source freshness"], commands
+    assert commands[:3] == [
+        ".venv/bin/python -m orchestration load",
+        ".venv/bin/dbt build",
+        ".venv/bin/dbt source freshness",
+    ], commands
 
 
 @pytest.mark.e2e
@@ -38,10 +41,15 @@ def test_load_then_dbt_build_then_source_freshness(tmp_path):
     today = datetime.now(UTC).date()
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     generate(landing, seed=3, sessions=1500, start=today - timedelta(days=13), end=today, progress=False)
-    env = {**os.environ, "WAREHOUSE_LANDING_DIR": str(landing), "WAREHOUSE_DIR": str(warehouse),
-           "DBT_PROFILES_DIR": str(config.PROFILES_DIR),
-           # dbt's artifacts and logs go beside the test, not into the repository's target/ and logs/
-           "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "dbt_logs")}
+    env = {
+        **os.environ,
+        "WAREHOUSE_LANDING_DIR": str(landing),
+        "WAREHOUSE_DIR": str(warehouse),
+        "DBT_PROFILES_DIR": str(config.PROFILES_DIR),
+        # dbt's artifacts and logs go beside the test, not into the repository's target/ and logs/
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "dbt_logs"),
+    }
     for name in ("WAREHOUSE_PARTITIONS_START", "WAREHOUSE_AS_OF"):  # the defaults, as for an analyst
         env.pop(name, None)
     assert not warehouse.exists()

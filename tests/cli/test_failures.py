@@ -40,9 +40,15 @@ needs_unshare = pytest.mark.skipif(not _unshare_works(), reason="no unprivileged
 
 def cli_in_namespace(mount_script: str, *args: str, env: dict | None = None) -> tuple[int, str]:
     """`python -m orchestration ARGS` after `mount_script` in a private mount namespace."""
-    script = f"set -e\n{mount_script}\nexec {sys.executable} -m orchestration \"$@\""
-    proc = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "bash", "-c", script, "cli", *args],
-                          cwd=PROJECT, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=600)
+    script = f'set -e\n{mount_script}\nexec {sys.executable} -m orchestration "$@"'
+    proc = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "bash", "-c", script, "cli", *args],
+        cwd=PROJECT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -51,6 +57,7 @@ def last_line(output: str) -> str:
 
 
 # --- recognising the causes ------------------------------------------------------------------
+
 
 def test_duckdb_disk_full_is_recognised_with_its_path(tmp_path):
     db = tmp_path / "build.duckdb"
@@ -73,13 +80,15 @@ def test_os_errors_and_error_texts_are_recognised():
     assert storage_failure(sqlite3.OperationalError("database or disk is full")).cause == "disk_full"
     held = storage_failure_in_text(
         'IOException: IO Error: Could not set lock on file "/srv/wh/build.duckdb": Conflicting lock is held in '
-        '/usr/bin/python3.11 (PID 4242) by user etl. See also https://duckdb.org/docs/concurrency')
+        "/usr/bin/python3.11 (PID 4242) by user etl. See also https://duckdb.org/docs/concurrency"
+    )
     assert (held.cause, held.path, held.exit_code) == ("held_open", "/srv/wh/build.duckdb", EXIT_BUSY)
     assert "(Conflicting lock is held in /usr/bin/python3.11 (PID 4242))" in held.line()
     assert storage_failure(ValueError("kwh is not a number")) is None
 
 
 # --- through the command line ----------------------------------------------------------------
+
 
 def test_a_file_where_the_warehouse_directory_should_be(tmp_path):
     (tmp_path / "landing").mkdir()
@@ -88,8 +97,9 @@ def test_a_file_where_the_warehouse_directory_should_be(tmp_path):
     result = run_cli("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(blocker))
     assert result.returncode == EXIT_STORAGE, result.output
     assert "Traceback" not in result.output
-    assert last_line(result.output) == (f"error: not a directory: {blocker} (it is a file) — a file stands where a "
-                                        f"directory is expected")
+    assert last_line(result.output) == (
+        f"error: not a directory: {blocker} (it is a file) — a file stands where a directory is expected"
+    )
 
 
 @needs_unshare
@@ -100,9 +110,15 @@ def test_a_read_only_warehouse_or_dagster_home_ends_in_one_line(tmp_path, read_o
     mnt.mkdir()
     warehouse = mnt / "wh" if read_only == "warehouse" else tmp_path / "wh"
     home = mnt / "home" if read_only == "dagster_home" else tmp_path / "home"
-    code, out = cli_in_namespace(f"mount -t tmpfs -o size=1m tmpfs {mnt}\nmount -o remount,ro {mnt}",
-                                 "load", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse),
-                                 env={"DAGSTER_HOME": str(home)})
+    code, out = cli_in_namespace(
+        f"mount -t tmpfs -o size=1m tmpfs {mnt}\nmount -o remount,ro {mnt}",
+        "load",
+        "--landing",
+        str(tmp_path / "landing"),
+        "--warehouse",
+        str(warehouse),
+        env={"DAGSTER_HOME": str(home)},
+    )
     assert code == EXIT_STORAGE, out
     assert "Traceback" not in out
     blocked = warehouse if read_only == "warehouse" else home
@@ -118,10 +134,26 @@ def test_a_warehouse_this_user_may_not_write(tmp_path):
         locked = scratch / "locked"
         locked.mkdir(mode=0o755)  # owned by root: nobody may not create anything in it
         proc = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "orchestration",
-             "load", "--landing", str(scratch / "landing"), "--warehouse", str(locked / "wh")],
-            cwd=PROJECT, env={**os.environ, "HOME": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"},
-            capture_output=True, text=True, timeout=120)
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                sys.executable,
+                "-m",
+                "orchestration",
+                "load",
+                "--landing",
+                str(scratch / "landing"),
+                "--warehouse",
+                str(locked / "wh"),
+            ],
+            cwd=PROJECT,
+            env={**os.environ, "HOME": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         out = proc.stdout + proc.stderr
         assert proc.returncode == EXIT_STORAGE, out
         assert "Traceback" not in out
@@ -138,9 +170,17 @@ def test_a_full_disk_while_loading_fails_at_once_without_retries(tmp_path):
     landing, mnt = tmp_path / "landing", tmp_path / "small"
     write_landing(landing)
     mnt.mkdir()
-    code, out = cli_in_namespace(f"mount -t tmpfs -o size=1m tmpfs {mnt}",
-                                 "load", "--landing", str(landing), "--warehouse", str(mnt / "wh"), "--as-of", AS_OF,
-                                 env={"DAGSTER_HOME": str(tmp_path / "dagster_home")})
+    code, out = cli_in_namespace(
+        f"mount -t tmpfs -o size=1m tmpfs {mnt}",
+        "load",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(mnt / "wh"),
+        "--as-of",
+        AS_OF,
+        env={"DAGSTER_HOME": str(tmp_path / "dagster_home")},
+    )
     assert code == EXIT_STORAGE, out
     assert "Traceback" not in out and "retrying" not in out
     assert f"disk full: {mnt / 'wh'}" in out
@@ -154,18 +194,34 @@ def test_build_database_held_open_by_another_program_is_not_retried(tmp_path):
     write_landing(landing)
     warehouse.mkdir()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('READY', flush=True); "
-                               "sys.stdin.read()", str(warehouse / "build.duckdb")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('READY', flush=True); sys.stdin.read()",
+            str(warehouse / "build.duckdb"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "READY"
-        result = run_cli("load", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", AS_OF,
-                         env={"DAGSTER_HOME": str(tmp_path / "dagster_home")})
+        result = run_cli(
+            "load",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--as-of",
+            AS_OF,
+            env={"DAGSTER_HOME": str(tmp_path / "dagster_home")},
+        )
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
     assert result.returncode == EXIT_BUSY, result.output
     assert "Traceback" not in result.output and "retrying" not in result.output
     assert last_line(result.output).startswith(
-        f"NOT LOADED: held open by another process: {warehouse / 'build.duckdb'} (Conflicting lock is held in ")
+        f"NOT LOADED: held open by another process: {warehouse / 'build.duckdb'} (Conflicting lock is held in "
+    )
     assert f"(PID {holder.pid})" in last_line(result.output)

@@ -32,8 +32,10 @@ def test_a_second_holder_is_told_who_holds_the_warehouse_and_waits(tmp_path):
             with hold_warehouse(warehouse, run_id="0" * 8, started_by="test", wait=False):
                 pass
         line = str(busy.value)
-        assert line.startswith(f"warehouse {warehouse.resolve()} is busy: run cafebabe (test holder, as of 2025-03-31, "
-                               f"pid {holder.proc.pid} on ")
+        assert line.startswith(
+            f"warehouse {warehouse.resolve()} is busy: run cafebabe (test holder, as of 2025-03-31, "
+            f"pid {holder.proc.pid} on "
+        )
         said = []
         threading.Timer(1.0, holder.release).start()
         with hold_warehouse(warehouse, run_id="1" * 8, started_by="test", on_wait=said.append) as mine:
@@ -46,13 +48,17 @@ def test_the_lock_is_reentrant_in_its_process_and_exclusive_across_processes(tmp
     """The CLI holds the warehouse and runs the Dagster job in its own process, whose resource
     takes the lock again: that must not wait for itself, while other processes still must."""
     warehouse = tmp_path / "wh"
-    probe = ("import sys; from orchestration.lock import hold_warehouse, WarehouseBusy\n"
-             "try:\n    with hold_warehouse(sys.argv[1], run_id='x', started_by='probe', wait=False): sys.exit(0)\n"
-             "except WarehouseBusy as e:\n    print(e); sys.exit(3)")
+    probe = (
+        "import sys; from orchestration.lock import hold_warehouse, WarehouseBusy\n"
+        "try:\n    with hold_warehouse(sys.argv[1], run_id='x', started_by='probe', wait=False): sys.exit(0)\n"
+        "except WarehouseBusy as e:\n    print(e); sys.exit(3)"
+    )
     with hold_warehouse(warehouse, run_id="outer-run", started_by="cli") as outer:
         with hold_warehouse(warehouse, run_id="inner-run", started_by="dagster", wait=False) as inner:
             assert inner is outer
-        other = subprocess.run([sys.executable, "-c", probe, str(warehouse)], cwd=PROJECT, capture_output=True, text=True)
+        other = subprocess.run(
+            [sys.executable, "-c", probe, str(warehouse)], cwd=PROJECT, capture_output=True, text=True
+        )
         assert other.returncode == 3 and "is busy: run outer-ru (cli" in other.stdout
     free = subprocess.run([sys.executable, "-c", probe, str(warehouse)], cwd=PROJECT, capture_output=True, text=True)
     assert free.returncode == 0, free.stdout + free.stderr
@@ -67,9 +73,12 @@ def test_no_wait_exits_at_once_with_one_line_and_code_3(tmp_path, cli):
             assert result.returncode == 3, result.output
             assert "Traceback" not in result.output
             last = result.output.strip().splitlines()[-1]
-            assert re.fullmatch(rf"error: warehouse {re.escape(str(warehouse))} is busy: run cafebabe \(test holder, "
-                                r"as of 2025-03-31, pid \d+ on \S+, since [\d-]+ [\d:]+ UTC\) is writing it; "
-                                r"not waiting \(--no-wait\)", last), last
+            assert re.fullmatch(
+                rf"error: warehouse {re.escape(str(warehouse))} is busy: run cafebabe \(test holder, "
+                r"as of 2025-03-31, pid \d+ on \S+, since [\d-]+ [\d:]+ UTC\) is writing it; "
+                r"not waiting \(--no-wait\)",
+                last,
+            ), last
 
 
 @pytest.mark.e2e
@@ -90,7 +99,9 @@ def test_two_runs_started_at_once_both_publish_one_after_the_other(tmp_path):
     assert len(waited) == 1, outputs  # exactly one of the two had to wait ...
     w, o = waited[0], 1 - waited[0]
     busy = next(ln for ln in outputs[w].splitlines() if " is busy: run " in ln)
-    assert f"is busy: run {runs[o].group(1)} (python -m orchestration run, as of {AS_OF}, pid " in busy  # ... named the other
+    assert (
+        f"is busy: run {runs[o].group(1)} (python -m orchestration run, as of {AS_OF}, pid " in busy
+    )  # ... named the other
     assert "the warehouse is free after" in outputs[w]
     # ... and ran after it: its log starts after the other's ends. It found the files loaded and
     # nothing to rebuild (a `none` plan), so the serving file is still the one the first run published.
@@ -98,4 +109,5 @@ def test_two_runs_started_at_once_both_publish_one_after_the_other(tmp_path):
     assert log_o[-1] <= log_w[0], (log_o[-1], log_w[0])
     assert "files new=0 " in outputs[w] and "  plan     none" in outputs[w], outputs[w]
     assert read_serving(warehouse / "serving.duckdb", "SELECT run_id FROM marts._publish_info")[0][0].startswith(
-        runs[o].group(1))
+        runs[o].group(1)
+    )

@@ -46,4 +46,5 @@ def serving(serving_tables, monkeypatch):
 def app(serving):
     """An AppTest of dashboards/app.py reading the fixture warehouse; call .run() yourself."""
     from streamlit.testing.v1 import AppTest
+
     return AppTest.from_file(str(APP), default_timeout=30)

@@ -24,17 +24,48 @@ from tests.dashboards.conftest import APP, PAGES, PROJECT
 pytestmark = pytest.mark.e2e  # the app in headless Chromium
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = PROJECT / "warehouse" / "screenshots"
 # Charts (Altair / Vega-Lite) each page draws with the fixture's data; dataframes likewise.
-MIN_CHARTS = {"charge_points": 7, "revenue": 1, "team_revenue": 1, "invoices": 0, "roaming": 7,
-              "failed_charges": 7, "site_utilization": 5, "reliability": 5}
-MIN_TABLES = {"charge_points": 2, "revenue": 3, "team_revenue": 3, "invoices": 2, "roaming": 3,
-              "failed_charges": 4, "site_utilization": 2, "reliability": 4}
-TITLES = {"charge_points": "Charge points", "revenue": "Revenue", "team_revenue": "Team revenue",
-          "invoices": "Invoices", "roaming": "Roaming charges", "failed_charges": "Failed charges",
-          "site_utilization": "Site utilization", "reliability": "Reliability and operations"}
+MIN_CHARTS = {
+    "charge_points": 7,
+    "revenue": 1,
+    "team_revenue": 1,
+    "invoices": 0,
+    "roaming": 7,
+    "failed_charges": 7,
+    "site_utilization": 5,
+    "reliability": 5,
+}
+MIN_TABLES = {
+    "charge_points": 2,
+    "revenue": 3,
+    "team_revenue": 3,
+    "invoices": 2,
+    "roaming": 3,
+    "failed_charges": 4,
+    "site_utilization": 2,
+    "reliability": 4,
+}
+TITLES = {
+    "charge_points": "Charge points",
+    "revenue": "Revenue",
+    "team_revenue": "Team revenue",
+    "invoices": "Invoices",
+    "roaming": "Roaming charges",
+    "failed_charges": "Failed charges",
+    "site_utilization": "Site utilization",
+    "reliability": "Reliability and operations",
+}
 
 
 def ensure_chromium() -> str:
@@ -44,14 +75,18 @@ def ensure_chromium() -> str:
     log = []
     for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
-                                  env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            proc = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                timeout=900,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             pytest.fail(f"{CHROMIUM} is missing and `{' '.join(cmd)}` could not run: {exc}")
         log.append(proc.stdout[-2000:] + proc.stderr[-2000:])
         if proc.returncode != 0:
-            pytest.fail(f"{CHROMIUM} is missing and `{' '.join(cmd)}` failed "
-                        f"(exit {proc.returncode}):\n{log[-1]}")
+            pytest.fail(f"{CHROMIUM} is missing and `{' '.join(cmd)}` failed (exit {proc.returncode}):\n{log[-1]}")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"`apt-get install -y chromium` succeeded but {CHROMIUM} is still missing:\n{log[-1]}")
     return CHROMIUM
@@ -71,10 +106,28 @@ def running_app(serving_tables, tmp_path):
     env = {**os.environ, "SERVING_DB": str(serving), "PYTHONUNBUFFERED": "1"}
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(APP),
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=PROJECT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.time() + 60
         while True:
@@ -99,6 +152,7 @@ def running_app(serving_tables, tmp_path):
 
 def _wait_rendered(page, key: str, timeout_ms: int = 30000) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     try:
         _wait(page, key, timeout_ms)
     except PlaywrightTimeout:
@@ -126,7 +180,11 @@ def _wait(page, key: str, timeout_ms: int) -> None:
             });
             const ts = document.querySelectorAll('[data-testid="stDataFrame"]').length;
             return drawn && ts >= tables;
-        }""", arg=[MIN_CHARTS[key], MIN_TABLES[key]], timeout=timeout_ms, polling=100)
+        }""",
+        arg=[MIN_CHARTS[key], MIN_TABLES[key]],
+        timeout=timeout_ms,
+        polling=100,
+    )
 
 
 def _wait_stable(page, timeout_s: float = 5.0) -> None:

@@ -73,10 +73,18 @@ def test_filter_values_are_bound_never_spliced(monkeypatch, serving):
     def spy(sql, params=None):
         seen.append((sql, params or {}))
         return real(sql, params)
+
     monkeypatch.setattr(data.core, "query", spy)  # every page module queries through core.query
     evil = "x' OR '1'='1"
-    f = data.Filters(operators=(evil,), teams=(evil,), sites=(evil,), charging_types=(evil,),
-                     access=(evil,), plans=(evil,), currency=evil)
+    f = data.Filters(
+        operators=(evil,),
+        teams=(evil,),
+        sites=(evil,),
+        charging_types=(evil,),
+        access=(evil,),
+        plans=(evil,),
+        currency=evil,
+    )
     assert data.invoices_table(f).empty
     assert data.revenue_operators_table(f).empty
     assert data.roaming_kpis(f)["sessions"] == 0
@@ -112,8 +120,16 @@ def test_all_sql_lives_in_the_data_package():
         if py.name != "core.py":
             assert not db_use.search(py.read_text()), f"{py.relative_to(PROJECT)} connects; only core.py does"
     assert {p.stem for p in DATA_PACKAGE.glob("*.py")} >= {
-        "core", "charge_points", "revenue", "team_revenue", "invoices", "roaming", "failed_charges",
-        "site_utilization", "reliability"}
+        "core",
+        "charge_points",
+        "revenue",
+        "team_revenue",
+        "invoices",
+        "roaming",
+        "failed_charges",
+        "site_utilization",
+        "reliability",
+    }
     src = _data_source()
     assert "(READ_ONLY)" in src
     assert not re.search(r"\b(INSERT|UPDATE|DELETE|CREATE|DROP|COPY)\b", src)
@@ -125,8 +141,9 @@ def test_only_published_marts_are_read(serving):
     named = set(re.findall(r"marts\.(\w+)", src))
     con = duckdb.connect(str(serving), read_only=True)
     try:
-        published = {t for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
+        published = {
+            t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()
+        }
     finally:
         con.close()
     assert named and named <= published, named - published

@@ -15,6 +15,7 @@ from tests.dashboards.conftest import PAGES
 
 # ------------------------------------------------------------------------------ helpers
 
+
 def sql(path, query: str, params=None) -> pd.DataFrame:
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -73,6 +74,7 @@ def chart_datasets(app) -> list[pd.DataFrame]:
 
 # ------------------------------------------------------------------------------ every page
 
+
 @pytest.mark.parametrize("key", list(PAGES))
 def test_page_renders_without_exception_in_under_two_seconds(app, key):
     app.run()  # imports and the first page
@@ -105,27 +107,36 @@ def test_warehouse_dir_is_the_default_location(app, monkeypatch, serving):
 
 # ------------------------------------------------------------------------------ charge points
 
+
 def test_charge_points_tables_and_metrics_match_the_marts(app, serving):
     open_page(app, "charge_points")
-    splits = sql(serving, "SELECT sum(charge_points) n, sum(charge_points) FILTER (WHERE is_active) a, "
-                          "sum(charge_points) FILTER (WHERE roaming_enabled) r FROM marts.cp_status_splits")
+    splits = sql(
+        serving,
+        "SELECT sum(charge_points) n, sum(charge_points) FILTER (WHERE is_active) a, "
+        "sum(charge_points) FILTER (WHERE roaming_enabled) r FROM marts.cp_status_splits",
+    )
     assert number(metric(app, "Charge points")) == splits.n[0] == 5
     assert number(metric(app, "Active")) == splits.a[0] == 4
     assert number(metric(app, "Roaming-enabled")) == splits.r[0] == 3
     teams = table(app, "team_name", "sessions_this_month").set_index("team_name")
-    mart = sql(serving, "SELECT team_name, charge_points, sessions_this_month, total_sessions "
-                        "FROM marts.cp_team_summary").set_index("team_name")
+    mart = sql(
+        serving, "SELECT team_name, charge_points, sessions_this_month, total_sessions FROM marts.cp_team_summary"
+    ).set_index("team_name")
     assert set(teams.index) == set(mart.index) == {"Alpha Fleet", "Alpha Retail", "Beta Taxi", "Beta Idle"}
     for col in ("charge_points", "sessions_this_month", "total_sessions"):
         assert teams[col].to_dict() == mart[col].to_dict()
     sites = table(app, "site_name", "sessions_this_month").set_index("site_name")
-    smart = sql(serving, "SELECT site_name, charge_points, sessions_this_month FROM marts.cp_site_summary") \
-        .set_index("site_name")
+    smart = sql(serving, "SELECT site_name, charge_points, sessions_this_month FROM marts.cp_site_summary").set_index(
+        "site_name"
+    )
     assert sites["charge_points"].to_dict() == smart["charge_points"].to_dict()
     assert sites["sessions_this_month"].to_dict() == smart["sessions_this_month"].to_dict()
     # kWh and completed sessions over the default range (Apr-Jun 2025, the activity months)
-    act = sql(serving, "SELECT sum(kwh) k, sum(completed_sessions) c FROM marts.cp_activity_monthly "
-                       "WHERE month BETWEEN DATE '2025-04-01' AND DATE '2025-06-01'")
+    act = sql(
+        serving,
+        "SELECT sum(kwh) k, sum(completed_sessions) c FROM marts.cp_activity_monthly "
+        "WHERE month BETWEEN DATE '2025-04-01' AND DATE '2025-06-01'",
+    )
     assert number(metric(app, "kWh charged")) == round(act.k[0])
     assert number(metric(app, "Completed sessions")) == act.c[0]
     assert len(app.get("vega_lite_chart")) == 7
@@ -144,9 +155,11 @@ def test_charge_points_ac_dc_filter_reaggregates_from_the_segment_marts(app, ser
     sites = table(app, "site_name", "sessions_this_month").set_index("site_name")
     # DC: CP-2 at Copenhagen Harbour and CP-5 at Stockholm Central; Aarhus Mall (AC only) drops out
     assert sites["charge_points"].to_dict() == {"Copenhagen Harbour": 1, "Stockholm Central": 1}
-    exp = sql(serving, "SELECT site_id, count(*) n FROM marts.fct_charge_sessions WHERE is_finished "
-                       "AND charging_type = 'DC' AND plugged_in_month = DATE '2025-06-01' GROUP BY 1") \
-        .set_index("site_id")["n"]
+    exp = sql(
+        serving,
+        "SELECT site_id, count(*) n FROM marts.fct_charge_sessions WHERE is_finished "
+        "AND charging_type = 'DC' AND plugged_in_month = DATE '2025-06-01' GROUP BY 1",
+    ).set_index("site_id")["n"]
     assert sites.loc["Copenhagen Harbour", "sessions_this_month"] == exp["S-A1"]
     assert sites.loc["Stockholm Central", "sessions_this_month"] == exp["S-B1"]
     assert metric(app, "Charge points") == "2"
@@ -154,20 +167,29 @@ def test_charge_points_ac_dc_filter_reaggregates_from_the_segment_marts(app, ser
 
 # ------------------------------------------------------------------------------ revenue
 
+
 def test_revenue_tables_and_running_revenue_match_the_marts(app, serving):
     open_page(app, "revenue")
     ops = table(app, "operator_name", "revenue_past_months").set_index("operator_name")
-    mart = sql(serving, "SELECT operator_name, revenue_current_month, revenue_past_months, total_revenue, "
-                        "total_revenue_eur FROM marts.revenue_operators").set_index("operator_name")
+    mart = sql(
+        serving,
+        "SELECT operator_name, revenue_current_month, revenue_past_months, total_revenue, "
+        "total_revenue_eur FROM marts.revenue_operators",
+    ).set_index("operator_name")
     pd.testing.assert_frame_equal(ops[mart.columns].sort_index(), mart.sort_index(), check_dtype=False)
     total_eur = sql(serving, "SELECT sum(revenue_eur) s FROM marts.revenue_monthly").s[0]
     assert number(metric(app, "Revenue, selected period (EUR)")) == pytest.approx(total_eur, abs=0.01)
-    running = sql(serving, "SELECT sum(running_revenue_eur) s FROM marts.revenue_running_by_operator "
-                           "WHERE month = DATE '2025-06-01'").s[0]
+    running = sql(
+        serving,
+        "SELECT sum(running_revenue_eur) s FROM marts.revenue_running_by_operator WHERE month = DATE '2025-06-01'",
+    ).s[0]
     assert number(metric(app, "Running revenue at period end")) == pytest.approx(running, abs=0.01)
     plans = table(app, "plan_name", "active_subscriptions_this_month")
-    assert plans.set_index("plan_name")["subscriptions"].to_dict() == \
-        {"Alpha Fleet Pro": 2, "Alpha Basic": 1, "Beta Taxi Plan": 1}
+    assert plans.set_index("plan_name")["subscriptions"].to_dict() == {
+        "Alpha Fleet Pro": 2,
+        "Alpha Basic": 1,
+        "Beta Taxi Plan": 1,
+    }
     assert len(app.get("vega_lite_chart")) == 1
 
 
@@ -184,8 +206,10 @@ def test_revenue_paying_team_filter_matches_team_revenue_monthly(app, serving):
     open_page(app, "revenue", team=["T-A1"], currency="EUR")
     teams = table(app, "team_name", "revenue_current_month")
     assert list(teams["team_name"]) == ["Alpha Fleet"]
-    run = sql(serving, "SELECT running_revenue FROM marts.team_revenue_monthly WHERE team_id = 'T-A1' "
-                       "AND month = DATE '2025-06-01'").running_revenue[0]
+    run = sql(
+        serving,
+        "SELECT running_revenue FROM marts.team_revenue_monthly WHERE team_id = 'T-A1' AND month = DATE '2025-06-01'",
+    ).running_revenue[0]
     assert number(metric(app, "Running revenue at period end")) == pytest.approx(run, abs=0.01)
     mart = sql(serving, "SELECT total_revenue FROM marts.revenue_paying_teams WHERE team_id = 'T-A1'")
     assert teams["total_revenue"][0] == pytest.approx(mart.total_revenue[0])
@@ -199,8 +223,7 @@ def test_revenue_site_filter_uses_the_ledger_entries(app, serving):
 
 
 def test_revenue_date_range_and_yearly_granularity(app, serving):
-    open_page(app, "revenue", **{"range:month": (pd.Timestamp("2025-05-01").date(),
-                                                  pd.Timestamp("2025-05-01").date())})
+    open_page(app, "revenue", **{"range:month": (pd.Timestamp("2025-05-01").date(), pd.Timestamp("2025-05-01").date())})
     may = sql(serving, "SELECT sum(revenue_eur) s FROM marts.revenue_monthly WHERE month = DATE '2025-05-01'").s[0]
     assert number(metric(app, "Revenue, selected period (EUR)")) == pytest.approx(may, abs=0.01)
     _widget(app, "w:revenue:granularity").set_value("year")
@@ -214,16 +237,21 @@ def test_revenue_date_range_and_yearly_granularity(app, serving):
 
 # ------------------------------------------------------------------------------ team revenue
 
+
 def test_team_revenue_tables_match_the_marts(app, serving):
     open_page(app, "team_revenue", currency="EUR")
     teams = table(app, "team_name", "has_revenue")
     mart = sql(serving, "SELECT team_name, total_revenue FROM marts.team_revenue_teams WHERE currency = 'EUR'")
-    assert teams.set_index("team_name")["total_revenue"].to_dict() == \
-        pytest.approx(mart.set_index("team_name")["total_revenue"].to_dict())
+    assert teams.set_index("team_name")["total_revenue"].to_dict() == pytest.approx(
+        mart.set_index("team_name")["total_revenue"].to_dict()
+    )
     kinds = table(app, "period_label", "fees", "write_offs").set_index("period_label")
-    m = sql(serving, "SELECT strftime(month, '%Y-%m') p, sum(fees) fees, sum(charges) charges, "
-                     "sum(write_offs) write_offs, sum(running_revenue) running FROM marts.team_revenue_monthly "
-                     "WHERE currency = 'EUR' GROUP BY 1").set_index("p")
+    m = sql(
+        serving,
+        "SELECT strftime(month, '%Y-%m') p, sum(fees) fees, sum(charges) charges, "
+        "sum(write_offs) write_offs, sum(running_revenue) running FROM marts.team_revenue_monthly "
+        "WHERE currency = 'EUR' GROUP BY 1",
+    ).set_index("p")
     for col in ("fees", "charges", "write_offs"):
         assert kinds[col].to_dict() == pytest.approx(m[col].to_dict())
     assert kinds["running_revenue"].to_dict() == pytest.approx(m["running"].to_dict())
@@ -244,9 +272,21 @@ def test_team_revenue_lists_teams_without_revenue(app):
 
 # ------------------------------------------------------------------------------ invoices
 
-INVOICE_COLUMNS = ["operator_name", "parent_operator_name", "customer", "invoice_id", "status", "wallet_id",
-                   "currency", "wallet_balance", "due_at", "days_overdue", "payable_amount", "period_from",
-                   "period_to"]
+INVOICE_COLUMNS = [
+    "operator_name",
+    "parent_operator_name",
+    "customer",
+    "invoice_id",
+    "status",
+    "wallet_id",
+    "currency",
+    "wallet_balance",
+    "due_at",
+    "days_overdue",
+    "payable_amount",
+    "period_from",
+    "period_to",
+]
 
 
 def test_invoice_metrics_equal_the_counts_in_the_table(app, serving):
@@ -268,8 +308,11 @@ def test_invoices_operator_currency_and_team_filters(app):
     open_page(app, "invoices", operator=["OP-B"])
     inv = table(app, "invoice_id", "days_overdue")
     assert set(inv["operator_name"]) == {"Beta Laddning AB"} and len(inv) == 4
-    assert (metric(app, "Paid invoices"), metric(app, "Settled invoices"), metric(app, "Unpaid invoices")) == \
-        ("1", "1", "2")
+    assert (metric(app, "Paid invoices"), metric(app, "Settled invoices"), metric(app, "Unpaid invoices")) == (
+        "1",
+        "1",
+        "2",
+    )
     _widget(app, "w:invoices:operator").set_value([])
     _widget(app, "w:invoices:currency").set_value("EUR")
     app.run()
@@ -291,6 +334,7 @@ def test_invoices_status_pills_narrow_the_table(app):
 
 
 # ------------------------------------------------------------------------------ roaming
+
 
 def test_roaming_metrics_and_breakdowns_match_the_marts(app, serving):
     open_page(app, "roaming")
@@ -314,8 +358,10 @@ def test_roaming_metrics_and_breakdowns_match_the_marts(app, serving):
 
 def test_roaming_ac_dc_and_operator_filters(app, serving):
     open_page(app, "roaming", charging_type=["AC"])
-    n = sql(serving, "SELECT count(*) n FROM marts.fct_charge_sessions WHERE is_roaming AND is_finished "
-                     "AND charging_type = 'AC'").n[0]
+    n = sql(
+        serving,
+        "SELECT count(*) n FROM marts.fct_charge_sessions WHERE is_roaming AND is_finished AND charging_type = 'AC'",
+    ).n[0]
     kwh = sql(serving, "SELECT sum(kwh) k FROM marts.roaming_charge_points_daily WHERE charging_type = 'AC'").k[0]
     assert number(metric(app, "Total charge sessions")) == n
     assert number(metric(app, "Total kWh charged")) == pytest.approx(round(kwh, 1))
@@ -327,6 +373,7 @@ def test_roaming_ac_dc_and_operator_filters(app, serving):
 
 # ------------------------------------------------------------------------------ failed charges
 
+
 def test_failed_charges_match_the_marts(app, serving):
     open_page(app, "failed_charges")
     d = sql(serving, "SELECT sum(total_sessions) t, sum(failed_sessions) f FROM marts.failed_charges_daily")
@@ -334,10 +381,15 @@ def test_failed_charges_match_the_marts(app, serving):
     assert number(metric(app, "Failed sessions")) == d.f[0]
     assert number(metric(app, "% failed")) == pytest.approx(round(100 * d.f[0] / d.t[0], 2))
     hw = table(app, "brand", "model", "firmware_version")
-    exp = sql(serving, "SELECT brand, model, firmware_version, sum(failed_sessions) f "
-                       "FROM marts.failed_charges_by_hardware GROUP BY ALL")
-    assert hw.set_index(["brand", "model", "firmware_version"])["failed_sessions"].to_dict() == \
-        exp.set_index(["brand", "model", "firmware_version"])["f"].to_dict()
+    exp = sql(
+        serving,
+        "SELECT brand, model, firmware_version, sum(failed_sessions) f "
+        "FROM marts.failed_charges_by_hardware GROUP BY ALL",
+    )
+    assert (
+        hw.set_index(["brand", "model", "firmware_version"])["failed_sessions"].to_dict()
+        == exp.set_index(["brand", "model", "firmware_version"])["f"].to_dict()
+    )
     errors = sql(serving, "SELECT sum(error_count) n FROM marts.ocpp_errors_daily").n[0]
     assert number(metric(app, "OCPP error notifications")) == errors
     assert len(app.get("vega_lite_chart")) == 7
@@ -353,21 +405,27 @@ def test_failed_charges_filters(app, serving):
     _widget(app, "w:failed_charges:operator").set_value([])
     _widget(app, "w:failed_charges:access").set_value(["private"])
     app.run()
-    exp = sql(serving, "SELECT sum(total_sessions) t FROM marts.failed_charges_by_charge_point_daily "
-                       "WHERE access = 'private'").t[0]
+    exp = sql(
+        serving, "SELECT sum(total_sessions) t FROM marts.failed_charges_by_charge_point_daily WHERE access = 'private'"
+    ).t[0]
     assert number(metric(app, "Total charge sessions")) == exp
     reasons = [d for d in chart_datasets(app) if "failure_reason" in d.columns][0]
-    exp_r = sql(serving, "SELECT sum(failed_sessions) n FROM marts.failed_charges_by_reason_monthly "
-                         "WHERE access = 'private'").n[0]
+    exp_r = sql(
+        serving, "SELECT sum(failed_sessions) n FROM marts.failed_charges_by_reason_monthly WHERE access = 'private'"
+    ).n[0]
     assert reasons["failed_sessions"].sum() == exp_r
 
 
 # ------------------------------------------------------------------------------ site utilization
 
+
 def test_site_utilization_matches_the_marts_and_benchmarks(app, serving):
     open_page(app, "site_utilization")
-    m = sql(serving, "SELECT sum(kwh) / sum(cp_days) k, 100 * sum(occupied_hours) / sum(available_hours) p "
-                     "FROM marts.site_utilization_monthly")
+    m = sql(
+        serving,
+        "SELECT sum(kwh) / sum(cp_days) k, 100 * sum(occupied_hours) / sum(available_hours) p "
+        "FROM marts.site_utilization_monthly",
+    )
     assert number(metric(app, "Average site utilisation")) == pytest.approx(round(m.k[0], 1))
     assert number(metric(app, "Average daily utilisation")) == pytest.approx(round(m.p[0], 2))
     bench = table(app, "metric", "tier", "threshold")
@@ -380,8 +438,11 @@ def test_site_utilization_tiers_equal_the_marts_for_one_month(app, serving):
     june = pd.Timestamp("2025-06-01").date()
     open_page(app, "site_utilization", **{"range:month": (june, june)})
     sites = table(app, "site_name", "kwh_tier", "time_tier").set_index("site_name")
-    mart = sql(serving, "SELECT site_name, kwh_per_cp_day, kwh_tier, time_tier FROM marts.site_utilization_monthly "
-                        "WHERE month = DATE '2025-06-01'").set_index("site_name")
+    mart = sql(
+        serving,
+        "SELECT site_name, kwh_per_cp_day, kwh_tier, time_tier FROM marts.site_utilization_monthly "
+        "WHERE month = DATE '2025-06-01'",
+    ).set_index("site_name")
     assert sites["kwh_tier"].to_dict() == mart["kwh_tier"].to_dict()
     assert sites["time_tier"].to_dict() == mart["time_tier"].to_dict()
     assert sites["kwh_per_cp_day"].to_dict() == pytest.approx(mart["kwh_per_cp_day"].to_dict())
@@ -397,6 +458,7 @@ def test_site_utilization_ac_dc_filter_uses_cp_utilization_daily(app, serving):
 def test_benchmark_thresholds_come_from_the_mart(app, monkeypatch, tmp_path):
     """A warehouse whose benchmark seed says top > 250: the page shows and draws 250, not 220."""
     from tests.dashboards.warehouse_fixture import build_serving, build_tables
+
     tables = build_tables()
     b = tables["site_utilization_benchmarks"]
     b.loc[(b.metric == "kwh_per_cp_day") & (b.tier == "top"), "threshold"] = 250.0
@@ -416,20 +478,29 @@ POOLED = "100.0 * (sum(period_minutes) - (sum(outage_minutes) - sum(excluded_min
 
 def test_reliability_metrics_and_tables_match_the_marts(app, serving):
     open_page(app, "reliability")
-    ports = sql(serving, f"SELECT count(*) n, count(*) FILTER (WHERE meets_nevi_97) ok, {POOLED} up "
-                         "FROM marts.charge_point_uptime_trailing")
+    ports = sql(
+        serving,
+        f"SELECT count(*) n, count(*) FILTER (WHERE meets_nevi_97) ok, {POOLED} up "
+        "FROM marts.charge_point_uptime_trailing",
+    )
     assert metric(app, "Ports meeting NEVI") == f"{ports.ok[0]} of {ports.n[0]}" == "7 of 10"
     assert number(metric(app, "Port uptime")) == pytest.approx(ports.up[0], abs=0.0005)
-    rapid = sql(serving, "SELECT sum(average_uptime_pct * rapid_charge_points) / sum(rapid_charge_points) u "
-                         "FROM marts.network_reliability_yearly WHERE year = 2025")
+    rapid = sql(
+        serving,
+        "SELECT sum(average_uptime_pct * rapid_charge_points) / sum(rapid_charge_points) u "
+        "FROM marts.network_reliability_yearly WHERE year = 2025",
+    )
     assert metric(app, "Rapid-charger reliability 2025 (so far)")
     assert number(metric(app, "Rapid-charger reliability")) == pytest.approx(rapid.u[0], abs=0.0005)
     idle = sql(serving, "SELECT 60 * sum(idle_hours) / sum(sessions) m FROM marts.site_operations_daily")
     assert number(metric(app, "Idle time per session")) == pytest.approx(idle.m[0], abs=0.05)
     # the worst ports, worst first, with their outage minutes
     worst = table(app, "port", "outage_minutes", "meets_nevi_97")
-    mart = sql(serving, "SELECT charge_point_id || ' #' || connector_id AS port, outage_minutes, uptime_pct, "
-                        "meets_nevi_97 FROM marts.charge_point_uptime_trailing ORDER BY uptime_pct")
+    mart = sql(
+        serving,
+        "SELECT charge_point_id || ' #' || connector_id AS port, outage_minutes, uptime_pct, "
+        "meets_nevi_97 FROM marts.charge_point_uptime_trailing ORDER BY uptime_pct",
+    )
     assert list(worst["port"]) == list(mart["port"])
     assert list(worst["outage_minutes"]) == pytest.approx(list(mart["outage_minutes"]))
     assert list(worst["meets_nevi_97"]) == list(mart["meets_nevi_97"])
@@ -439,31 +510,46 @@ def test_reliability_metrics_and_tables_match_the_marts(app, serving):
     drawn = set(pd.concat([d for d in chart_datasets(app) if "threshold" in d.columns])["threshold"])
     assert {97.0, 99.0} <= drawn
     sites = table(app, "site_name", "idle_minutes_per_session").set_index("site_name")
-    per_site = sql(serving, "SELECT d.site_name, sum(o.sessions) s, 60 * sum(o.idle_hours) / sum(o.sessions) m "
-                            "FROM marts.site_operations_daily o JOIN marts.dim_sites d USING (site_id) GROUP BY 1"
-                   ).set_index("site_name")
+    per_site = sql(
+        serving,
+        "SELECT d.site_name, sum(o.sessions) s, 60 * sum(o.idle_hours) / sum(o.sessions) m "
+        "FROM marts.site_operations_daily o JOIN marts.dim_sites d USING (site_id) GROUP BY 1",
+    ).set_index("site_name")
     assert sites["sessions"].to_dict() == per_site["s"].to_dict()
     assert sites["idle_minutes_per_session"].to_dict() == pytest.approx(per_site["m"].to_dict())
     peaks = table(app, "site_name", "peak_demand_kw", "installed_power_kw").set_index("site_name")
-    mart_peaks = sql(serving, "SELECT d.site_name, max(peak_demand_kw) p FROM marts.site_operations_daily "
-                              "JOIN marts.dim_sites d USING (site_id) GROUP BY 1").set_index("site_name")
+    mart_peaks = sql(
+        serving,
+        "SELECT d.site_name, max(peak_demand_kw) p FROM marts.site_operations_daily "
+        "JOIN marts.dim_sites d USING (site_id) GROUP BY 1",
+    ).set_index("site_name")
     assert peaks["peak_demand_kw"].to_dict() == pytest.approx(mart_peaks["p"].to_dict())
     heat = [d for d in chart_datasets(app) if "peak_demand_kw" in d.columns and "date" in d.columns][0]
-    assert len(heat) == len(sql(serving, "SELECT * FROM marts.site_operations_daily WHERE peak_demand_kw > 0 "
-                                         "OR site_id IN (SELECT site_id FROM marts.site_operations_daily "
-                                         "WHERE peak_demand_kw > 0)"))
+    assert len(heat) == len(
+        sql(
+            serving,
+            "SELECT * FROM marts.site_operations_daily WHERE peak_demand_kw > 0 "
+            "OR site_id IN (SELECT site_id FROM marts.site_operations_daily "
+            "WHERE peak_demand_kw > 0)",
+        )
+    )
     assert len(app.get("vega_lite_chart")) == 5
 
 
 def test_reliability_dc_filter_uses_the_charge_point_marts(app, serving):
     open_page(app, "reliability", charging_type=["DC"])
     assert set(table(app, "port", "outage_minutes", "meets_nevi_97")["charging_type"]) == {"DC"}
-    idle = sql(serving, "SELECT 60 * sum(idle_hours) / sum(sessions) m FROM marts.charge_point_operations_daily "
-                        "WHERE charging_type = 'DC'")
+    idle = sql(
+        serving,
+        "SELECT 60 * sum(idle_hours) / sum(sessions) m FROM marts.charge_point_operations_daily "
+        "WHERE charging_type = 'DC'",
+    )
     assert number(metric(app, "Idle time per session")) == pytest.approx(idle.m[0], abs=0.05)
     # demand stays the whole site's; only sites with a DC charge point (Aarhus Mall has none)
-    assert set(table(app, "site_name", "peak_demand_kw", "installed_power_kw")["site_name"]) == \
-        {"Copenhagen Harbour", "Stockholm Central"}
+    assert set(table(app, "site_name", "peak_demand_kw", "installed_power_kw")["site_name"]) == {
+        "Copenhagen Harbour",
+        "Stockholm Central",
+    }
     assert any("grid connection" in c.value for c in app.caption)
 
 
@@ -471,21 +557,29 @@ def test_reliability_operator_and_date_filters(app, serving):
     may = pd.Timestamp("2025-05-01").date()
     open_page(app, "reliability", operator=["OP-B"], **{"range:month": (may, may)})
     assert set(table(app, "port", "outage_minutes", "meets_nevi_97")["port"]) == {"CP-5 #1", "CP-5 #2"}
-    assert list(table(app, "operator_name", "average_uptime_pct", "meets_uk_99")["operator_name"]) == \
-        ["Beta Laddning AB"]
-    idle = sql(serving, "SELECT sum(sessions) s, 60 * sum(idle_hours) / sum(sessions) m "
-                        "FROM marts.site_operations_daily WHERE operator_id = 'OP-B' AND month = DATE '2025-05-01'")
+    assert list(table(app, "operator_name", "average_uptime_pct", "meets_uk_99")["operator_name"]) == [
+        "Beta Laddning AB"
+    ]
+    idle = sql(
+        serving,
+        "SELECT sum(sessions) s, 60 * sum(idle_hours) / sum(sessions) m "
+        "FROM marts.site_operations_daily WHERE operator_id = 'OP-B' AND month = DATE '2025-05-01'",
+    )
     assert number(metric(app, "Idle time per session")) == pytest.approx(idle.m[0], abs=0.05)
     daily = [d for d in chart_datasets(app) if "uptime_pct" in d.columns and "date" in d.columns][0]
     dates = pd.to_datetime(daily["date"])
     assert dates.min() == pd.Timestamp("2025-05-01") and dates.max() == pd.Timestamp("2025-05-31")
-    exp = sql(serving, f"SELECT date, {POOLED} u FROM marts.connector_uptime_daily WHERE operator_id = 'OP-B' "
-                       "AND month = DATE '2025-05-01' GROUP BY date ORDER BY date")
+    exp = sql(
+        serving,
+        f"SELECT date, {POOLED} u FROM marts.connector_uptime_daily WHERE operator_id = 'OP-B' "
+        "AND month = DATE '2025-05-01' GROUP BY date ORDER BY date",
+    )
     assert list(daily["uptime_pct"]) == pytest.approx(list(exp["u"]))
     assert daily["uptime_pct"].min() == 0.0  # CP-5 dead 12-14 May
 
 
 # ------------------------------------------------------------------------------ filters across pages
+
 
 def test_filters_apply_only_where_they_can_and_persist_across_pages(app):
     open_page(app, "revenue", operator=["OP-B"])

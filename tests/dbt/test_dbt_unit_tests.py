@@ -17,11 +17,17 @@ DBT = str(Path(sys.executable).parent / "dbt")
 
 
 def dbt(*args: str, warehouse: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse), "DBT_PROFILES_DIR": str(PROFILES_DIR),
-           "DBT_TARGET_PATH": str(warehouse / "target"), "DBT_LOG_PATH": str(warehouse / "logs"),
-           "DBT_USE_COLORS": "false"}
-    return subprocess.run([DBT, *args, "--vars", "{as_of_date: 2025-06-30}"], cwd=PROJECT_DIR, env=env,
-                          capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "WAREHOUSE_DIR": str(warehouse),
+        "DBT_PROFILES_DIR": str(PROFILES_DIR),
+        "DBT_TARGET_PATH": str(warehouse / "target"),
+        "DBT_LOG_PATH": str(warehouse / "logs"),
+        "DBT_USE_COLORS": "false",
+    }
+    return subprocess.run(
+        [DBT, *args, "--vars", "{as_of_date: 2025-06-30}"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +68,9 @@ def test_valid_rows_finds_each_broken_rule(empty_warehouse):
     failed = dbt("test", "--select", "valid_rows_int_roaming_cdrs", "--store-failures", warehouse=empty_warehouse)
     assert failed.returncode == 1 and "Got 3 results" in failed.stdout, failed.stdout[-3000:]
     con = duckdb.connect(str(empty_warehouse / "build.duckdb"), read_only=True)
-    rows = con.execute("SELECT cdr_id, rows_with_key, null__site_id, not_accepted__cdr_sign "
-                       "FROM dbt_test__audit.valid_rows_int_roaming_cdrs ORDER BY cdr_id").fetchall()
+    rows = con.execute(
+        "SELECT cdr_id, rows_with_key, null__site_id, not_accepted__cdr_sign "
+        "FROM dbt_test__audit.valid_rows_int_roaming_cdrs ORDER BY cdr_id"
+    ).fetchall()
     con.close()
     assert rows == [("c1", 2, 0, 0), ("c2", 1, 1, 0), ("c3", 1, 0, 1)]

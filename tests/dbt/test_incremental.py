@@ -53,14 +53,28 @@ pytestmark = pytest.mark.e2e  # dbt builds, day by day and whole
 
 DBT = str(Path(sys.executable).parent / "dbt")
 
-HISTORY = date(2025, 3, 5)          # the generated data starts three weeks before the first drop
-FIRST = date(2025, 3, 26)            # the first drop: everything dated up to it
-LAST = date(2025, 4, 4)              # the European DST change (2025-03-30) is a daily run
-BACKFILL_UNTIL = date(2025, 3, 29)   # the first days are built as one backfill
+HISTORY = date(2025, 3, 5)  # the generated data starts three weeks before the first drop
+FIRST = date(2025, 3, 26)  # the first drop: everything dated up to it
+LAST = date(2025, 4, 4)  # the European DST change (2025-03-30) is a daily run
+BACKFILL_UNTIL = date(2025, 3, 29)  # the first days are built as one backfill
 SESSIONS = 2000
 
-LOAD_ORDER = ["operators", "teams", "sites", "charge_points", "plans", "subscriptions", "wallets",
-              "sessions", "cdrs", "ocpp", "ratings", "invoices", "ledger", "fx_rates"]
+LOAD_ORDER = [
+    "operators",
+    "teams",
+    "sites",
+    "charge_points",
+    "plans",
+    "subscriptions",
+    "wallets",
+    "sessions",
+    "cdrs",
+    "ocpp",
+    "ratings",
+    "invoices",
+    "ledger",
+    "fx_rates",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,24 +136,45 @@ def _make_drops(generated: Path, drops: Path) -> dict[date, list[tuple[Path, byt
     # A session completed again later: a new version 3 days later, unplugged a day later.
     day2 = FIRST + timedelta(days=1)
     late_src = next(p for p in session_lines if _delivery_day(p) == day2)
-    versions = Counter(json.loads(line).get("session_id") for lines in session_lines.values()
-                       for line in lines if _safe_json(line))
+    versions = Counter(
+        json.loads(line).get("session_id") for lines in session_lines.values() for line in lines if _safe_json(line)
+    )
     single = {sid for sid, n in versions.items() if n == 1}
-    completed = _first_valid(session_lines[late_src],
-                             lambda r: r["state"] == "completed" and r["session_id"] in single
-                             and r.get("unplugged_at") and (r.get("kwh") or 0) < 40)
-    late = dict(completed, unplugged_at=_shift(completed["unplugged_at"], hours=26),
-                kwh=round(completed["kwh"] + 7.5, 3),
-                updated_at=_shift(completed["updated_at"], days=3))
+    completed = _first_valid(
+        session_lines[late_src],
+        lambda r: (
+            r["state"] == "completed"
+            and r["session_id"] in single
+            and r.get("unplugged_at")
+            and (r.get("kwh") or 0) < 40
+        ),
+    )
+    late = dict(
+        completed,
+        unplugged_at=_shift(completed["unplugged_at"], hours=26),
+        kwh=round(completed["kwh"] + 7.5, 3),
+        updated_at=_shift(completed["updated_at"], days=3),
+    )
     # A corrected version that moves a session three days earlier: its old dates are only known
     # from the version stored before.
     moved_src = next(p for p in session_lines if _delivery_day(p) == day2)
-    moving = _first_valid(session_lines[moved_src],
-                          lambda r: r["state"] == "completed" and r["session_id"] in single
-                          and r["session_id"] != completed["session_id"] and r.get("unplugged_at"))
-    moved = dict(moving, plugged_in_at=_shift(moving["plugged_in_at"], days=-3),
-                 unplugged_at=_shift(moving["unplugged_at"], days=-3), charging_started_at=None, charging_ended_at=None,
-                 updated_at=_shift(moving["updated_at"], days=2))
+    moving = _first_valid(
+        session_lines[moved_src],
+        lambda r: (
+            r["state"] == "completed"
+            and r["session_id"] in single
+            and r["session_id"] != completed["session_id"]
+            and r.get("unplugged_at")
+        ),
+    )
+    moved = dict(
+        moving,
+        plugged_in_at=_shift(moving["plugged_in_at"], days=-3),
+        unplugged_at=_shift(moving["unplugged_at"], days=-3),
+        charging_started_at=None,
+        charging_ended_at=None,
+        updated_at=_shift(moving["updated_at"], days=2),
+    )
     late_day = FIRST + timedelta(days=6)
     add(late_day, "sessions/late_version_" + late_day.isoformat() + ".jsonl", (json.dumps(late) + "\n").encode())
     full_day = FIRST + timedelta(days=7)  # the drops that may empty a partition all come this day
@@ -150,35 +185,62 @@ def _make_drops(generated: Path, drops: Path) -> dict[date, list[tuple[Path, byt
     two_versions = {sid for sid, n in versions.items() if n == 2}
     resent = _first_valid(
         [line for p in session_lines if _delivery_day(p) <= FIRST + timedelta(days=2) for line in session_lines[p]],
-        lambda r: r["session_id"] in two_versions and r["state"] == "completed" and r.get("kwh"))
+        lambda r: r["session_id"] in two_versions and r["state"] == "completed" and r.get("kwh"),
+    )
     # (inside that day's regular file: a file of one bad record would be refused as a whole)
     conflict_file = next(p for p in session_lines if _delivery_day(p) == FIRST + timedelta(days=7))
     session_lines[conflict_file].append(json.dumps(dict(resent, kwh=round(resent["kwh"] + 1.0, 3))))
 
     # A credit CDR weeks after its CDR (a CDR of the first generated day, credited on the second
     # to last day).
-    first_cdr_file = min((p for p in cdr_lines if any(_safe_json(line) and not json.loads(line).get("credit")
-                                                      for line in cdr_lines[p])), key=lambda p: p.name)
+    first_cdr_file = min(
+        (p for p in cdr_lines if any(_safe_json(line) and not json.loads(line).get("credit") for line in cdr_lines[p])),
+        key=lambda p: p.name,
+    )
     original = _first_valid(cdr_lines[first_cdr_file], lambda r: not r.get("credit"))
     credit = _credit_for(original, last_updated=(LAST - timedelta(days=1)).isoformat() + "T08:00:00Z")
-    add(LAST - timedelta(days=1), first_cdr_file.relative_to(generated).parent / "late_credit.jsonl",
-        (json.dumps(credit) + "\n").encode())
+    add(
+        LAST - timedelta(days=1),
+        first_cdr_file.relative_to(generated).parent / "late_credit.jsonl",
+        (json.dumps(credit) + "\n").encode(),
+    )
     # A CDR that arrives two days late (its session ended days before).
     held_day = FIRST + timedelta(days=7)
     held_file = next(p for p in cdr_lines if _delivery_day(p) == held_day)
     held = _first_valid(cdr_lines[held_file], lambda r: not r.get("credit"))
-    cdr_lines[held_file] = [line for line in cdr_lines[held_file] if not (_safe_json(line) and json.loads(line) == held)]
-    add(held_day + timedelta(days=2), held_file.relative_to(generated).parent / "held_back.jsonl",
-        (json.dumps(held) + "\n").encode())
+    cdr_lines[held_file] = [
+        line for line in cdr_lines[held_file] if not (_safe_json(line) and json.loads(line) == held)
+    ]
+    add(
+        held_day + timedelta(days=2),
+        held_file.relative_to(generated).parent / "held_back.jsonl",
+        (json.dumps(held) + "\n").encode(),
+    )
 
     # Registry changes mid-way: a firmware upgrade, and a site whose time zone is corrected
     # (every local date of its sessions and CP-days moves).
-    add(FIRST + timedelta(days=5), f"charge_points/firmware_upgrade_{FIRST + timedelta(days=5)}.csv",
-        _registry_change(files, "charge_points", lambda r: not r["decommissioned_at"],
-                         lambda r: {"firmware_version": r["firmware_version"] + "-upd"}, FIRST + timedelta(days=5)))
-    add(full_day, f"sites/time_zone_fix_{full_day}.csv",
-        _registry_change(files, "sites", lambda r: r["time_zone"].startswith("Europe/") and r["time_zone"] != "Europe/London",
-                         lambda r: {"time_zone": "Europe/London"}, full_day))
+    add(
+        FIRST + timedelta(days=5),
+        f"charge_points/firmware_upgrade_{FIRST + timedelta(days=5)}.csv",
+        _registry_change(
+            files,
+            "charge_points",
+            lambda r: not r["decommissioned_at"],
+            lambda r: {"firmware_version": r["firmware_version"] + "-upd"},
+            FIRST + timedelta(days=5),
+        ),
+    )
+    add(
+        full_day,
+        f"sites/time_zone_fix_{full_day}.csv",
+        _registry_change(
+            files,
+            "sites",
+            lambda r: r["time_zone"].startswith("Europe/") and r["time_zone"] != "Europe/London",
+            lambda r: {"time_zone": "Europe/London"},
+            full_day,
+        ),
+    )
 
     for p in files:
         rel = p.relative_to(generated)
@@ -204,8 +266,11 @@ def _make_drops(generated: Path, drops: Path) -> dict[date, list[tuple[Path, byt
 def _registry_change(files: list[Path], folder: str, choose, change, day: date) -> bytes:
     """A CSV with one new version of the first registry row `choose` accepts (its latest
     version), with `change` applied and updated_at = `day` 03:00 UTC."""
-    rows = [row for p in sorted(f for f in files if f.parent.name == folder)
-            for row in csv.DictReader(io.StringIO(p.read_text()))]
+    rows = [
+        row
+        for p in sorted(f for f in files if f.parent.name == folder)
+        for row in csv.DictReader(io.StringIO(p.read_text()))
+    ]
     key = next(iter(rows[0]))
     latest: dict[str, dict] = {}
     for row in rows:
@@ -259,10 +324,17 @@ def _load(warehouse: Path, landing: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # dbt and comparisons
 
+
 def _dbt(warehouse: Path, *args: str, dbt_vars: dict | None = None, env: dict | None = None) -> str:
-    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse), "DBT_PROFILES_DIR": str(PROFILES_DIR),
-           "DBT_TARGET_PATH": str(warehouse / "target"), "DBT_LOG_PATH": str(warehouse / "logs"),
-           "DBT_USE_COLORS": "false", **(env or {})}
+    env = {
+        **os.environ,
+        "WAREHOUSE_DIR": str(warehouse),
+        "DBT_PROFILES_DIR": str(PROFILES_DIR),
+        "DBT_TARGET_PATH": str(warehouse / "target"),
+        "DBT_LOG_PATH": str(warehouse / "logs"),
+        "DBT_USE_COLORS": "false",
+        **(env or {}),
+    }
     cmd = [DBT, *args]
     if dbt_vars is not None:
         cmd += ["--vars", json.dumps(dbt_vars)]
@@ -272,8 +344,9 @@ def _dbt(warehouse: Path, *args: str, dbt_vars: dict | None = None, env: dict | 
 
 
 def _build(warehouse: Path, *extra: str) -> str:
-    return _dbt(warehouse, "build", "--exclude-resource-type", "unit_test", *extra,
-                dbt_vars={"as_of_date": LAST.isoformat()})
+    return _dbt(
+        warehouse, "build", "--exclude-resource-type", "unit_test", *extra, dbt_vars={"as_of_date": LAST.isoformat()}
+    )
 
 
 def _planned_build(warehouse: Path, day: date) -> planner.Plan:
@@ -296,10 +369,14 @@ def _fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('marts', 'intermediate') "
             "AND NOT starts_with(table_name, '_') "
             "UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE schema_name IN ('marts', 'intermediate') "
-            "ORDER BY 1, 2").fetchall()
-        return {f"{s}.{t}": tuple(con.execute(
-                    f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{s}"."{t}" AS t').fetchone())
-                for s, t in tables}
+            "ORDER BY 1, 2"
+        ).fetchall()
+        return {
+            f"{s}.{t}": tuple(
+                con.execute(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{s}"."{t}" AS t').fetchone()
+            )
+            for s, t in tables
+        }
     finally:
         con.close()
 
@@ -310,14 +387,30 @@ def _differences(a: dict, b: dict) -> dict:
 
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
     root = tmp_path_factory.mktemp("incremental")
     generated = root / "generated"
     gen = subprocess.run(
-        [sys.executable, "-m", "orchestration", "generate", "--out", str(generated), "--sessions", str(SESSIONS),
-         "--start", HISTORY.isoformat(), "--end", LAST.isoformat()],
-        cwd=PROJECT_DIR, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "orchestration",
+            "generate",
+            "--out",
+            str(generated),
+            "--sessions",
+            str(SESSIONS),
+            "--start",
+            HISTORY.isoformat(),
+            "--end",
+            LAST.isoformat(),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
     assert gen.returncode == 0, gen.stdout[-3000:] + gen.stderr[-3000:]
     drops = _make_drops(generated, root / "drops")
 

@@ -28,12 +28,27 @@ CASES = [
     ("berlin before spring DST", "2025-03-30 00:59:59.123456", "Europe/Berlin", "2025-03-30", "2025-03-30 01:00:00.5"),
     ("berlin after spring DST", "2025-03-30 01:00:00", "Europe/Berlin", "2025-03-31", "2025-03-30 01:00:00"),
     ("berlin autumn DST", "2025-10-26 00:30:00", "Europe/Berlin", "2025-10-26", "2025-10-27 00:30:00"),
-    ("new york evening is the previous local day", "2025-03-09 03:59:59", "America/New_York", "2025-03-09",
-     "2025-03-09 07:00:00.000001"),
-    ("santiago midnight that does not exist", "2024-09-08 04:30:00", "America/Santiago", "2024-09-08",
-     "2024-09-09 04:30:00"),
-    ("havana midnight that does not exist", "2025-03-09 05:00:00", "America/Havana", "2025-03-09",
-     "2025-03-10 05:00:00"),
+    (
+        "new york evening is the previous local day",
+        "2025-03-09 03:59:59",
+        "America/New_York",
+        "2025-03-09",
+        "2025-03-09 07:00:00.000001",
+    ),
+    (
+        "santiago midnight that does not exist",
+        "2024-09-08 04:30:00",
+        "America/Santiago",
+        "2024-09-08",
+        "2024-09-09 04:30:00",
+    ),
+    (
+        "havana midnight that does not exist",
+        "2025-03-09 05:00:00",
+        "America/Havana",
+        "2025-03-09",
+        "2025-03-10 05:00:00",
+    ),
     ("sydney autumn DST (southern)", "2025-04-05 15:59:59", "Australia/Sydney", "2025-04-06", "2025-04-07 00:00:00"),
     ("kolkata half-hour offset", "2025-06-30 18:29:59", "Asia/Kolkata", "2025-06-30", "2025-07-01 18:30:00"),
     ("chatham quarter-hour offset", "2025-01-01 10:44:59", "Pacific/Chatham", "2025-01-01", "2025-01-01 10:45:00"),
@@ -114,10 +129,29 @@ def _compile(sql: str, target: str, warehouse) -> str:
     """`dbt compile --inline` for one target; with --quiet dbt prints only the compiled SQL."""
     env = {**os.environ, "WAREHOUSE_DIR": str(warehouse), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
     proc = subprocess.run(
-        [DBT, "compile", "--inline", sql, "--target", target, "--project-dir", str(PROJECT_DIR),
-         "--target-path", str(warehouse / f"target-{target}"), "--log-path", str(warehouse / "logs"),
-         "--no-populate-cache", "--quiet", "--vars", "{as_of_date: 2025-06-30}"],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+        [
+            DBT,
+            "compile",
+            "--inline",
+            sql,
+            "--target",
+            target,
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--target-path",
+            str(warehouse / f"target-{target}"),
+            "--log-path",
+            str(warehouse / "logs"),
+            "--no-populate-cache",
+            "--quiet",
+            "--vars",
+            "{as_of_date: 2025-06-30}",
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -136,18 +170,26 @@ def _naive(value):
 def compiled(tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("macros")
     # one compile per target: the queries travel in one inline node, split after compiling
-    return {target: _compile(_jinja_cases(SPLIT.join([SELECT, SUMS, WINDOWS])), target, warehouse).split(SPLIT)
-            for target in ("duckdb", "spark")}
+    return {
+        target: _compile(_jinja_cases(SPLIT.join([SELECT, SUMS, WINDOWS])), target, warehouse).split(SPLIT)
+        for target in ("duckdb", "spark")
+    }
 
 
 @pytest.fixture(scope="module")
 def spark():
     from pyspark.sql import SparkSession
 
-    session = (SparkSession.builder.master("local[1]").appName("portable-macros")
-               .config("spark.sql.session.timeZone", "UTC").config("spark.sql.ansi.enabled", "false")
-               .config("spark.ui.enabled", "false").config("spark.driver.bindAddress", "127.0.0.1")
-               .config("spark.driver.host", "127.0.0.1").getOrCreate())
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("portable-macros")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .getOrCreate()
+    )
     yield session
     session.stop()
 

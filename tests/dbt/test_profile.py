@@ -42,9 +42,7 @@ def test_nodes_after_a_spill_still_run(tmp_path, monkeypatch):
     try:
         first = con.cursor()
         Environment.initialize_cursor(creds, first)
-        first.execute(
-            "create table t as select range as a, md5(range::varchar) as b from range(2000000)"
-        )
+        first.execute("create table t as select range as a, md5(range::varchar) as b from range(2000000)")
         # grouping and sorting 2M hashes does not fit in 64 MB: DuckDB spills into temp_directory
         first.execute("select b, count(*) from t group by b order by b limit 1").fetchall()
         spilled = Path(first.execute("select current_setting('temp_directory')").fetchone()[0])

@@ -16,9 +16,28 @@ SPARK_STRATEGIES = {"append", "merge", "insert_overwrite", "microbatch"}  # dbt-
 
 def _incremental_models() -> dict[str, dict]:
     out = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "ls", "--resource-type", "model", "--output", "json",
-         "--output-keys", "name", "--output-keys", "config", "--output-keys", "original_file_path", "--quiet", "--profiles-dir", str(PROFILES_DIR)],
-        cwd=PROJECT, capture_output=True, text=True, check=True).stdout
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "ls",
+            "--resource-type",
+            "model",
+            "--output",
+            "json",
+            "--output-keys",
+            "name",
+            "--output-keys",
+            "config",
+            "--output-keys",
+            "original_file_path",
+            "--quiet",
+            "--profiles-dir",
+            str(PROFILES_DIR),
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     models = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return {m["name"]: m for m in models if m["config"]["materialized"] == "incremental"}
 
@@ -49,8 +68,8 @@ def test_macros_hold_no_incremental_machinery():
     for path in (PROJECT / "macros").rglob("*.sql"):
         text = path.read_text()
         if re.search(r"{%-?\s*materialization\b", text) or re.search(
-                r"macro\s+\w*(get_incremental_|_merge_sql|is_incremental|should_full_refresh)",
-                text):
+            r"macro\s+\w*(get_incremental_|_merge_sql|is_incremental|should_full_refresh)", text
+        ):
             offenders.append(str(path.relative_to(PROJECT)))
     assert not offenders
     assert not (PROJECT / "macros" / "incremental").exists()

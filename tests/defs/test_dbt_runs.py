@@ -38,8 +38,15 @@ def test_each_plan_mode_runs_its_dbt_build():
     args, env, unchanged = dbt_invocation(_plan("incremental", ["sessions", "cdrs", "ocpp", "ledger"]), manifest)
     names = {manifest["nodes"][u]["name"] for u in unchanged}
     assert {"stg_platform__operators", "dim_operators", "dim_teams", "utilization_benchmarks"} <= names
-    assert not names & {"int_sessions", "fct_charge_sessions", "site_utilization_daily", "dim_charge_points",
-                        "invoices", "revenue_plans", "stg_platform__sessions"}  # events, or the logical date
+    assert not names & {
+        "int_sessions",
+        "fct_charge_sessions",
+        "site_utilization_daily",
+        "dim_charge_points",
+        "invoices",
+        "revenue_plans",
+        "stg_platform__sessions",
+    }  # events, or the logical date
     assert args[:3] == BUILD and args[3] == "--exclude" and set(args[4].split()) == names and len(args) == 5
     assert env == {"DBT_INDIRECT_SELECTION": "cautious", "WAREHOUSE_DBT_TEST_SCOPE": "plan"}
     # a new charge point version reaches nearly everything
@@ -60,4 +67,4 @@ def test_parse_state_carried_and_old_runs_pruned(tmp_path):
         keep_parse_state(runs, target)
         folders.append(target.name)
     assert (runs / PARSE_STATE).read_text() == f"state {config.DBT_RUNS_KEPT + 2}"
-    assert sorted(p.name for p in runs.iterdir() if p.is_dir()) == folders[-config.DBT_RUNS_KEPT:]
+    assert sorted(p.name for p in runs.iterdir() if p.is_dir()) == folders[-config.DBT_RUNS_KEPT :]

@@ -53,7 +53,10 @@ def test_every_raw_source_has_a_freshness_threshold():
     assert set(criteria) == set(SOURCES)
     assert {c["loaded_at_field"] for c in criteria.values()} == {"_loaded_at"}
     daily = criteria["sessions"]["freshness"]
-    assert daily["warn_after"] == {"count": 36, "period": "hour"} and daily["error_after"] == {"count": 72, "period": "hour"}
+    assert daily["warn_after"] == {"count": 36, "period": "hour"} and daily["error_after"] == {
+        "count": 72,
+        "period": "hour",
+    }
 
 
 @pytest.mark.e2e
@@ -63,12 +66,28 @@ def test_the_check_says_what_dbt_source_freshness_says(aged_warehouse, tmp_path)
         ours = {s: f.status for s, f in measure(con, source_criteria()).items()}
     finally:
         con.close()
-    env = {**os.environ, "WAREHOUSE_DIR": str(aged_warehouse), "DBT_TARGET_PATH": str(tmp_path / "target"),
-           "DBT_LOG_PATH": str(tmp_path / "logs")}
+    env = {
+        **os.environ,
+        "WAREHOUSE_DIR": str(aged_warehouse),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+    }
     dbt = Path(sys.executable).parent / "dbt"
-    proc = subprocess.run([str(dbt), "source", "freshness", "--profiles-dir", str(config.PROFILES_DIR),
-                           "--project-dir", str(config.dbt_project_dir())], env=env, capture_output=True, text=True,
-                          cwd=config.dbt_project_dir())
+    proc = subprocess.run(
+        [
+            str(dbt),
+            "source",
+            "freshness",
+            "--profiles-dir",
+            str(config.PROFILES_DIR),
+            "--project-dir",
+            str(config.dbt_project_dir()),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=config.dbt_project_dir(),
+    )
     results = json.loads((tmp_path / "target" / "sources.json").read_text())["results"]
     theirs = {r["unique_id"].rsplit(".", 1)[-1]: r["status"] for r in results}
     assert proc.returncode != 0  # dbt exits non-zero on error statuses
@@ -82,8 +101,11 @@ def test_the_check_says_what_dbt_source_freshness_says(aged_warehouse, tmp_path)
 @pytest.mark.e2e
 def test_the_job_reports_freshness_as_warnings_that_never_block(aged_warehouse):
     raw = [dg.AssetSpec(raw_asset_key(s)) for s in SOURCES]  # loaded already: only the check runs
-    result = dg.materialize([*raw, raw_source_freshness], selection=dg.AssetSelection.checks(raw_source_freshness),
-                            resources={"warehouse": WarehouseResource(warehouse_dir=str(aged_warehouse))})
+    result = dg.materialize(
+        [*raw, raw_source_freshness],
+        selection=dg.AssetSelection.checks(raw_source_freshness),
+        resources={"warehouse": WarehouseResource(warehouse_dir=str(aged_warehouse))},
+    )
     assert result.success
     evaluations = {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations()}
     assert set(evaluations) == set(SOURCES)
@@ -91,4 +113,7 @@ def test_the_job_reports_freshness_as_warnings_that_never_block(aged_warehouse):
     assert not evaluations["sessions"].passed and evaluations["ledger"].passed
     assert evaluations["sessions"].description.startswith("sessions: newest record loaded 40.0 h ago, at ")
     assert evaluations["sessions"].description.endswith("(warn; warn after 36 hours, error after 72 hours)")
-    assert evaluations[EMPTY].description == "plans: no record loaded yet (error; warn after 93 days, error after 186 days)"
+    assert (
+        evaluations[EMPTY].description
+        == "plans: no record loaded yet (error; warn after 93 days, error after 186 days)"
+    )

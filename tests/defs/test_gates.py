@@ -27,10 +27,20 @@ def test_too_many_bad_rows_blocks_publishing(published):
     root, landing, warehouse = published
     serving = warehouse / "serving.duckdb"
     before = serving.read_bytes()
-    lines = [json.dumps({"session_id": f"x{i}", "charge_point_id": "cp1", "state": "completed",
-                         "plugged_in_at": "2025-03-31T08:00:00Z", "unplugged_at": "2025-03-31T09:00:00Z",
-                         "kwh": "lots" if i % 3 == 0 else 5, "updated_at": "2025-03-31T09:00:00Z"})
-             for i in range(30)]
+    lines = [
+        json.dumps(
+            {
+                "session_id": f"x{i}",
+                "charge_point_id": "cp1",
+                "state": "completed",
+                "plugged_in_at": "2025-03-31T08:00:00Z",
+                "unplugged_at": "2025-03-31T09:00:00Z",
+                "kwh": "lots" if i % 3 == 0 else 5,
+                "updated_at": "2025-03-31T09:00:00Z",
+            }
+        )
+        for i in range(30)
+    ]
     bad = landing / "sessions" / "sessions_2025-03-31_late.jsonl"
     bad.write_text("\n".join(lines) + "\n")
     try:
@@ -63,9 +73,18 @@ def test_failing_dbt_test_blocks_publishing(published, tmp_path):
     (project / "tests" / "dbt" / "assert_no_site_above_1_kwh_per_cp_day.sql").write_text(
         "-- fails on the hand-made data: site s1 delivers 2.2 kWh/CP/day in March\n"
         "select site_id, month, kwh_per_cp_day from {{ ref('site_utilization_monthly') }}\n"
-        "where kwh_per_cp_day > 1\n")
-    result = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", AS_OF,
-                     env={"WAREHOUSE_DBT_PROJECT_DIR": str(project)})
+        "where kwh_per_cp_day > 1\n"
+    )
+    result = run_cli(
+        "run",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(warehouse),
+        "--as-of",
+        AS_OF,
+        env={"WAREHOUSE_DBT_PROJECT_DIR": str(project)},
+    )
     assert result.returncode != 0, result.output
     assert "assert_no_site_above_1_kwh_per_cp_day" in result.output
     assert "FAILED step dbt_build" in result.output
@@ -75,4 +94,6 @@ def test_failing_dbt_test_blocks_publishing(published, tmp_path):
 
 def test_previous_publish_still_readable(published):
     _, _, warehouse = published
-    assert read_serving(warehouse / "serving.duckdb", "SELECT as_of_date::VARCHAR FROM marts._publish_info") == [(AS_OF,)]
+    assert read_serving(warehouse / "serving.duckdb", "SELECT as_of_date::VARCHAR FROM marts._publish_info") == [
+        (AS_OF,)
+    ]

@@ -26,8 +26,14 @@ from tests.e2e.test_handmade_marts import write_landing
 def test_definitions_show_assets_checks_jobs_schedules_and_sensors():
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert {"raw/sessions", "raw/cdrs", "raw/fx_rates", "marts/site_utilization_monthly",
-            "marts/invoices", "serving/serving_duckdb"} <= keys
+    assert {
+        "raw/sessions",
+        "raw/cdrs",
+        "raw/fx_rates",
+        "marts/site_utilization_monthly",
+        "marts/invoices",
+        "serving/serving_duckdb",
+    } <= keys
     checks = {c.name for c in repo.asset_graph.asset_check_keys}
     assert "batches_accepted" in checks and "expectations" in checks
     assert any(name.startswith("not_null_") or name.startswith("unique_") for name in checks)  # dbt tests
@@ -54,26 +60,34 @@ def test_sensor_starts_a_run_for_new_files_and_that_run_publishes(tmp_path, monk
         assert not empty.run_requests  # nothing has landed yet
         cursor = empty.cursor
         write_landing(landing)
-        tick = new_landing_files.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=repo))
+        tick = new_landing_files.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=repo)
+        )
         assert len(tick.run_requests) == 1
         request = tick.run_requests[0]
         assert request.partition_key == datetime.now(UTC).date().isoformat()
 
         job = defs.resolve_job_def("warehouse_job")
-        result = job.execute_in_process(instance=instance, partition_key=request.partition_key,
-                                        tags=request.tags, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance, partition_key=request.partition_key, tags=request.tags, raise_on_error=False
+        )
         assert result.success
         published = read_serving(warehouse / "serving.duckdb", "SELECT count(*) FROM marts.fct_charge_sessions")
         assert published == [(9,)]  # S1..S9 of the hand-made landing zone
 
-        again = new_landing_files.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=tick.cursor, repository_def=repo))
+        again = new_landing_files.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=tick.cursor, repository_def=repo)
+        )
         assert not again.run_requests  # nothing new
         shutil.copy(landing / "ratings" / "ratings.csv", landing / "ratings" / "ratings_copy.csv")
-        more = new_landing_files.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=again.cursor, repository_def=repo))
+        more = new_landing_files.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=again.cursor, repository_def=repo)
+        )
         assert len(more.run_requests) == 1
 
 
 # --- one writer per warehouse: Dagster's run queue and the warehouse lock ----------------------
+
 
 def test_dagster_home_queues_runs_per_warehouse_and_keeps_other_settings(tmp_path):
     home = tmp_path / "home"
@@ -109,10 +123,13 @@ def test_a_second_run_of_the_warehouse_stays_queued_while_the_first_is_in_progre
     ensure_dagster_home(home)
     job = defs.resolve_job_def(JOB_NAME)
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        sensor_run = instance.create_run_for_job(job, tags={"dagster/partition": "2025-03-30"},
-                                                 status=dg.DagsterRunStatus.STARTED)
+        sensor_run = instance.create_run_for_job(
+            job, tags={"dagster/partition": "2025-03-30"}, status=dg.DagsterRunStatus.STARTED
+        )
         # (a queued run needs a code location's origin; the counter looks only at the run's pools)
-        ui_run = instance.create_run_for_job(defs.resolve_job_def(LOAD_JOB_NAME), tags={"dagster/partition": "2025-03-31"})
+        ui_run = instance.create_run_for_job(
+            defs.resolve_job_def(LOAD_JOB_NAME), tags={"dagster/partition": "2025-03-31"}
+        )
         publish_only = instance.create_run_for_job(job, asset_selection={SERVING_KEY})
         assert WAREHOUSE_POOL in ui_run.run_op_concurrency.all_pools
 
@@ -121,10 +138,13 @@ def test_a_second_run_of_the_warehouse_stays_queued_while_the_first_is_in_progre
             the default (1), so look at the second."""
             for _ in range(2):
                 counter = GlobalOpConcurrencyLimitsCounter(
-                    instance, [run], instance.get_run_records(dg.RunsFilter(run_ids=in_progress)) if in_progress else [],
+                    instance,
+                    [run],
+                    instance.get_run_records(dg.RunsFilter(run_ids=in_progress)) if in_progress else [],
                     concurrency_keys=instance.event_log_storage.get_concurrency_keys(),
                     pool_limits=instance.event_log_storage.get_pool_limits(),
-                    pool_granularity=instance.get_concurrency_config().pool_config.pool_granularity)
+                    pool_granularity=instance.get_concurrency_config().pool_config.pool_granularity,
+                )
             return counter.is_blocked(run)
 
         assert blocked(ui_run, [sensor_run.run_id])
@@ -144,8 +164,11 @@ def test_a_dagster_run_waits_for_the_warehouse_and_says_for_which_run(tmp_path):
 
     with dg.instance_for_test() as instance, Holder(warehouse) as other:
         threading.Timer(2.0, other.release).start()
-        result = dg.materialize([touches_the_warehouse], instance=instance,
-                                resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))})
+        result = dg.materialize(
+            [touches_the_warehouse],
+            instance=instance,
+            resources={"warehouse": WarehouseResource(warehouse_dir=str(warehouse))},
+        )
         said = [e.user_message for e in instance.all_logs(result.run_id) if "is busy" in (e.user_message or "")]
     assert result.success
     assert result.output_for_node("touches_the_warehouse") == result.run_id  # it held the warehouse itself
@@ -157,8 +180,9 @@ def test_the_load_job_runs_the_raw_layer_and_its_gates_only():
     repo = defs.get_repository_def()
     raw = {k for k in repo.asset_graph.get_all_asset_keys() if k.path[0] == "raw"}
     assert job.asset_layer.selected_asset_keys == raw
-    checks = {(k.asset_key.path[-1], k.name) for k in job.asset_layer.asset_graph.asset_check_keys
-              if k.asset_key in raw}
+    checks = {
+        (k.asset_key.path[-1], k.name) for k in job.asset_layer.asset_graph.asset_check_keys if k.asset_key in raw
+    }
     for key in raw:
         source = key.path[-1]
         assert {(source, "batches_accepted"), (source, "expectations"), (source, "source_freshness")} <= checks

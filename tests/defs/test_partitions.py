@@ -30,17 +30,33 @@ def warehouses(tmp_path_factory):
     root = tmp_path_factory.mktemp("partitions")
     landing = root / "landing"
     gen = subprocess.run(
-        [sys.executable, "-m", "orchestration", "generate", "--out", str(landing), "--sessions", "1500",
-         "--start", FIRST.isoformat(), "--end", LAST.isoformat()],
-        cwd=PROJECT_DIR, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "orchestration",
+            "generate",
+            "--out",
+            str(landing),
+            "--sessions",
+            "1500",
+            "--start",
+            FIRST.isoformat(),
+            "--end",
+            LAST.isoformat(),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
     assert gen.returncode == 0, gen.stdout[-3000:] + gen.stderr[-3000:]
     outcomes = {}
     with dg.instance_for_test() as instance:
         full = root / "full"
         outcomes["full"] = run_job(landing=landing, warehouse=full, as_of=LAST, instance=instance)
         daily = root / "daily"
-        outcomes["backfill"] = run_job(landing=landing, warehouse=daily, as_of=BACKFILL_LAST, instance=instance,
-                                       days=(FIRST, BACKFILL_LAST))
+        outcomes["backfill"] = run_job(
+            landing=landing, warehouse=daily, as_of=BACKFILL_LAST, instance=instance, days=(FIRST, BACKFILL_LAST)
+        )
         day = BACKFILL_LAST + timedelta(days=1)
         while day <= LAST:
             outcomes[day.isoformat()] = run_job(landing=landing, warehouse=daily, as_of=day, instance=instance)
@@ -60,8 +76,10 @@ def test_each_partition_loaded_only_its_due_event_files(warehouses):
     for n in range(1, (LAST - BACKFILL_LAST).days + 1):
         day = (BACKFILL_LAST + timedelta(days=n)).isoformat()
         assert loads[day].loads["sessions"]["files_loaded"] >= 1, (day, loads[day].loads["sessions"])
-    runs = read_serving(warehouses["daily"] / "build.duckdb",
-                        "SELECT count(DISTINCT run_id) FROM raw._load_audit WHERE source = 'sessions'")
+    runs = read_serving(
+        warehouses["daily"] / "build.duckdb",
+        "SELECT count(DISTINCT run_id) FROM raw._load_audit WHERE source = 'sessions'",
+    )
     assert runs == [(1 + (LAST - BACKFILL_LAST).days,)]
 
 
@@ -79,10 +97,12 @@ def test_day_by_day_publishes_the_tables_of_one_full_run(warehouses):
 def test_daily_runs_were_incremental_and_published_as_deltas(warehouses):
     """The backfill is the first build (full); each daily run's plan rebuilt only what its files
     touched, dbt built incrementally, and the publish replaced only those rows."""
-    plans = read_serving(warehouses["daily"] / "build.duckdb",
-                         "SELECT as_of_date, mode, status FROM run_plan.plans ORDER BY planned_at")
+    plans = read_serving(
+        warehouses["daily"] / "build.duckdb", "SELECT as_of_date, mode, status FROM run_plan.plans ORDER BY planned_at"
+    )
     assert plans == [(BACKFILL_LAST, "full", "built")] + [
-        (BACKFILL_LAST + timedelta(days=n), "incremental", "built") for n in range(1, (LAST - BACKFILL_LAST).days + 1)]
+        (BACKFILL_LAST + timedelta(days=n), "incremental", "built") for n in range(1, (LAST - BACKFILL_LAST).days + 1)
+    ]
     info = read_serving(warehouses["daily"] / "serving.duckdb", "SELECT publish_mode FROM marts._publish_info")
     assert info == [("delta",)]
 

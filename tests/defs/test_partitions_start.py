@@ -24,19 +24,27 @@ def touch(landing, *names):
 
 
 def test_the_earliest_date_in_any_source_folder(tmp_path):
-    touch(tmp_path, "sessions/sessions_2025-03-02.jsonl", "cdrs/hubject/cdrs_2025-02-27.jsonl",
-          "operators/operators.csv", "ledger/ledger_2025-13-45.jsonl",  # not a date
-          "notes/readme_2001-01-01.txt")  # not a source folder
+    touch(
+        tmp_path,
+        "sessions/sessions_2025-03-02.jsonl",
+        "cdrs/hubject/cdrs_2025-02-27.jsonl",
+        "operators/operators.csv",
+        "ledger/ledger_2025-13-45.jsonl",  # not a date
+        "notes/readme_2001-01-01.txt",
+    )  # not a source folder
     assert earliest_landing_day(tmp_path) == date(2025, 2, 27)
     assert earliest_landing_day(tmp_path / "missing") is None
 
 
-@pytest.mark.parametrize("setting, files, expected", [
-    (None, ["sessions/sessions_2025-03-02.jsonl", "operators/operators_2025-02-28.csv"], date(2025, 2, 28)),
-    ("2024-06-01", ["sessions/sessions_2025-03-02.jsonl"], date(2024, 6, 1)),  # the setting wins
-    (None, ["operators/operators.csv"], None),  # no date anywhere: today
-    (None, ["sessions/sessions_2999-01-01.jsonl"], None),  # never after today
-])
+@pytest.mark.parametrize(
+    "setting, files, expected",
+    [
+        (None, ["sessions/sessions_2025-03-02.jsonl", "operators/operators_2025-02-28.csv"], date(2025, 2, 28)),
+        ("2024-06-01", ["sessions/sessions_2025-03-02.jsonl"], date(2024, 6, 1)),  # the setting wins
+        (None, ["operators/operators.csv"], None),  # no date anywhere: today
+        (None, ["sessions/sessions_2999-01-01.jsonl"], None),  # never after today
+    ],
+)
 def test_first_partition_day(tmp_path, monkeypatch, setting, files, expected):
     touch(tmp_path, *files)
     monkeypatch.setenv("WAREHOUSE_LANDING_DIR", str(tmp_path))
@@ -50,9 +58,11 @@ def test_first_partition_day(tmp_path, monkeypatch, setting, files, expected):
 def test_the_code_location_partitions_start_there(tmp_path):
     """A fresh process, as `dagster dev` or the CLI loads the definitions, with no setting."""
     touch(tmp_path, "sessions/sessions_2025-01-15.jsonl", "sessions/sessions_2025-01-16.jsonl")
-    code = ("from orchestration.defs import defs, JOB_NAME\n"
-            "p = defs.resolve_job_def(JOB_NAME).partitions_def\n"
-            "print(p.get_first_partition_key(), len(p.get_partition_keys()))")
+    code = (
+        "from orchestration.defs import defs, JOB_NAME\n"
+        "p = defs.resolve_job_def(JOB_NAME).partitions_def\n"
+        "print(p.get_first_partition_key(), len(p.get_partition_keys()))"
+    )
     env = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_PARTITIONS_START"}
     env["WAREHOUSE_LANDING_DIR"] = str(tmp_path)
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True)

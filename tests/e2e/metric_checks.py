@@ -42,35 +42,40 @@ CHECKS = [
         ("site", "metric_time__day"),
         """SELECT site_id, date, active_charge_points, kwh, occupied_hours, kwh_per_cp_day, time_utilised_pct
            FROM marts.site_utilization_daily""",
-        absent_means_zero=("cp_days",)),
+        absent_means_zero=("cp_days",),
+    ),
     MetricCheck(
         "site_utilization_monthly",
         ("cp_days", "kwh", "occupied_hours", "kwh_per_cp_day", "time_utilised_pct"),
         ("site", "metric_time__month"),
         """SELECT site_id, month, cp_days, kwh, occupied_hours, kwh_per_cp_day, time_utilised_pct
            FROM marts.site_utilization_monthly""",
-        absent_means_zero=("cp_days",)),
+        absent_means_zero=("cp_days",),
+    ),
     MetricCheck(
         "failed_charges_daily",
         ("sessions", "failed_sessions", "failed_pct"),
         ("site", "metric_time__day"),
         "SELECT site_id, date, total_sessions, failed_sessions, failed_pct FROM marts.failed_charges_daily",
         where=("{{ Entity('site') }} IS NOT NULL",),
-        absent_means_zero=("sessions",)),
+        absent_means_zero=("sessions",),
+    ),
     MetricCheck(
         "failed_charges_by_hardware",
         ("sessions", "failed_sessions", "failed_pct"),
         ("session__brand", "session__model", "session__firmware_version", "metric_time__month"),
         """SELECT brand, model, firmware_version, month, total_sessions, failed_sessions, failed_pct
            FROM marts.failed_charges_by_hardware""",
-        absent_means_zero=("sessions",)),
+        absent_means_zero=("sessions",),
+    ),
     MetricCheck(
         "roaming_sessions_daily",
         ("roaming_sessions", "successful_roaming_sessions", "roaming_success_pct"),
         ("site", "metric_time__day"),
         "SELECT site_id, date, roaming_sessions, successful_sessions, success_pct FROM marts.roaming_sessions_daily",
         where=("{{ Entity('site') }} IS NOT NULL",),
-        absent_means_zero=("roaming_sessions",)),
+        absent_means_zero=("roaming_sessions",),
+    ),
     MetricCheck(
         "cp_activity_monthly (accumulated sessions per site)",
         ("sessions", "accumulated_sessions", "accumulated_completed_sessions", "kwh", "accumulated_kwh"),
@@ -79,7 +84,9 @@ CHECKS = [
                   sum(kwh), sum(running_kwh)
            FROM marts.cp_activity_monthly WHERE site_id IS NOT NULL GROUP BY ALL""",
         where=("{{ Entity('site') }} IS NOT NULL",),
-        absent_means_zero=("sessions",), null_is_zero=True),
+        absent_means_zero=("sessions",),
+        null_is_zero=True,
+    ),
     MetricCheck(
         "cp_ratings_monthly (per site)",
         ("ratings", "total_stars", "average_stars"),
@@ -87,7 +94,8 @@ CHECKS = [
         """SELECT site_id, month, sum(ratings), sum(total_stars), sum(total_stars) / sum(ratings)
            FROM marts.cp_ratings_monthly WHERE site_id IS NOT NULL GROUP BY ALL HAVING sum(ratings) > 0""",
         where=("{{ Entity('site') }} IS NOT NULL",),
-        absent_means_zero=("ratings",)),
+        absent_means_zero=("ratings",),
+    ),
     MetricCheck(
         "site_operations_daily",
         ("sessions", "idle_hours", "sessions_idle_over_1h", "idle_minutes_per_session", "peak_demand_kw"),
@@ -96,45 +104,52 @@ CHECKS = [
                   peak_demand_kw
            FROM marts.site_operations_daily WHERE sessions > 0""",
         where=("{{ Entity('site') }} IS NOT NULL",),
-        absent_means_zero=("sessions",)),
+        absent_means_zero=("sessions",),
+    ),
     MetricCheck(
         "ocpp_errors_daily",
         ("ocpp_errors",),
         ("charge_point", "ocpp_error_day__error_code", "metric_time__day"),
-        "SELECT charge_point_id, error_code, date, error_count FROM marts.ocpp_errors_daily"),
+        "SELECT charge_point_id, error_code, date, error_count FROM marts.ocpp_errors_daily",
+    ),
     MetricCheck(
         "revenue_monthly",
         ("revenue", "revenue_eur"),
         ("operator", "team", "plan", "ledger_entry__kind", "ledger_entry__currency", "metric_time__month"),
         """SELECT operator_id, team_id, plan_id, kind, currency, month, revenue, revenue_eur
-           FROM marts.revenue_monthly"""),
+           FROM marts.revenue_monthly""",
+    ),
     MetricCheck(
         "revenue_running_by_operator",
         ("revenue", "running_revenue", "running_revenue_eur"),
         ("operator", "ledger_entry__currency", "metric_time__month"),
         """SELECT operator_id, currency, month, revenue, running_revenue, running_revenue_eur
            FROM marts.revenue_running_by_operator""",
-        absent_means_zero=("revenue",)),
+        absent_means_zero=("revenue",),
+    ),
     MetricCheck(
         "team_revenue_monthly",
         ("revenue", "running_revenue"),
         ("team", "ledger_entry__currency", "metric_time__month"),
         """SELECT team_id, currency, month, total_revenue, running_revenue FROM marts.team_revenue_monthly""",
         where=("{{ Entity('team') }} IS NOT NULL",),
-        absent_means_zero=("revenue",)),
+        absent_means_zero=("revenue",),
+    ),
     MetricCheck(
         "roaming_daily",
         ("roaming_cdrs", "roaming_kwh", "roaming_revenue", "roaming_revenue_eur"),
         ("site", "cdr__provider", "cdr__emsp_party", "cdr__currency", "metric_time__day"),
         """SELECT site_id, provider, emsp_party, currency, date, cdrs, kwh, revenue, revenue_eur
-           FROM marts.roaming_daily"""),
+           FROM marts.roaming_daily""",
+    ),
     MetricCheck(
         "invoice_status_summary",
         ("invoice_count", "payable_amount", "overdue_invoice_count", "overdue_amount"),
         ("operator", "invoice__currency", "invoice__status"),
         """SELECT operator_id, currency, status, invoice_count, payable_amount, overdue_invoice_count,
                   overdue_amount
-           FROM marts.invoice_status_summary WHERE invoice_count > 0"""),
+           FROM marts.invoice_status_summary WHERE invoice_count > 0""",
+    ),
 ]
 
 
@@ -146,13 +161,16 @@ def trailing_uptime_check(as_of: str, window_start: str) -> MetricCheck:
         ("charge_point", "port_day__connector_id"),
         """SELECT charge_point_id, connector_id, period_minutes, uptime_pct
            FROM marts.charge_point_uptime_trailing""",
-        time_start=window_start, time_end=as_of)
+        time_start=window_start,
+        time_end=as_of,
+    )
 
 
 def metricflow_engine(warehouse: Path):
     """A MetricFlow engine on the build database of `warehouse` (dbt profile `duckdb`), from the
     project's target/semantic_manifest.json (written by dbt parse)."""
     from dbt_metricflow.cli.cli_configuration import CLIConfiguration
+
     os.environ["WAREHOUSE_DIR"] = str(warehouse)
     os.environ.setdefault("WAREHOUSE_DBT_TARGET", "duckdb")
     config = CLIConfiguration()
@@ -162,11 +180,14 @@ def metricflow_engine(warehouse: Path):
 
 def query(config, check: MetricCheck) -> dict[tuple, tuple]:
     from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
     request = MetricFlowQueryRequest.create(
-        metric_names=list(check.metrics), group_by_names=list(check.group_by),
+        metric_names=list(check.metrics),
+        group_by_names=list(check.group_by),
         where_constraints=list(check.where) or None,
         time_constraint_start=datetime.fromisoformat(check.time_start) if check.time_start else None,
-        time_constraint_end=datetime.fromisoformat(check.time_end) if check.time_end else None)
+        time_constraint_end=datetime.fromisoformat(check.time_end) if check.time_end else None,
+    )
     table = config.mf.query(request).result_df
     names = [c.lower() for c in table.column_names]
     keys = [names.index(_column(g)) for g in check.group_by]
@@ -215,8 +236,11 @@ def compare(config, serving_con, check: MetricCheck) -> int:
         if got is None or not all(_equal(a, b, check.null_is_zero) for a, b in zip(got, figures)):
             mismatches.append((key, figures, got))
     assert not mismatches, f"{check.name}: {len(mismatches)} of {len(mart)} rows differ, e.g. {mismatches[:3]}"
-    extra = [(key, got) for key, got in metricflow.items() if key not in mart
-             and any(got[check.metrics.index(m)] not in (0, None) for m in check.absent_means_zero or check.metrics)]
+    extra = [
+        (key, got)
+        for key, got in metricflow.items()
+        if key not in mart
+        and any(got[check.metrics.index(m)] not in (0, None) for m in check.absent_means_zero or check.metrics)
+    ]
     assert not extra, f"{check.name}: MetricFlow has {len(extra)} rows the mart lacks, e.g. {extra[:3]}"
     return len(mart)
-

@@ -18,50 +18,152 @@ START, END = "2025-05-01", "2025-05-31"
 
 # DESIGN.md section 6: table -> {column: type family}
 CONTRACT = {
-    "site_utilization_daily": dict(site_id="id", date="date", active_charge_points="count", kwh="kwh",
-                                   occupied_hours="num", kwh_per_cp_day="num", time_utilised_pct="pct"),
-    "site_utilization_monthly": dict(site_id="id", month="date", cp_days="count", kwh="kwh", occupied_hours="num",
-                                     kwh_per_cp_day="num", time_utilised_pct="pct", kwh_tier="id", time_tier="id"),
-    "revenue_monthly": dict(month="date", operator_id="id", team_id="id", plan_id="id", kind="id", currency="id",
-                            revenue="money", revenue_eur="money"),
-    "revenue_running_by_operator": dict(month="date", operator_id="id", currency="id", revenue="money",
-                                        running_revenue="money"),
-    "team_revenue_monthly": dict(month="date", team_id="id", operator_id="id", currency="id", fees="money",
-                                 charges="money", subscriptions="money", write_offs="money",
-                                 intercompany_transfers="money", tax_refunds="money", total_revenue="money",
-                                 running_revenue="money"),
-    "invoices": dict(invoice_id="id", operator_id="id", operator_name="id", parent_operator_id="id",
-                     parent_operator_name="id", customer_type="id", customer_id="id", customer_name="id",
-                     status="id", wallet_id="id", currency="id", wallet_balance="money", due_at="any",
-                     days_overdue="count", payable_amount="money", period_from="any", period_to="any"),
-    "invoice_status_summary": dict(operator_id="id", currency="id", status="id", invoice_count="count",
-                                   payable_amount="money"),
-    "roaming_daily": dict(date="date", site_id="id", provider="id", emsp_party="id", currency="id", cdrs="count",
-                          kwh="kwh", revenue="money"),
-    "roaming_sessions_daily": dict(date="date", site_id="id", roaming_sessions="count",
-                                   successful_sessions="count", success_pct="pct"),
-    "failed_charges_daily": dict(date="date", operator_id="id", team_id="id", site_id="id", total_sessions="count",
-                                 failed_sessions="count", failed_pct="pct"),
-    "failed_charges_by_hardware": dict(month="date", brand="id", model="id", firmware_version="id",
-                                       total_sessions="count", failed_sessions="count", failed_pct="pct"),
+    "site_utilization_daily": dict(
+        site_id="id",
+        date="date",
+        active_charge_points="count",
+        kwh="kwh",
+        occupied_hours="num",
+        kwh_per_cp_day="num",
+        time_utilised_pct="pct",
+    ),
+    "site_utilization_monthly": dict(
+        site_id="id",
+        month="date",
+        cp_days="count",
+        kwh="kwh",
+        occupied_hours="num",
+        kwh_per_cp_day="num",
+        time_utilised_pct="pct",
+        kwh_tier="id",
+        time_tier="id",
+    ),
+    "revenue_monthly": dict(
+        month="date",
+        operator_id="id",
+        team_id="id",
+        plan_id="id",
+        kind="id",
+        currency="id",
+        revenue="money",
+        revenue_eur="money",
+    ),
+    "revenue_running_by_operator": dict(
+        month="date", operator_id="id", currency="id", revenue="money", running_revenue="money"
+    ),
+    "team_revenue_monthly": dict(
+        month="date",
+        team_id="id",
+        operator_id="id",
+        currency="id",
+        fees="money",
+        charges="money",
+        subscriptions="money",
+        write_offs="money",
+        intercompany_transfers="money",
+        tax_refunds="money",
+        total_revenue="money",
+        running_revenue="money",
+    ),
+    "invoices": dict(
+        invoice_id="id",
+        operator_id="id",
+        operator_name="id",
+        parent_operator_id="id",
+        parent_operator_name="id",
+        customer_type="id",
+        customer_id="id",
+        customer_name="id",
+        status="id",
+        wallet_id="id",
+        currency="id",
+        wallet_balance="money",
+        due_at="any",
+        days_overdue="count",
+        payable_amount="money",
+        period_from="any",
+        period_to="any",
+    ),
+    "invoice_status_summary": dict(
+        operator_id="id", currency="id", status="id", invoice_count="count", payable_amount="money"
+    ),
+    "roaming_daily": dict(
+        date="date",
+        site_id="id",
+        provider="id",
+        emsp_party="id",
+        currency="id",
+        cdrs="count",
+        kwh="kwh",
+        revenue="money",
+    ),
+    "roaming_sessions_daily": dict(
+        date="date", site_id="id", roaming_sessions="count", successful_sessions="count", success_pct="pct"
+    ),
+    "failed_charges_daily": dict(
+        date="date",
+        operator_id="id",
+        team_id="id",
+        site_id="id",
+        total_sessions="count",
+        failed_sessions="count",
+        failed_pct="pct",
+    ),
+    "failed_charges_by_hardware": dict(
+        month="date",
+        brand="id",
+        model="id",
+        firmware_version="id",
+        total_sessions="count",
+        failed_sessions="count",
+        failed_pct="pct",
+    ),
     "ocpp_errors_daily": dict(date="date", site_id="id", charge_point_id="id", error_code="id", error_count="count"),
     "cp_team_summary": dict(charge_points="count", sessions_this_month="count"),
     "cp_site_summary": dict(charge_points="count", sessions_this_month="count"),
-    "connector_uptime_daily": dict(date="date", site_id="id", charge_point_id="id", connector_id="count",
-                                   period_minutes="num", outage_minutes="num", excluded_minutes="num",
-                                   uptime_pct="pct"),
-    "charge_point_uptime_trailing": dict(site_id="id", charge_point_id="id", connector_id="count",
-                                         period_minutes="num", outage_minutes="num", excluded_minutes="num",
-                                         uptime_pct="pct", meets_nevi_97="bool"),
-    "network_reliability_yearly": dict(year="count", operator_id="id", rapid_charge_points="count",
-                                       average_uptime_pct="pct", meets_uk_99="bool"),
-    "site_operations_daily": dict(date="date", site_id="id", sessions="count", idle_hours="num",
-                                  sessions_idle_over_1h="count", peak_demand_kw="num", peak_slot_start="ts"),
+    "connector_uptime_daily": dict(
+        date="date",
+        site_id="id",
+        charge_point_id="id",
+        connector_id="count",
+        period_minutes="num",
+        outage_minutes="num",
+        excluded_minutes="num",
+        uptime_pct="pct",
+    ),
+    "charge_point_uptime_trailing": dict(
+        site_id="id",
+        charge_point_id="id",
+        connector_id="count",
+        period_minutes="num",
+        outage_minutes="num",
+        excluded_minutes="num",
+        uptime_pct="pct",
+        meets_nevi_97="bool",
+    ),
+    "network_reliability_yearly": dict(
+        year="count", operator_id="id", rapid_charge_points="count", average_uptime_pct="pct", meets_uk_99="bool"
+    ),
+    "site_operations_daily": dict(
+        date="date",
+        site_id="id",
+        sessions="count",
+        idle_hours="num",
+        sessions_idle_over_1h="count",
+        peak_demand_kw="num",
+        peak_slot_start="ts",
+    ),
 }
 TYPES = {
-    "id": {"VARCHAR"}, "date": {"DATE"}, "count": {"BIGINT", "INTEGER", "HUGEINT"},
-    "kwh": {"DOUBLE", "DECIMAL(18,4)"}, "num": {"DOUBLE"}, "pct": {"DOUBLE"}, "money": {"DECIMAL(18,4)"},
-    "bool": {"BOOLEAN"}, "ts": {"TIMESTAMP"},
+    "id": {"VARCHAR"},
+    "date": {"DATE"},
+    "count": {"BIGINT", "INTEGER", "HUGEINT"},
+    "kwh": {"DOUBLE", "DECIMAL(18,4)"},
+    "num": {"DOUBLE"},
+    "pct": {"DOUBLE"},
+    "money": {"DECIMAL(18,4)"},
+    "bool": {"BOOLEAN"},
+    "ts": {"TIMESTAMP"},
 }
 
 
@@ -88,8 +190,12 @@ def test_every_contract_table_and_column_is_published(run):
     root, _ = run
     con = duckdb.connect(str(root / "wh" / "serving.duckdb"), read_only=True)
     try:
-        columns = {(t, c): d for t, c, d in con.execute(
-            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts'").fetchall()}
+        columns = {
+            (t, c): d
+            for t, c, d in con.execute(
+                "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts'"
+            ).fetchall()
+        }
         for table, cols in CONTRACT.items():
             assert con.execute(f"SELECT count(*) FROM marts.{table}").fetchone()[0] > 0, table
             for col, family in cols.items():
@@ -110,8 +216,9 @@ def test_load_counts_reconcile_with_the_raw_tables(run):
         for source, read, loaded, quarantined, duplicate in audit:
             assert read == loaded + quarantined + duplicate, source
             # a quarantine row per record (an ECB record is a rate cell: several per line)
-            quarantine_rows = con.execute("SELECT count(*) FROM raw._quarantine WHERE source = ?",
-                                          [source]).fetchone()[0]
+            quarantine_rows = con.execute("SELECT count(*) FROM raw._quarantine WHERE source = ?", [source]).fetchone()[
+                0
+            ]
             assert quarantine_rows == quarantined, source
             in_raw = con.execute(f"SELECT count(*) FROM raw.{source}").fetchone()[0]
             assert in_raw == loaded, source
@@ -152,7 +259,8 @@ def test_each_dashboard_figure_from_the_semantic_layer_equals_the_published_mart
 def test_trailing_uptime_from_the_semantic_layer_equals_the_published_mart(metricflow):
     config, con = metricflow
     as_of, window_start = con.execute(
-        "SELECT DISTINCT as_of_date::VARCHAR, window_start::VARCHAR FROM marts.charge_point_uptime_trailing").fetchone()
+        "SELECT DISTINCT as_of_date::VARCHAR, window_start::VARCHAR FROM marts.charge_point_uptime_trailing"
+    ).fetchone()
     assert as_of == END
     assert compare(config, con, trailing_uptime_check(as_of, window_start)) > 0
 
@@ -162,11 +270,21 @@ def test_the_semantic_layer_validates_against_the_warehouse(metricflow):
     measure queries on the built warehouse."""
     from dbt_metricflow.cli.dbt_connectors.dbt_config_accessor import dbtArtifacts
     from metricflow.validation.data_warehouse_model_validator import DataWarehouseModelValidator
+
     config, _ = metricflow
-    manifest = dbtArtifacts.build_semantic_manifest_from_dbt_project_root(project_root=config.dbt_project_metadata.project_path)
+    manifest = dbtArtifacts.build_semantic_manifest_from_dbt_project_root(
+        project_root=config.dbt_project_metadata.project_path
+    )
     validator = DataWarehouseModelValidator(sql_client=config.sql_client)
-    issues = [issue for results in (
-        validator.validate_semantic_models(manifest), validator.validate_dimensions(manifest),
-        validator.validate_entities(manifest), validator.validate_simple_metrics(manifest),
-        validator.validate_metrics(manifest)) for issue in results.all_issues]
+    issues = [
+        issue
+        for results in (
+            validator.validate_semantic_models(manifest),
+            validator.validate_dimensions(manifest),
+            validator.validate_entities(manifest),
+            validator.validate_simple_metrics(manifest),
+            validator.validate_metrics(manifest),
+        )
+        for issue in results.all_issues
+    ]
     assert not issues, issues

@@ -46,9 +46,16 @@ def busiest_month(name: str) -> tuple[str, str]:
 def test_sessions_and_kwh_per_site(serving, name):
     sessions, _, _ = load_raw_sessions(MAPPINGS / f"{name}.yml", CASES[name])
     expected = sessions.groupby("site_id").agg(n=("session_id", "size"), kwh=("kwh", "sum"))
-    got = {site: (n, kwh) for site, n, kwh in read_serving(serving, """
+    got = {
+        site: (n, kwh)
+        for site, n, kwh in read_serving(
+            serving,
+            """
         SELECT site_id, count(*), sum(kwh) FROM marts.fct_charge_sessions
-        WHERE site_id IN (SELECT unnest(?)) GROUP BY site_id""", [list(expected.index)])}
+        WHERE site_id IN (SELECT unnest(?)) GROUP BY site_id""",
+            [list(expected.index)],
+        )
+    }
     assert set(got) == set(expected.index)
     for site, row in expected.iterrows():
         assert got[site][0] == row["n"], site
@@ -59,13 +66,19 @@ def test_sessions_and_kwh_per_site(serving, name):
 def test_site_utilization_of_the_busiest_month(serving, name):
     site, month = busiest_month(name)
     expected = independent_site_utilization(MAPPINGS / f"{name}.yml", CASES[name], site, month)
-    rows = read_serving(serving, """
+    rows = read_serving(
+        serving,
+        """
         SELECT kwh, cp_days, kwh_per_cp_day, occupied_hours, time_utilised_pct
-        FROM marts.site_utilization_monthly WHERE site_id = ? AND month = CAST(? AS DATE)""", [site, f"{month}-01"])
+        FROM marts.site_utilization_monthly WHERE site_id = ? AND month = CAST(? AS DATE)""",
+        [site, f"{month}-01"],
+    )
     assert len(rows) == 1
     kwh, cp_days, kwh_cp_day, occupied, pct = rows[0]
-    print(f"\n{name} {site} {month}: published kWh/CP/day {kwh_cp_day:.4f} time {pct:.4f} % — "
-          f"independent {expected['kwh_per_cp_day']:.4f} / {expected['time_utilised_pct']:.4f} %")
+    print(
+        f"\n{name} {site} {month}: published kWh/CP/day {kwh_cp_day:.4f} time {pct:.4f} % — "
+        f"independent {expected['kwh_per_cp_day']:.4f} / {expected['time_utilised_pct']:.4f} %"
+    )
     assert cp_days == expected["cp_days"]
     assert kwh == pytest.approx(expected["kwh"], abs=1e-6)
     assert kwh_cp_day == pytest.approx(expected["kwh_per_cp_day"], rel=1e-9)
@@ -77,8 +90,12 @@ def test_site_utilization_of_the_busiest_month(serving, name):
 def test_busiest_day(serving, name):
     site, day, kwh = busiest_day(MAPPINGS / f"{name}.yml", CASES[name])
     sites = sorted(load_raw_sessions(MAPPINGS / f"{name}.yml", CASES[name])[2])
-    got = read_serving(serving, """
+    got = read_serving(
+        serving,
+        """
         SELECT site_id, date, kwh FROM marts.site_utilization_daily WHERE site_id IN (SELECT unnest(?))
-        ORDER BY kwh DESC, site_id, date LIMIT 1""", [sites])
+        ORDER BY kwh DESC, site_id, date LIMIT 1""",
+        [sites],
+    )
     assert got[0][0] == site and got[0][1] == day
     assert got[0][2] == pytest.approx(kwh, abs=1e-6)

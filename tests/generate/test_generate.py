@@ -31,50 +31,98 @@ START, END = date(2025, 2, 1), date(2025, 3, 20)
 CSV_SOURCES = [s for s, src in SOURCES.items() if src.format == "csv"]
 JSON_SOURCES = [s for s, src in SOURCES.items() if src.format == "jsonl"]
 EVENT_SOURCES = ["sessions", "ledger", "ocpp"]
-OCPI_FIELDS = ["country_code", "party_id", "id", "start_date_time", "end_date_time", "session_id", "cdr_token",
-               "auth_method", "cdr_location", "currency", "charging_periods", "total_cost", "total_energy",
-               "total_time", "total_parking_time", "credit", "credit_reference_id", "last_updated"]
+OCPI_FIELDS = [
+    "country_code",
+    "party_id",
+    "id",
+    "start_date_time",
+    "end_date_time",
+    "session_id",
+    "cdr_token",
+    "auth_method",
+    "cdr_location",
+    "currency",
+    "charging_periods",
+    "total_cost",
+    "total_energy",
+    "total_time",
+    "total_parking_time",
+    "credit",
+    "credit_reference_id",
+    "last_updated",
+]
 TOKEN_FIELDS = ["country_code", "party_id", "uid", "type", "contract_id"]
-LOCATION_FIELDS = ["id", "name", "address", "city", "postal_code", "country", "coordinates", "evse_uid", "evse_id",
-                   "connector_id", "connector_standard", "connector_format", "connector_power_type"]
+LOCATION_FIELDS = [
+    "id",
+    "name",
+    "address",
+    "city",
+    "postal_code",
+    "country",
+    "coordinates",
+    "evse_uid",
+    "evse_id",
+    "connector_id",
+    "connector_standard",
+    "connector_format",
+    "connector_power_type",
+]
 MONEY_STR = re.compile(r"^-?\d+(\.\d{1,4})?$")
 # Row rules (SQL over the typed columns; NULL passes): the contract's row rules and the bounds of
 # the Great Expectations suites in expectations/. Good records must pass all of them.
 RULES: dict[str, list[tuple[str, str]]] = {
-    "operators": [("country_code shape", "regexp_full_match(country_code, '[A-Z]{2}')"),
-                  ("currency shape", "regexp_full_match(currency, '[A-Z]{3}')")],
-    "sites": [("latitude in [-90, 90]", "latitude BETWEEN -90 AND 90"),
-              ("longitude in [-180, 180]", "longitude BETWEEN -180 AND 180"),
-              ("time_zone is IANA", "time_zone IN (SELECT name FROM pg_timezone_names())")],
-    "charge_points": [("AC power in [1.4, 44]", "charging_type <> 'AC' OR max_power_kw BETWEEN 1.4 AND 44"),
-                      ("DC power in [20, 1000]", "charging_type <> 'DC' OR max_power_kw BETWEEN 20 AND 1000"),
-                      ("connector_count in [1, 16]", "connector_count BETWEEN 1 AND 16"),
-                      ("decommissioned_at after commissioned_at", "decommissioned_at >= commissioned_at")],
-    "sessions": [("finished session has unplugged_at", "state = 'in_progress' OR unplugged_at IS NOT NULL"),
-                 ("unplugged_at not before plugged_in_at", "unplugged_at >= plugged_in_at"),
-                 ("charging_started_at not before plugged_in_at", "charging_started_at >= plugged_in_at"),
-                 ("charging_ended_at not before charging_started_at", "charging_ended_at >= charging_started_at"),
-                 ("unplugged_at not before charging_ended_at", "unplugged_at >= charging_ended_at"),
-                 ("kwh in [0, 500]", "kwh BETWEEN 0 AND 500"),
-                 ("connector_id in [0, 16]", "connector_id BETWEEN 0 AND 16"),
-                 ("price_excl_vat in [0, 10000]", "price_excl_vat BETWEEN 0 AND 10000"),
-                 ("price_incl_vat >= price_excl_vat", "price_incl_vat >= price_excl_vat"),
-                 ("currency shape", "regexp_full_match(currency, '[A-Z]{3}')")],
-    "cdrs": [("end_date_time not before start_date_time", "end_date_time >= start_date_time"),
-             ("currency shape", "regexp_full_match(currency, '[A-Z]{3}')"),
-             ("totals not negative unless credit",
-              "coalesce(credit, false) OR (total_energy BETWEEN 0 AND 500 AND total_cost_excl_vat BETWEEN 0 AND 10000)"),
-             ("credit totals not positive",
-              "NOT coalesce(credit, false) OR (total_energy <= 0 AND total_cost_excl_vat <= 0)"),
-             ("credit CDR has credit_reference_id", "coalesce(credit, false) = (credit_reference_id IS NOT NULL)"),
-             ("coordinates in range", "latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180")],
+    "operators": [
+        ("country_code shape", "regexp_full_match(country_code, '[A-Z]{2}')"),
+        ("currency shape", "regexp_full_match(currency, '[A-Z]{3}')"),
+    ],
+    "sites": [
+        ("latitude in [-90, 90]", "latitude BETWEEN -90 AND 90"),
+        ("longitude in [-180, 180]", "longitude BETWEEN -180 AND 180"),
+        ("time_zone is IANA", "time_zone IN (SELECT name FROM pg_timezone_names())"),
+    ],
+    "charge_points": [
+        ("AC power in [1.4, 44]", "charging_type <> 'AC' OR max_power_kw BETWEEN 1.4 AND 44"),
+        ("DC power in [20, 1000]", "charging_type <> 'DC' OR max_power_kw BETWEEN 20 AND 1000"),
+        ("connector_count in [1, 16]", "connector_count BETWEEN 1 AND 16"),
+        ("decommissioned_at after commissioned_at", "decommissioned_at >= commissioned_at"),
+    ],
+    "sessions": [
+        ("finished session has unplugged_at", "state = 'in_progress' OR unplugged_at IS NOT NULL"),
+        ("unplugged_at not before plugged_in_at", "unplugged_at >= plugged_in_at"),
+        ("charging_started_at not before plugged_in_at", "charging_started_at >= plugged_in_at"),
+        ("charging_ended_at not before charging_started_at", "charging_ended_at >= charging_started_at"),
+        ("unplugged_at not before charging_ended_at", "unplugged_at >= charging_ended_at"),
+        ("kwh in [0, 500]", "kwh BETWEEN 0 AND 500"),
+        ("connector_id in [0, 16]", "connector_id BETWEEN 0 AND 16"),
+        ("price_excl_vat in [0, 10000]", "price_excl_vat BETWEEN 0 AND 10000"),
+        ("price_incl_vat >= price_excl_vat", "price_incl_vat >= price_excl_vat"),
+        ("currency shape", "regexp_full_match(currency, '[A-Z]{3}')"),
+    ],
+    "cdrs": [
+        ("end_date_time not before start_date_time", "end_date_time >= start_date_time"),
+        ("currency shape", "regexp_full_match(currency, '[A-Z]{3}')"),
+        (
+            "totals not negative unless credit",
+            "coalesce(credit, false) OR (total_energy BETWEEN 0 AND 500 AND total_cost_excl_vat BETWEEN 0 AND 10000)",
+        ),
+        (
+            "credit totals not positive",
+            "NOT coalesce(credit, false) OR (total_energy <= 0 AND total_cost_excl_vat <= 0)",
+        ),
+        ("credit CDR has credit_reference_id", "coalesce(credit, false) = (credit_reference_id IS NOT NULL)"),
+        ("coordinates in range", "latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180"),
+    ],
     "ocpp": [("frame is an OCPP-J CALL", "message_type_id = 2")],
     "ratings": [("stars in 1..5", "stars BETWEEN 1 AND 5")],
-    "invoices": [("due_at not before issued_at", "due_at >= issued_at"),
-                 ("period_to not before period_from", "period_to >= period_from"),
-                 ("payable_amount in range", "payable_amount BETWEEN -1000000 AND 10000000")],
-    "ledger": [("amount in [-1e6, 1e6]", "amount BETWEEN -1000000 AND 1000000"),
-               ("subscription entry has plan_id", "kind <> 'subscription' OR plan_id IS NOT NULL")],
+    "invoices": [
+        ("due_at not before issued_at", "due_at >= issued_at"),
+        ("period_to not before period_from", "period_to >= period_from"),
+        ("payable_amount in range", "payable_amount BETWEEN -1000000 AND 10000000"),
+    ],
+    "ledger": [
+        ("amount in [-1e6, 1e6]", "amount BETWEEN -1000000 AND 1000000"),
+        ("subscription entry has plan_id", "kind <> 'subscription' OR plan_id IS NOT NULL"),
+    ],
     "subscriptions": [("ended_at not before started_at", "ended_at >= started_at")],
     "wallets": [("currency shape", "regexp_full_match(currency, '[A-Z]{3}')")],
     "plans": [("currency shape", "regexp_full_match(currency, '[A-Z]{3}')")],
@@ -212,8 +260,9 @@ class Parsed:
             source = SOURCES[src]
             if not RULES.get(src):
                 continue
-            df = pd.DataFrame([{f.name: (str(r[f.name]) if r[f.name] is not None else None)
-                                for f in source.fields} for r in rows])
+            df = pd.DataFrame(
+                [{f.name: (str(r[f.name]) if r[f.name] is not None else None) for f in source.fields} for r in rows]
+            )
             con.register("df", df)
             casts = ", ".join(f"CAST({f.name} AS {f.sql_type}) AS {f.name}" for f in source.fields)
             con.execute(f"CREATE OR REPLACE TABLE t AS SELECT row_number() OVER () - 1 AS _i, {casts} FROM df")
@@ -249,8 +298,11 @@ def landing(tmp_path_factory):
 
 
 def _tree_digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 # ------------------------------------------------------------------------------ shape
@@ -273,8 +325,12 @@ def test_every_source_has_files_with_contract_header_and_keys(landing):
 def test_event_files_are_daily_and_hold_their_day(landing):
     _, p = landing
     days = {(START + timedelta(days=i)).isoformat() for i in range((END - START).days + 1)}
-    for src, stamp in (("sessions", "updated_at"), ("ledger", "booked_at"), ("ocpp", "received_at"),
-                       ("cdrs", "last_updated")):
+    for src, stamp in (
+        ("sessions", "updated_at"),
+        ("ledger", "booked_at"),
+        ("ocpp", "received_at"),
+        ("cdrs", "last_updated"),
+    ):
         for r in p.good[src]:
             m = re.search(r"_(\d{4}-\d{2}-\d{2})\.jsonl$", r["_file"])
             assert m and m.group(1) in days, r["_file"]
@@ -344,8 +400,12 @@ def test_sessions_are_consistent(landing):
             assert r["paying_team_id"] is None
     assert minute > 0, "no minute-precision sessions with unplugged_at = plugged_in_at"
     # AC sessions left plugged in overnight, across local midnight
-    assert any(r["state"] == "completed" and cps[r["charge_point_id"]]["charging_type"] == "AC"
-               and (r["unplugged_at"] - r["plugged_in_at"]) > timedelta(hours=8) for r in sessions)
+    assert any(
+        r["state"] == "completed"
+        and cps[r["charge_point_id"]]["charging_type"] == "AC"
+        and (r["unplugged_at"] - r["plugged_in_at"]) > timedelta(hours=8)
+        for r in sessions
+    )
     assert states["completed"] > 0 and sum(1 for r in sessions if r["paying_team_id"]) > 0
 
 
@@ -408,8 +468,10 @@ def test_registry_history(landing):
     for r in p.good["charge_points"]:
         cps[r["charge_point_id"]].append(r)
     start = datetime.combine(START, datetime.min.time())
-    assert any(len({v["firmware_version"] for v in vs}) > 1 and max(v["updated_at"] for v in vs) >= start
-               for vs in cps.values()), "no firmware upgrade in the period"
+    assert any(
+        len({v["firmware_version"] for v in vs}) > 1 and max(v["updated_at"] for v in vs) >= start
+        for vs in cps.values()
+    ), "no firmware upgrade in the period"
     assert any(v["decommissioned_at"] is not None for vs in cps.values() for v in vs)
     assert any(vs[0]["commissioned_at"] >= start for vs in cps.values())
     cur = p.current("charge_points", "charge_point_id")
@@ -426,8 +488,9 @@ def test_registry_history(landing):
     assert files[0] == f"charge_points/charge_points_{START - timedelta(days=1)}.csv" and len(files) > 1
     ops = p.current("operators", "operator_id")
     parents = [o for o in ops.values() if not o["parent_operator_id"]]
-    assert parents and any(sum(1 for c in ops.values() if c["parent_operator_id"] == o["operator_id"]) >= 2
-                           for o in parents)
+    assert parents and any(
+        sum(1 for c in ops.values() if c["parent_operator_id"] == o["operator_id"]) >= 2 for o in parents
+    )
     assert len({o["currency"] for o in ops.values()}) >= 5
     tzs = {s["time_zone"] for s in p.current("sites", "site_id").values()}
     assert {"Europe/Copenhagen", "Europe/Oslo", "Europe/London"} <= tzs
@@ -514,8 +577,10 @@ def test_ocpp_faults_cluster_on_buggy_firmware_and_boots_follow_upgrades(landing
         for a, b in zip(vs, vs[1:]):
             if b["firmware_version"] != a["firmware_version"] and b["updated_at"] >= start:
                 upgrades += 1
-                assert any(abs((t - b["updated_at"]).total_seconds()) < 3600 and fw == b["firmware_version"]
-                           for t, fw in boots[cp]), (cp, b["firmware_version"])
+                assert any(
+                    abs((t - b["updated_at"]).total_seconds()) < 3600 and fw == b["firmware_version"]
+                    for t, fw in boots[cp]
+                ), (cp, b["firmware_version"])
     assert upgrades > 0
 
 
@@ -530,7 +595,8 @@ def _statuses(p) -> dict[tuple[str, int], list[tuple[datetime, str, str]]]:
     for r in p.good["ocpp"]:
         if r["action"] == "StatusNotification":
             out[r["charge_point_id"], r["connector_id"]].append(
-                (r["payload_timestamp"] or r["received_at"], r["status"], r["error_code"]))
+                (r["payload_timestamp"] or r["received_at"], r["status"], r["error_code"])
+            )
     for v in out.values():
         v.sort()
     return out
@@ -602,13 +668,22 @@ def test_session_status_cycle_on_charge_points_with_full_telemetry(landing):
     assert 0.04 < len(telemetry) / len(cps) < 0.25
     full = partial = 0
     for s in p.current("sessions", "session_id").values():
-        if s["state"] != "completed" or s["charge_point_id"] not in telemetry \
-                or s["unplugged_at"] == s["plugged_in_at"]:
+        if (
+            s["state"] != "completed"
+            or s["charge_point_id"] not in telemetry
+            or s["unplugged_at"] == s["plugged_in_at"]
+        ):
             continue
-        seen = [st for t, st, _ in statuses[s["charge_point_id"], s["connector_id"]]
-                if s["plugged_in_at"] <= t <= s["unplugged_at"] + timedelta(seconds=15)]
-        cycle = [st for st in SESSION_CYCLE
-                 if st != "SuspendedEV" or (s["unplugged_at"] - s["charging_ended_at"]).total_seconds() >= 60]
+        seen = [
+            st
+            for t, st, _ in statuses[s["charge_point_id"], s["connector_id"]]
+            if s["plugged_in_at"] <= t <= s["unplugged_at"] + timedelta(seconds=15)
+        ]
+        cycle = [
+            st
+            for st in SESSION_CYCLE
+            if st != "SuspendedEV" or (s["unplugged_at"] - s["charging_ended_at"]).total_seconds() >= 60
+        ]
         # in this order, never with anything else in between (a lost connection may hide some)
         assert seen == [st for st in cycle if st in seen], (s, seen)
         full += seen == cycle
@@ -683,8 +758,13 @@ def test_some_charge_points_fall_silent_for_days(landing):
         for (t0, a), (t1, b) in zip(v, v[1:]):
             if t1 - t0 < timedelta(hours=12):
                 continue
-            if a["action"] == "StatusNotification" and a["status"] == "Faulted" and a["connector_id"] == 0 \
-                    and b["action"] == "BootNotification" and t1 - t0 >= timedelta(days=1):
+            if (
+                a["action"] == "StatusNotification"
+                and a["status"] == "Faulted"
+                and a["connector_id"] == 0
+                and b["action"] == "BootNotification"
+                and t1 - t0 >= timedelta(days=1)
+            ):
                 dead += 1  # died, silent until a technician restarted it
                 assert not any(t0 < t < t1 for t in sessions[cp]), cp  # and nobody charged there
             elif cp in telemetry and any(t0 + margin < t < t1 - margin for t in sessions[cp]):
@@ -756,9 +836,20 @@ def test_fx_skips_target_holidays(tmp_path):
 # ------------------------------------------------------------------------------ integrity
 def test_referential_integrity(landing):
     _, p = landing
-    ids = {src: {r[SOURCES[src].key[0]] for r in p.good[src]}
-           for src in ("operators", "teams", "sites", "charge_points", "plans", "subscriptions", "wallets",
-                       "invoices", "sessions")}
+    ids = {
+        src: {r[SOURCES[src].key[0]] for r in p.good[src]}
+        for src in (
+            "operators",
+            "teams",
+            "sites",
+            "charge_points",
+            "plans",
+            "subscriptions",
+            "wallets",
+            "invoices",
+            "sessions",
+        )
+    }
     cdr_ids = {r["id"] for r in p.good["cdrs"]}
 
     def check(src, col, target, allow_null=True):
@@ -829,11 +920,15 @@ def test_gzip_writes_the_same_files_compressed(tmp_path):
     """--gzip: every landing file is <name>.gz and decompresses to exactly the plain file (with
     worker processes too: the flag reaches them)."""
     import gzip
+
     kw = dict(seed=5, sessions=3_000, start=date(2025, 3, 1), end=date(2025, 3, 8), progress=False)
     generate(tmp_path / "plain", **kw)
     summary = generate(tmp_path / "gz", gzip=True, workers=2, **kw)
-    plain = {p.relative_to(tmp_path / "plain").as_posix(): p.read_bytes()
-             for p in (tmp_path / "plain").rglob("*") if p.is_file()}
+    plain = {
+        p.relative_to(tmp_path / "plain").as_posix(): p.read_bytes()
+        for p in (tmp_path / "plain").rglob("*")
+        if p.is_file()
+    }
     packed = {p.relative_to(tmp_path / "gz").as_posix(): p for p in (tmp_path / "gz").rglob("*") if p.is_file()}
     assert set(packed) == {name + ".gz" for name in plain}
     assert all(gzip.decompress(packed[name + ".gz"].read_bytes()) == data for name, data in plain.items())

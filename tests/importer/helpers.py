@@ -18,11 +18,21 @@ BASE = {
     "operator": {"operator_id": "op", "name": "Op", "country_code": "NO", "currency": "NOK"},
     "team": {"team_id": "team", "name": "Team"},
     "sites": {"site_id": {"template": "site-{site}"}, "time_zone": "Europe/Oslo"},
-    "charge_points": {"charge_point_id": {"template": "cp-{cp}"}, "charging_type": "AC",
-                      "max_power_kw": 11, "connector_count": 1, "access": "public",
-                      "roaming_enabled": False, "commissioned_at": "first_session"},
-    "sessions": {"session_id": {"template": "s-{id}"}, "plugged_in_at": {"column": "start"},
-                 "unplugged_at": {"column": "end"}, "kwh": {"column": "kwh", "unit": "kWh"}},
+    "charge_points": {
+        "charge_point_id": {"template": "cp-{cp}"},
+        "charging_type": "AC",
+        "max_power_kw": 11,
+        "connector_count": 1,
+        "access": "public",
+        "roaming_enabled": False,
+        "commissioned_at": "first_session",
+    },
+    "sessions": {
+        "session_id": {"template": "s-{id}"},
+        "plugged_in_at": {"column": "start"},
+        "unplugged_at": {"column": "end"},
+        "kwh": {"column": "kwh", "unit": "kWh"},
+    },
 }
 
 HEADER = "id;site;cp;start;end;kwh\n"

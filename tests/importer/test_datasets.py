@@ -40,8 +40,9 @@ def landed(out: Path, name: str) -> pd.DataFrame:
     recs = [json.loads(line) for line in (out / "sessions" / f"{name}__sessions.jsonl").read_text().splitlines()]
     s = pd.DataFrame(recs)
     cps = pd.read_csv(out / "charge_points" / f"{name}__sessions.csv", dtype=str, keep_default_na=False)
-    s = s.merge(cps[["charge_point_id", "site_id", "commissioned_at"]], on="charge_point_id", how="left",
-                validate="many_to_one")
+    s = s.merge(
+        cps[["charge_point_id", "site_id", "commissioned_at"]], on="charge_point_id", how="left", validate="many_to_one"
+    )
     assert s["site_id"].notna().all()
     s["plug"] = pd.to_datetime(s["plugged_in_at"], utc=True)
     s["unplug"] = pd.to_datetime(s["unplugged_at"], utc=True)
@@ -60,11 +61,17 @@ def assert_same_per_site(got: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 # ---------------------------------------------------------------- Norway
 
+
 def test_norway_residential(landing):
     out, summaries = landing
     summary = summaries["norway"]
-    raw = pd.read_csv(NORWAY, sep=";", decimal=",", keep_default_na=False,
-                      dtype={"End_plugout": str, "Shared_ID": str, "User_ID": str})
+    raw = pd.read_csv(
+        NORWAY,
+        sep=";",
+        decimal=",",
+        keep_default_na=False,
+        dtype={"End_plugout": str, "Shared_ID": str, "User_ID": str},
+    )
     missing_end = raw["End_plugout"] == "NA"
     good = raw[~missing_end]
 
@@ -76,8 +83,12 @@ def test_norway_residential(landing):
     assert len(report) == 34 and set(report["reason"]) == {"missing unplugged_at"}
     assert summary["sessions_written"] == len(good)
 
-    expected = good.assign(site_id="nores-" + good["Garage_ID"]).groupby("site_id").agg(
-        sessions=("session_ID", "size"), kwh=("El_kWh", "sum")).sort_index()
+    expected = (
+        good.assign(site_id="nores-" + good["Garage_ID"])
+        .groupby("site_id")
+        .agg(sessions=("session_ID", "size"), kwh=("El_kWh", "sum"))
+        .sort_index()
+    )
     s = landed(out, "norway_residential")
     assert_same_per_site(per_site(s), expected)
     assert summary["sites"] == good["Garage_ID"].nunique() == 24
@@ -93,8 +104,10 @@ def test_norway_residential(landing):
 
     # DST: sessions across the night of 27 Oct 2019 last one hour more than their wall-clock span;
     # the export's own Duration_hours (seconds precision) agrees
-    s = s.assign(hours=(s["unplug"] - s["plug"]).dt.total_seconds() / 3600,
-                 reported=good["Duration_hours"].str.replace(",", ".").astype(float).values)
+    s = s.assign(
+        hours=(s["unplug"] - s["plug"]).dt.total_seconds() / 3600,
+        reported=good["Duration_hours"].str.replace(",", ".").astype(float).values,
+    )
     night = s[(s["plug"] < "2019-10-27T01:00:00Z") & (s["unplug"] > "2019-10-27T01:00:00Z")]
     assert len(night) == 17
     assert (night["hours"] - night["reported"]).abs().max() < 1 / 60
@@ -107,6 +120,7 @@ def test_norway_residential(landing):
 
 # ---------------------------------------------------------------- Workplace (US)
 
+
 def test_workplace_charging(landing):
     out, summaries = landing
     summary = summaries["workplace"]
@@ -116,8 +130,12 @@ def test_workplace_charging(landing):
     assert summary["sites"] == raw["locationId"].nunique() == 25
     assert summary["charge_points"] == raw["stationId"].nunique() == 105
 
-    expected = raw.assign(site_id="wpc-" + raw["locationId"].astype(str)).groupby("site_id").agg(
-        sessions=("sessionId", "size"), kwh=("kwhTotal", "sum")).sort_index()
+    expected = (
+        raw.assign(site_id="wpc-" + raw["locationId"].astype(str))
+        .groupby("site_id")
+        .agg(sessions=("sessionId", "size"), kwh=("kwhTotal", "sum"))
+        .sort_index()
+    )
     s = landed(out, "workplace_charging")
     assert_same_per_site(per_site(s), expected)
     assert s["price_incl_vat"].astype(float).sum() == pytest.approx(raw["dollars"].sum())
@@ -134,6 +152,7 @@ def test_workplace_charging(landing):
 
 # ---------------------------------------------------------------- EPFL DC fast charger
 
+
 def test_epfl_dc_fast(landing):
     out, summaries = landing
     summary = summaries["epfl"]
@@ -143,12 +162,16 @@ def test_epfl_dc_fast(landing):
     assert (summary["sites"], summary["charge_points"]) == (1, 1)
 
     s = landed(out, "epfl_dc_fast")
-    expected = pd.DataFrame({"sessions": [len(raw)], "kwh": [raw["Energy (Wh)"].sum() / 1000]},
-                            index=pd.Index(["epfl-dcfc"], name="site_id"))
+    expected = pd.DataFrame(
+        {"sessions": [len(raw)], "kwh": [raw["Energy (Wh)"].sum() / 1000]},
+        index=pd.Index(["epfl-dcfc"], name="site_id"),
+    )
     assert_same_per_site(per_site(s), expected)
     assert s["kwh"].tolist() == pytest.approx((raw["Energy (Wh)"] / 1000).tolist())
     assert s["connector_id"].value_counts().to_dict() == {
-        1: int((raw["CCS"] == "CCS1").sum()), 2: int((raw["CCS"] == "CCS2").sum())}
+        1: int((raw["CCS"] == "CCS1").sum()),
+        2: int((raw["CCS"] == "CCS2").sum()),
+    }
     utc = raw["Arrival"].dt.tz_localize("Europe/Zurich").dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert s["plugged_in_at"].tolist() == utc.tolist()
     cp = pd.read_csv(out / "charge_points" / "epfl_dc_fast__sessions.csv", dtype=str).iloc[0]
@@ -158,8 +181,10 @@ def test_epfl_dc_fast(landing):
 
 # ---------------------------------------------------------------- the pandas reference and the loader
 
-@pytest.mark.parametrize("name, path", [("norway_residential", NORWAY), ("workplace_charging", WORKPLACE),
-                                        ("epfl_dc_fast", EPFL)])
+
+@pytest.mark.parametrize(
+    "name, path", [("norway_residential", NORWAY), ("workplace_charging", WORKPLACE), ("epfl_dc_fast", EPFL)]
+)
 def test_reference_reads_the_same_sessions(landing, name, path):
     """reference.py parses the raw export on its own (pandas): same sessions, instants and kWh."""
     out, _ = landing
@@ -185,7 +210,8 @@ def test_warehouse_loader_accepts_every_record(landing, tmp_path):
             totals = result.summary()
             assert totals["files_refused"] == 0, [f.message for f in result.files]
             assert totals["rows_quarantined"] == 0, con.execute(
-                "SELECT file, line, rule FROM raw._quarantine LIMIT 5").fetchall()
+                "SELECT file, line, rule FROM raw._quarantine LIMIT 5"
+            ).fetchall()
             assert totals["files_loaded"] == 3
         assert con.execute("SELECT count(*) FROM raw.sessions").fetchone()[0] == 6844 + 3395 + 1878
     finally:

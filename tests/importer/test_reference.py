@@ -14,12 +14,12 @@ from .helpers import HEADER, by_id, export, mapping
 
 # Site A, Europe/Oslo, March 2019 (31 March is 23 h long: clocks go forward 02:00 → 03:00).
 ROWS = (
-    "1;A;1;30.03.2019 22:00;31.03.2019 04:00;10\n"   # 5 real hours: 2 h on the 30th, 3 h on the 31st
-    "2;A;1;31.03.2019 03:00;31.03.2019 05:00;2\n"    # overlaps session 1 from 03:00 to 04:00 on cp 1
-    "3;A;2;15.03.2019 12:00;15.03.2019 12:00;1\n"    # empty interval: all kWh on the 15th, no time
-    "4;A;2;31.03.2019 23:00;01.04.2019 01:00;4\n"    # half in March, half in April
-    "5;A;2;20.03.2019 12:00;20.03.2019 11:00;99\n"   # rejected: unplug before plug-in
-    "6;B;3;31.03.2019 10:00;31.03.2019 11:00;3\n"    # another site
+    "1;A;1;30.03.2019 22:00;31.03.2019 04:00;10\n"  # 5 real hours: 2 h on the 30th, 3 h on the 31st
+    "2;A;1;31.03.2019 03:00;31.03.2019 05:00;2\n"  # overlaps session 1 from 03:00 to 04:00 on cp 1
+    "3;A;2;15.03.2019 12:00;15.03.2019 12:00;1\n"  # empty interval: all kWh on the 15th, no time
+    "4;A;2;31.03.2019 23:00;01.04.2019 01:00;4\n"  # half in March, half in April
+    "5;A;2;20.03.2019 12:00;20.03.2019 11:00;99\n"  # rejected: unplug before plug-in
+    "6;B;3;31.03.2019 10:00;31.03.2019 11:00;3\n"  # another site
 )
 
 
@@ -50,8 +50,7 @@ def test_next_month_and_other_site(tiny):
     assert april["occupied_hours"] == pytest.approx(1.0)
     assert april["time_utilised_pct"] == pytest.approx(1 / (60 * 24) * 100)
     feb = independent_site_utilization(m, src, "site-A", "2019-02")
-    assert feb == {"kwh": 0.0, "cp_days": 0, "kwh_per_cp_day": None, "occupied_hours": 0.0,
-                   "time_utilised_pct": None}
+    assert feb == {"kwh": 0.0, "cp_days": 0, "kwh_per_cp_day": None, "occupied_hours": 0.0, "time_utilised_pct": None}
     b = independent_site_utilization(m, src, "site-B", "2019-03")
     assert (b["kwh"], b["cp_days"], b["occupied_hours"]) == (pytest.approx(3.0), 1, pytest.approx(1.0))
     assert b["time_utilised_pct"] == pytest.approx(1 / 23 * 100)
@@ -68,8 +67,9 @@ def test_busiest_day(tiny):
 
 def test_autumn_day_has_25_hours(tmp_path):
     m = mapping(tmp_path)
-    src = export(tmp_path, HEADER + "1;A;1;01.10.2019 00:00;01.10.2019 00:30;1\n"
-                                    "2;A;1;26.10.2019 23:00;27.10.2019 05:00;7\n")  # 7 real hours
+    src = export(
+        tmp_path, HEADER + "1;A;1;01.10.2019 00:00;01.10.2019 00:30;1\n2;A;1;26.10.2019 23:00;27.10.2019 05:00;7\n"
+    )  # 7 real hours
     u = independent_site_utilization(m, src, "site-A", "2019-10")
     assert u["cp_days"] == 31
     assert u["occupied_hours"] == pytest.approx(0.5 + 7)

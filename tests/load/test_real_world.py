@@ -49,11 +49,13 @@ def con(registry_db, tmp_path):
 
 
 def quarantine(con, source: str) -> list[tuple]:
-    return con.execute("SELECT file, line, rule, raw_text FROM raw._quarantine WHERE source = ? ORDER BY file, line, rule",
-                       [source]).fetchall()
+    return con.execute(
+        "SELECT file, line, rule, raw_text FROM raw._quarantine WHERE source = ? ORDER BY file, line, rule", [source]
+    ).fetchall()
 
 
 # ---- the ECB file ----------------------------------------------------------------------------
+
 
 def ecb_cells(text: str) -> tuple[int, int]:
     """(rate cells that are not N/A, of which above one million) of the ECB wide file."""
@@ -72,7 +74,8 @@ def test_the_real_ecb_history_loads_whole(con, tmp_path):
     f = load_source(con, "fx_rates", tmp_path / "landing").files[0]
     assert (f.status, f.rows_read, f.rows_loaded, f.rows_quarantined) == ("loaded", cells, cells, 0)
     n, trl_max, first = con.execute(
-        "SELECT count(*), max(rate) FILTER (WHERE currency = 'TRL'), min(rate_date) FROM raw.fx_rates").fetchone()
+        "SELECT count(*), max(rate) FILTER (WHERE currency = 'TRL'), min(rate_date) FROM raw.fx_rates"
+    ).fetchone()
     assert n == cells and trl_max > 1_900_000 and str(first) == "1999-01-04"
     reconcile(con, "fx_rates")
 
@@ -95,9 +98,11 @@ def test_a_bad_ecb_cell_loses_only_itself(con, tmp_path):
     f = load_source(con, "fx_rates", tmp_path / "landing").files[0]
     assert (f.status, f.rows_read, f.rows_loaded, f.rows_quarantined) == ("loaded", cells, cells - 3, 3)
     q = [(line, rule) for _, line, rule, _ in quarantine(con, "fx_rates")]
-    assert q == [(2, "expect_column_values_to_be_between(rate): a positive rate (units per EUR) [JPY]"),
-                 (2, "rate is not a number [USD]"),
-                 (3, "expect_column_values_to_be_between(rate): a positive rate (units per EUR) [NOK]")]
+    assert q == [
+        (2, "expect_column_values_to_be_between(rate): a positive rate (units per EUR) [JPY]"),
+        (2, "rate is not a number [USD]"),
+        (3, "expect_column_values_to_be_between(rate): a positive rate (units per EUR) [NOK]"),
+    ]
     day2 = con.execute("SELECT count(*) FROM raw.fx_rates WHERE _line = 2").fetchone()[0]
     assert day2 == sum(c.strip() not in ("", "N/A") for c in bad[2][1:]) - 2  # all but USD and JPY
     reconcile(con, "fx_rates")
@@ -105,28 +110,50 @@ def test_a_bad_ecb_cell_loses_only_itself(con, tmp_path):
 
 # ---- credit CDRs -------------------------------------------------------------------------------
 
+
 def test_credit_cdrs_in_both_forms_load_and_a_positive_credit_is_quarantined(con, tmp_path):
     """OCPI 2.2.1 makes only total_cost negative in a credit CDR (energy and times as in the CDR
     it cancels); some platforms negate everything. Both load; a credit whose cost is positive
     breaks a row rule."""
     base = [cdr(1000 + i) for i in range(40)]
-    ocpi = cdr(9001, credit=True, credit_reference_id="c1000", total_energy=10.0, total_time=1.0,
-               total_cost={"excl_vat": -30.0, "incl_vat": -37.5})
-    negated = cdr(9002, credit=True, credit_reference_id="c1001", total_energy=-10.0, total_time=-1.0,
-                  total_cost={"excl_vat": -30.0, "incl_vat": -37.5})
-    positive = cdr(9003, credit=True, credit_reference_id="c1002", total_energy=10.0,
-                   total_cost={"excl_vat": 30.0, "incl_vat": 37.5})
+    ocpi = cdr(
+        9001,
+        credit=True,
+        credit_reference_id="c1000",
+        total_energy=10.0,
+        total_time=1.0,
+        total_cost={"excl_vat": -30.0, "incl_vat": -37.5},
+    )
+    negated = cdr(
+        9002,
+        credit=True,
+        credit_reference_id="c1001",
+        total_energy=-10.0,
+        total_time=-1.0,
+        total_cost={"excl_vat": -30.0, "incl_vat": -37.5},
+    )
+    positive = cdr(
+        9003,
+        credit=True,
+        credit_reference_id="c1002",
+        total_energy=10.0,
+        total_cost={"excl_vat": 30.0, "incl_vat": 37.5},
+    )
     write_files(tmp_path / "landing", {"cdrs/hubject/day.jsonl": jsonl(base + [ocpi, negated, positive])})
     f = load_source(con, "cdrs", tmp_path / "landing").files[0]
     assert (f.rows_loaded, f.rows_quarantined) == (42, 1)
     assert [(line, rule) for _, line, rule, _ in quarantine(con, "cdrs")] == [
-        (43, "expect_column_values_to_be_between(total_cost_excl_vat): a credit CDR carries a negative cost")]
-    got = con.execute("SELECT id, total_energy, total_cost_excl_vat::DOUBLE FROM raw.cdrs WHERE credit ORDER BY id").fetchall()
+        (43, "expect_column_values_to_be_between(total_cost_excl_vat): a credit CDR carries a negative cost")
+    ]
+    got = con.execute(
+        "SELECT id, total_energy, total_cost_excl_vat::DOUBLE FROM raw.cdrs WHERE credit ORDER BY id"
+    ).fetchall()
     assert got == [("c9001", 10.0, -30.0), ("c9002", -10.0, -30.0)]
     reconcile(con, "cdrs")
 
 
 # ---- implausible timestamps and over-long sessions -------------------------------------------
+
 
 def test_implausible_timestamps_and_over_long_sessions_are_quarantined(con, tmp_path, monkeypatch):
     """Before 2000-01-01, or more than 2 days after loading: quarantined with that rule (a session
@@ -142,27 +169,52 @@ def test_implausible_timestamps_and_over_long_sessions_are_quarantined(con, tmp_
         session(9004, updated_at=iso(later)),
         session(9005, charging_started_at=None, charging_ended_at=None, unplugged_at="2025-01-16T10:00:01Z"),
     ]
-    fine = [session(9100, updated_at=iso(soon)),  # within 2 days of loading: plausible
-            session(9101, charging_started_at=None, charging_ended_at=None, unplugged_at="2025-01-15T10:00:00Z"),
-            session(9102, plugged_in_at="2000-01-01T00:00:00Z", charging_started_at=None, charging_ended_at=None,
-                    unplugged_at="2000-01-01T01:00:00Z", updated_at="2000-01-01T01:00:00Z")]
+    fine = [
+        session(9100, updated_at=iso(soon)),  # within 2 days of loading: plausible
+        session(9101, charging_started_at=None, charging_ended_at=None, unplugged_at="2025-01-15T10:00:00Z"),
+        session(
+            9102,
+            plugged_in_at="2000-01-01T00:00:00Z",
+            charging_started_at=None,
+            charging_ended_at=None,
+            unplugged_at="2000-01-01T01:00:00Z",
+            updated_at="2000-01-01T01:00:00Z",
+        ),
+    ]
     good = [session(1000 + i) for i in range(100)]
     write_files(tmp_path / "landing", {"sessions/day.jsonl": jsonl(good + bad + fine)})
     f = load_source(con, "sessions", tmp_path / "landing").files[0]
     assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (108, 103, 5)
     q = [(line, rule) for _, line, rule, _ in quarantine(con, "sessions")]
     implausible = "is implausible (before 2000-01-01 or more than 2 days after loading)"
-    assert q == [(101, f"plugged_in_at {implausible}"), (102, f"unplugged_at {implausible}"),
-                 (103, f"plugged_in_at {implausible}"), (104, f"updated_at {implausible}"),
-                 (105, "session longer than 14 days (WAREHOUSE_MAX_SESSION_DAYS)")]
+    assert q == [
+        (101, f"plugged_in_at {implausible}"),
+        (102, f"unplugged_at {implausible}"),
+        (103, f"plugged_in_at {implausible}"),
+        (104, f"updated_at {implausible}"),
+        (105, "session longer than 14 days (WAREHOUSE_MAX_SESSION_DAYS)"),
+    ]
     reconcile(con, "sessions")
 
     # the limit is a setting: with 30 days the 15-day session loads
     monkeypatch.setenv("WAREHOUSE_MAX_SESSION_DAYS", "30")
-    write_files(tmp_path / "landing2", {"sessions/long.jsonl": jsonl(
-        [session(2000 + i) for i in range(40)] + [session(9005, updated_at="2025-01-17T00:00:00Z",
-                                                          charging_started_at=None, charging_ended_at=None,
-                                                          unplugged_at="2025-01-16T10:00:01Z")])})
+    write_files(
+        tmp_path / "landing2",
+        {
+            "sessions/long.jsonl": jsonl(
+                [session(2000 + i) for i in range(40)]
+                + [
+                    session(
+                        9005,
+                        updated_at="2025-01-17T00:00:00Z",
+                        charging_started_at=None,
+                        charging_ended_at=None,
+                        unplugged_at="2025-01-16T10:00:01Z",
+                    )
+                ]
+            )
+        },
+    )
     g = load_source(con, "sessions", tmp_path / "landing2").files[0]
     assert (g.rows_loaded, g.rows_quarantined) == (41, 0)
     reconcile(con, "sessions")
@@ -175,20 +227,26 @@ def test_moments_still_to_come_are_plausible_for_scheduled_fields_only(con, tmp_
     now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     iso = lambda d: d.isoformat() + "Z"  # noqa: E731
     issued, due, end = now - timedelta(days=1), now + timedelta(days=30), now + timedelta(days=29)
-    fine = [invoice(i, issued_at=iso(issued), updated_at=iso(issued), due_at=iso(due), period_to=iso(end))
-            for i in range(40)]
-    bad = [invoice(900, issued_at=iso(now + timedelta(days=30)), updated_at=iso(issued), due_at=iso(due)),
-           invoice(901, issued_at=iso(issued), updated_at=iso(issued), due_at="1999-12-31T00:00:00Z")]
+    fine = [
+        invoice(i, issued_at=iso(issued), updated_at=iso(issued), due_at=iso(due), period_to=iso(end))
+        for i in range(40)
+    ]
+    bad = [
+        invoice(900, issued_at=iso(now + timedelta(days=30)), updated_at=iso(issued), due_at=iso(due)),
+        invoice(901, issued_at=iso(issued), updated_at=iso(issued), due_at="1999-12-31T00:00:00Z"),
+    ]
     write_files(tmp_path / "landing", {"invoices/invoices.jsonl": jsonl(fine + bad)})
     f = load_source(con, "invoices", tmp_path / "landing").files[0]
     assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (42, 40, 2)
     assert [(line, rule) for _, line, rule, _ in quarantine(con, "invoices")] == [
         (41, "issued_at is implausible (before 2000-01-01 or more than 2 days after loading)"),
-        (42, "due_at is implausible (before 2000-01-01)")]
+        (42, "due_at is implausible (before 2000-01-01)"),
+    ]
     reconcile(con, "invoices")
 
 
 # ---- over-long lines ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("how", ["plain", "gzip", "big-plain"])
 def test_an_over_long_line_is_quarantined_with_its_file_line_and_first_bytes(con, tmp_path, monkeypatch, how):
@@ -210,7 +268,7 @@ def test_an_over_long_line_is_quarantined_with_its_file_line_and_first_bytes(con
     [(file, line, rule, raw_text)] = quarantine(con, "sessions")
     assert (file, line) == (name, 61)
     assert rule == f"line longer than the limit of 1,048,576 bytes (WAREHOUSE_MAX_LINE_BYTES): {len(huge):,} bytes"
-    assert raw_text == huge[:readers.LONG_LINE_KEEP]
+    assert raw_text == huge[: readers.LONG_LINE_KEEP]
     assert any(name in line and "line longer than" in line for line in res.file_lines())
     reconcile(con, "sessions")
 
@@ -242,36 +300,53 @@ def test_an_over_long_csv_line_is_quarantined(con, tmp_path, monkeypatch):
 
 # ---- control characters in ids -----------------------------------------------------------------
 
+
 def test_control_characters_in_an_id_break_a_row_rule(con, tmp_path):
     """NUL and the other C0 codes (but tab) in an id are a row-rule failure; elsewhere they are
     data."""
     good = [session(1000 + i) for i in range(60)]
-    bad = [session(9001, session_id="s9001\u0000"), session(9002, charge_point_id="cp1\u0007"),
-           session(9003, paying_team_id="t1\u001f")]
+    bad = [
+        session(9001, session_id="s9001\u0000"),
+        session(9002, charge_point_id="cp1\u0007"),
+        session(9003, paying_team_id="t1\u001f"),
+    ]
     fine = [session(9004, session_id="s\t9004"), session(9005, failure_reason="line1\nline2\u0000")]
     write_files(tmp_path / "landing", {"sessions/day.jsonl": jsonl(good + bad + fine)})
     f = load_source(con, "sessions", tmp_path / "landing").files[0]
     assert (f.rows_loaded, f.rows_quarantined) == (62, 3)
     assert [(line, rule) for _, line, rule, _ in quarantine(con, "sessions")] == [
-        (61, "session_id contains a control character"), (62, "charge_point_id contains a control character"),
-        (63, "paying_team_id contains a control character")]
-    assert con.execute("SELECT count(*) FROM raw.sessions WHERE session_id = 's' || chr(9) || '9004'").fetchone()[0] == 1
+        (61, "session_id contains a control character"),
+        (62, "charge_point_id contains a control character"),
+        (63, "paying_team_id contains a control character"),
+    ]
+    assert (
+        con.execute("SELECT count(*) FROM raw.sessions WHERE session_id = 's' || chr(9) || '9004'").fetchone()[0] == 1
+    )
     reconcile(con, "sessions")
 
 
 # ---- gzip, extensions, what is not read --------------------------------------------------------
 
+
 def test_gzip_files_and_extensions_in_any_case_are_read(con, tmp_path):
     text = lambda k: jsonl([session(k * 100 + i) for i in range(30)])  # noqa: E731
-    write_files(tmp_path / "landing", {
-        "sessions/a.JSONL": text(1), "sessions/b.jsonl.gz": gzip.compress(text(2).encode()),
-        "sessions/c.NDJSON.GZ": gzip.compress(text(3).encode()), "sessions/d.Json": text(4),
-        "ratings/r.CSV.gz": gzip.compress(csv_text(RATINGS_HEADER, [rating_row(i) for i in range(20)]).encode()),
-    })
+    write_files(
+        tmp_path / "landing",
+        {
+            "sessions/a.JSONL": text(1),
+            "sessions/b.jsonl.gz": gzip.compress(text(2).encode()),
+            "sessions/c.NDJSON.GZ": gzip.compress(text(3).encode()),
+            "sessions/d.Json": text(4),
+            "ratings/r.CSV.gz": gzip.compress(csv_text(RATINGS_HEADER, [rating_row(i) for i in range(20)]).encode()),
+        },
+    )
     res = load_source(con, "sessions", tmp_path / "landing")
     assert sorted((f.file, f.status, f.rows_loaded) for f in res.files) == [
-        ("sessions/a.JSONL", "loaded", 30), ("sessions/b.jsonl.gz", "loaded", 30),
-        ("sessions/c.NDJSON.GZ", "loaded", 30), ("sessions/d.Json", "loaded", 30)]
+        ("sessions/a.JSONL", "loaded", 30),
+        ("sessions/b.jsonl.gz", "loaded", 30),
+        ("sessions/c.NDJSON.GZ", "loaded", 30),
+        ("sessions/d.Json", "loaded", 30),
+    ]
     assert res.ignored == []
     assert load_source(con, "ratings", tmp_path / "landing").files[0].rows_loaded == 20
     reconcile(con, "sessions")
@@ -280,8 +355,13 @@ def test_gzip_files_and_extensions_in_any_case_are_read(con, tmp_path):
 
 def test_a_broken_gzip_file_is_refused_with_a_message(con, tmp_path):
     data = gzip.compress(jsonl([session(i) for i in range(200)]).encode())
-    write_files(tmp_path / "landing", {"sessions/cut.jsonl.gz": data[: len(data) // 2],
-                                       "sessions/ok.jsonl": jsonl([session(1000 + i) for i in range(10)])})
+    write_files(
+        tmp_path / "landing",
+        {
+            "sessions/cut.jsonl.gz": data[: len(data) // 2],
+            "sessions/ok.jsonl": jsonl([session(1000 + i) for i in range(10)]),
+        },
+    )
     res = {f.file: f for f in load_source(con, "sessions", tmp_path / "landing").files}
     cut = res["sessions/cut.jsonl.gz"]
     assert cut.status == "refused" and "not a readable gzip file" in cut.message
@@ -300,19 +380,38 @@ def test_everything_the_loader_does_not_read_is_named_and_symlinks_out_are_never
     os.mkfifo(outside / "pipe")
     (outside / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
     ok = jsonl([session(i) for i in range(10)])
-    write_files(landing, {"sessions/ok.jsonl": ok, "sessions/.hidden.jsonl": ok, "sessions/.tmp/x.jsonl": ok,
-                          "sessions/notes.txt": "hello", "sessions/old.jsonl.bak": ok, "sessions/archive/y.jsonl": ok,
-                          "elsewhere/inside.jsonl": jsonl([session(100 + i) for i in range(5)]),
-                          "cdrs/hubject/sub/z.jsonl": jsonl([cdr(1)])})
+    write_files(
+        landing,
+        {
+            "sessions/ok.jsonl": ok,
+            "sessions/.hidden.jsonl": ok,
+            "sessions/.tmp/x.jsonl": ok,
+            "sessions/notes.txt": "hello",
+            "sessions/old.jsonl.bak": ok,
+            "sessions/archive/y.jsonl": ok,
+            "elsewhere/inside.jsonl": jsonl([session(100 + i) for i in range(5)]),
+            "cdrs/hubject/sub/z.jsonl": jsonl([cdr(1)]),
+        },
+    )
     (landing / "sessions" / "evil.jsonl").symlink_to(outside / "passwd")
     (landing / "sessions" / "pipe.jsonl").symlink_to(outside / "pipe")
     (landing / "sessions" / "inside.jsonl").symlink_to(landing / "elsewhere" / "inside.jsonl")
     (landing / "cdrs" / "etc").symlink_to("/etc", target_is_directory=True)
     res = load_source(con, "sessions", landing)
-    assert sorted((f.file, f.rows_loaded) for f in res.files) == [("sessions/inside.jsonl", 5), ("sessions/ok.jsonl", 10)]
+    assert sorted((f.file, f.rows_loaded) for f in res.files) == [
+        ("sessions/inside.jsonl", 5),
+        ("sessions/ok.jsonl", 10),
+    ]
     why = dict(res.ignored)
-    assert set(why) == {"sessions/.hidden.jsonl", "sessions/.tmp", "sessions/notes.txt", "sessions/old.jsonl.bak",
-                        "sessions/archive", "sessions/evil.jsonl", "sessions/pipe.jsonl"}
+    assert set(why) == {
+        "sessions/.hidden.jsonl",
+        "sessions/.tmp",
+        "sessions/notes.txt",
+        "sessions/old.jsonl.bak",
+        "sessions/archive",
+        "sessions/evil.jsonl",
+        "sessions/pipe.jsonl",
+    }
     assert why["sessions/evil.jsonl"].startswith("a symlink leading outside the landing zone")
     assert "dot-name" in why["sessions/.tmp"] and "unknown extension" in why["sessions/notes.txt"]
     assert "sub-folders are not read" in why["sessions/archive"]

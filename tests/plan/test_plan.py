@@ -29,14 +29,38 @@ def con():
     for src in SOURCES.values():
         c.execute(raw_table_ddl(src))
     _clock[0] = T0
-    _load(c, "sites", site_id="s1", operator_id="op1", team_id="t1", name="Site 1", latitude=59.9, longitude=10.7,
-          time_zone="Europe/Oslo", updated_at=datetime(2025, 1, 1))
+    _load(
+        c,
+        "sites",
+        site_id="s1",
+        operator_id="op1",
+        team_id="t1",
+        name="Site 1",
+        latitude=59.9,
+        longitude=10.7,
+        time_zone="Europe/Oslo",
+        updated_at=datetime(2025, 1, 1),
+    )
     _cp1_version(c, updated_at=datetime(2025, 1, 1))
     for i in range(3):  # ses0 is still in progress
-        _session(c, f"ses{i}", plugged=datetime(2025, 3, 1 + i, 10), updated=datetime(2025, 3, 1 + i, 12),
-                 state="in_progress" if i == 0 else "completed")
-        _load(c, "ledger", entry_id=f"e{i}", operator_id="op1", kind="charge", amount=10, currency="NOK",
-              booked_at=datetime(2025, 3, 1 + i, 12), session_id=f"ses{i}")
+        _session(
+            c,
+            f"ses{i}",
+            plugged=datetime(2025, 3, 1 + i, 10),
+            updated=datetime(2025, 3, 1 + i, 12),
+            state="in_progress" if i == 0 else "completed",
+        )
+        _load(
+            c,
+            "ledger",
+            entry_id=f"e{i}",
+            operator_id="op1",
+            kind="charge",
+            amount=10,
+            currency="NOK",
+            booked_at=datetime(2025, 3, 1 + i, 12),
+            session_id=f"ses{i}",
+        )
     _cdr(c, "c1", end=datetime(2025, 3, 1, 11))
     _load(c, "fx_rates", rate_date=date(2025, 3, 3), currency="NOK", rate=11.5)
     yield c
@@ -47,29 +71,75 @@ def _load(c, source: str, **values) -> None:
     """One raw row, loaded now (a new load each call)."""
     values["_loaded_at"] = _tick()
     cols = list(values)
-    c.execute(f"INSERT INTO raw.{source} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-              list(values.values()))
+    c.execute(
+        f"INSERT INTO raw.{source} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", list(values.values())
+    )
 
 
 def _cp1_version(c, **changes) -> None:
     """A version of charge point cp1 (the first one, with `changes`)."""
-    _load(c, "charge_points", **{"charge_point_id": "cp1", "site_id": "s1", "operator_id": "op1", "team_id": "t1",
-                                 "brand": "Alfen", "model": "Eve", "firmware_version": "6.3.0", "charging_type": "AC",
-                                 "access": "public", "roaming_enabled": True, "commissioned_at": datetime(2025, 1, 2),
-                                 **changes})
+    _load(
+        c,
+        "charge_points",
+        **{
+            "charge_point_id": "cp1",
+            "site_id": "s1",
+            "operator_id": "op1",
+            "team_id": "t1",
+            "brand": "Alfen",
+            "model": "Eve",
+            "firmware_version": "6.3.0",
+            "charging_type": "AC",
+            "access": "public",
+            "roaming_enabled": True,
+            "commissioned_at": datetime(2025, 1, 2),
+            **changes,
+        },
+    )
 
 
-def _session(c, sid: str, *, plugged: datetime, updated: datetime, state: str = "completed", hours: int = 2,
-             cp: str = "cp1", roaming: bool = False) -> None:
-    _load(c, "sessions", session_id=sid, charge_point_id=cp, state=state, plugged_in_at=plugged,
-          unplugged_at=plugged + timedelta(hours=hours) if state != "in_progress" else None, kwh=10.0,
-          is_roaming=roaming, updated_at=updated)
+def _session(
+    c,
+    sid: str,
+    *,
+    plugged: datetime,
+    updated: datetime,
+    state: str = "completed",
+    hours: int = 2,
+    cp: str = "cp1",
+    roaming: bool = False,
+) -> None:
+    _load(
+        c,
+        "sessions",
+        session_id=sid,
+        charge_point_id=cp,
+        state=state,
+        plugged_in_at=plugged,
+        unplugged_at=plugged + timedelta(hours=hours) if state != "in_progress" else None,
+        kwh=10.0,
+        is_roaming=roaming,
+        updated_at=updated,
+    )
 
 
 def _cdr(c, cdr_id: str, *, end: datetime, credit: bool = False, ref: str | None = None) -> None:
-    _load(c, "cdrs", country_code="NO", party_id="EVW", id=cdr_id, start_date_time=end - timedelta(hours=1),
-          end_date_time=end, location_id="s1", evse_uid="cp1", currency="NOK", total_cost_excl_vat=-5 if credit else 5,
-          total_energy=10.0, credit=credit, credit_reference_id=ref)
+    _load(
+        c,
+        "cdrs",
+        country_code="NO",
+        party_id="EVW",
+        id=cdr_id,
+        start_date_time=end - timedelta(hours=1),
+        end_date_time=end,
+        location_id="s1",
+        evse_uid="cp1",
+        currency="NOK",
+        total_cost_excl_vat=-5 if credit else 5,
+        total_energy=10.0,
+        credit=credit,
+        credit_reference_id=ref,
+    )
 
 
 def _plan(c, as_of: date = D, **kw) -> planner.Plan:
@@ -116,7 +186,9 @@ def test_a_late_session_version_rebuilds_its_key_its_dates_and_its_ledger_entrie
     plan = _plan(con)
     assert plan.mode == "incremental", plan.describe()
     assert _set(con, "sessions") == ["ses0", "ses9"]
-    assert _set(con, "network_dates") == _dates(date(2025, 2, 28), date(2025, 3, 3)) + _dates(date(2025, 3, 8), date(2025, 3, 10))
+    assert _set(con, "network_dates") == _dates(date(2025, 2, 28), date(2025, 3, 3)) + _dates(
+        date(2025, 3, 8), date(2025, 3, 10)
+    )
     assert _set(con, "ledger_entries") == ["e0"]  # the entries of the rebuilt sessions
 
 
@@ -124,8 +196,10 @@ def test_rows_gone_from_raw_make_a_full_rebuild(con):
     _built(con)
     con.execute("DELETE FROM raw.sessions WHERE session_id = 'ses1'")  # as a conflict moves versions out
     plan = _plan(con)
-    assert plan.mode == "full" and "raw.sessions holds 2 rows from earlier loads where the last build saw 3" \
-        in plan.reasons[0]
+    assert (
+        plan.mode == "full"
+        and "raw.sessions holds 2 rows from earlier loads where the last build saw 3" in plan.reasons[0]
+    )
     assert all(n == 0 for n in plan.sizes.values())
 
 
@@ -169,9 +243,22 @@ def test_other_charge_point_changes_are_full_rebuilds(con):
 
 def test_a_new_charge_point_rebuilds_the_dates_from_its_commissioning(con):
     _built(con)
-    _load(con, "charge_points", charge_point_id="cp2", site_id="s1", operator_id="op1", team_id="t1", brand="ABB",
-          model="Terra", firmware_version="1.0", charging_type="DC", access="public", roaming_enabled=False,
-          commissioned_at=datetime(2025, 3, 7, 9), updated_at=datetime(2025, 3, 7, 9))
+    _load(
+        con,
+        "charge_points",
+        charge_point_id="cp2",
+        site_id="s1",
+        operator_id="op1",
+        team_id="t1",
+        brand="ABB",
+        model="Terra",
+        firmware_version="1.0",
+        charging_type="DC",
+        access="public",
+        roaming_enabled=False,
+        commissioned_at=datetime(2025, 3, 7, 9),
+        updated_at=datetime(2025, 3, 7, 9),
+    )
     plan = _plan(con)
     assert plan.mode == "incremental" and any("1 new charge point" in r for r in plan.reasons), plan.describe()
     assert _set(con, "network_dates") == _dates(date(2025, 3, 6), D + timedelta(days=1))
@@ -180,13 +267,35 @@ def test_a_new_charge_point_rebuilds_the_dates_from_its_commissioning(con):
 def test_site_changes(con):
     _built(con)
     # an address change: nothing the incremental models read
-    _load(con, "sites", site_id="s1", operator_id="op1", team_id="t1", name="Site 1", address="Elsewhere 1",
-          latitude=59.9, longitude=10.7, time_zone="Europe/Oslo", updated_at=datetime(2025, 3, 5))
+    _load(
+        con,
+        "sites",
+        site_id="s1",
+        operator_id="op1",
+        team_id="t1",
+        name="Site 1",
+        address="Elsewhere 1",
+        latitude=59.9,
+        longitude=10.7,
+        time_zone="Europe/Oslo",
+        updated_at=datetime(2025, 3, 5),
+    )
     plan = _built(con)
     assert plan.mode == "incremental" and all(n == 0 for n in plan.sizes.values()), plan.describe()
     # a time zone change moves every local date of the site
-    _load(con, "sites", site_id="s1", operator_id="op1", team_id="t1", name="Site 1", address="Elsewhere 1",
-          latitude=59.9, longitude=10.7, time_zone="Europe/London", updated_at=datetime(2025, 3, 6))
+    _load(
+        con,
+        "sites",
+        site_id="s1",
+        operator_id="op1",
+        team_id="t1",
+        name="Site 1",
+        address="Elsewhere 1",
+        latitude=59.9,
+        longitude=10.7,
+        time_zone="Europe/London",
+        updated_at=datetime(2025, 3, 6),
+    )
     plan = _plan(con)
     assert plan.mode == "full" and "a change of time_zone (site 's1')" in plan.reasons[0], plan.describe()
 
@@ -203,9 +312,21 @@ def test_a_late_credit_cdr_rebuilds_itself_and_the_cdr_it_cancels(con):
 
 def test_a_new_cdr_at_a_site_attributed_from_cdrs_is_a_full_rebuild(con):
     _built(con)
-    _load(con, "cdrs", country_code="NO", party_id="EVW", id="c3", start_date_time=datetime(2025, 3, 9),
-          end_date_time=datetime(2025, 3, 9, 1), location_id="unknown-site", evse_uid="cp1", currency="NOK",
-          total_cost_excl_vat=5, total_energy=1.0, credit=False)
+    _load(
+        con,
+        "cdrs",
+        country_code="NO",
+        party_id="EVW",
+        id="c3",
+        start_date_time=datetime(2025, 3, 9),
+        end_date_time=datetime(2025, 3, 9, 1),
+        location_id="unknown-site",
+        evse_uid="cp1",
+        currency="NOK",
+        total_cost_excl_vat=5,
+        total_energy=1.0,
+        credit=False,
+    )
     assert _plan(con).mode == "full"
 
 
@@ -262,8 +383,17 @@ def test_hostile_ids_are_data_in_the_plan(con):
     _built(con)
     hostile = "x*/ select 1; drop table raw.sessions; --'\"\\\n/*"
     _session(con, hostile, plugged=datetime(2025, 3, 9, 8), updated=datetime(2025, 3, 9, 10))
-    _load(con, "ledger", entry_id=hostile, operator_id="op1", kind="charge", amount=1, currency="NOK",
-          booked_at=datetime(2025, 3, 9, 12), session_id=hostile)
+    _load(
+        con,
+        "ledger",
+        entry_id=hostile,
+        operator_id="op1",
+        kind="charge",
+        amount=1,
+        currency="NOK",
+        booked_at=datetime(2025, 3, 9, 12),
+        session_id=hostile,
+    )
     plan = _plan(con)
     assert plan.mode == "incremental"
     assert _set(con, "sessions") == [hostile] and _set(con, "ledger_entries") == [hostile]

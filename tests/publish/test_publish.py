@@ -20,8 +20,10 @@ OLD_DUCKDB = PROJECT / ".venv" / "duckdb-1.1"  # installed by `make test` (see M
 def make_build(path: Path, revenue: str) -> None:
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    con.execute("CREATE OR REPLACE TABLE marts.revenue_monthly AS "
-                f"SELECT DATE '2025-01-01' AS month, 'op1' AS operator_id, CAST({revenue} AS DECIMAL(18,4)) AS revenue")
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.revenue_monthly AS "
+        f"SELECT DATE '2025-01-01' AS month, 'op1' AS operator_id, CAST({revenue} AS DECIMAL(18,4)) AS revenue"
+    )
     con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute("CREATE OR REPLACE TABLE staging.not_published AS SELECT 1 AS x")
     con.close()
@@ -74,10 +76,17 @@ def test_serving_file_opens_read_only_in_duckdb_1_1(tmp_path):
     build, serving = tmp_path / "build.duckdb", tmp_path / "serving.duckdb"
     make_build(build, "42.5")
     publish(build, serving, run_id="r1")
-    code = ("import duckdb; c = duckdb.connect(r'%s', read_only=True); "
-            "print(duckdb.__version__, c.execute('SELECT revenue FROM marts.revenue_monthly').fetchone()[0])") % serving
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
-                         capture_output=True, text=True, check=True).stdout.split()
+    code = (
+        "import duckdb; c = duckdb.connect(r'%s', read_only=True); "
+        "print(duckdb.__version__, c.execute('SELECT revenue FROM marts.revenue_monthly').fetchone()[0])"
+    ) % serving
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert out[0].startswith("1.1.") and out[1] == "42.5000"
 
 
@@ -96,8 +105,9 @@ def _build_db(path: Path, sql: list[str]) -> None:
     con.close()
 
 
-def _plan(path: Path, plan_id: str, mode: str, previous: str | None, *, dates=(), sessions=(),
-          clean: bool = True) -> None:
+def _plan(
+    path: Path, plan_id: str, mode: str, previous: str | None, *, dates=(), sessions=(), clean: bool = True
+) -> None:
     """A built plan with its sets, as the planner and the dbt asset leave it."""
     con = duckdb.connect(str(path))
     try:
@@ -109,9 +119,11 @@ def _plan(path: Path, plan_id: str, mode: str, previous: str | None, *, dates=()
             con.execute("INSERT INTO run_plan.network_dates VALUES (?)", [d])
         for k in sessions:
             con.execute("INSERT INTO run_plan.sessions VALUES (?)", [k])
-        con.execute("INSERT INTO run_plan.plans (plan_id, as_of_date, mode, reasons, previous_plan_id, clean_chain, "
-                    "planned_at, status) VALUES (?, DATE '2025-01-31', ?, '[]', ?, ?, current_timestamp, 'planned')",
-                    [plan_id, mode, previous, clean])
+        con.execute(
+            "INSERT INTO run_plan.plans (plan_id, as_of_date, mode, reasons, previous_plan_id, clean_chain, "
+            "planned_at, status) VALUES (?, DATE '2025-01-31', ?, '[]', ?, ?, current_timestamp, 'planned')",
+            [plan_id, mode, previous, clean],
+        )
         planner.finish_plan(con, plan_id)
     finally:
         con.close()
@@ -134,13 +146,16 @@ def _info(path: Path) -> tuple:
 
 
 def _first_build(build: Path) -> None:
-    _build_db(build, [
-        "CREATE SCHEMA marts",
-        "CREATE TABLE marts.daily AS SELECT DATE '2025-01-01' + CAST(range % 10 AS INT) AS date, "
-        "'s' || (range % 7) AS site_id, range AS kwh FROM range(1000)",
-        "CREATE TABLE marts.facts AS SELECT 'k' || range AS session_id, 'x' || range AS v FROM range(500)",
-        "CREATE TABLE marts.small AS SELECT 1 AS n",
-    ])
+    _build_db(
+        build,
+        [
+            "CREATE SCHEMA marts",
+            "CREATE TABLE marts.daily AS SELECT DATE '2025-01-01' + CAST(range % 10 AS INT) AS date, "
+            "'s' || (range % 7) AS site_id, range AS kwh FROM range(1000)",
+            "CREATE TABLE marts.facts AS SELECT 'k' || range AS session_id, 'x' || range AS v FROM range(500)",
+            "CREATE TABLE marts.small AS SELECT 1 AS n",
+        ],
+    )
     _plan(build, "p1", "full", None)
 
 
@@ -151,13 +166,16 @@ def test_delta_publish_replaces_the_planned_rows_and_equals_a_full_copy(tmp_path
     assert first.mode == "full" and _info(serving) == ("full", "p1")
 
     # a daily build: one date rebuilt (one row fewer), sessions rebuilt (one new), small rebuilt
-    _build_db(build, [
-        "DELETE FROM marts.daily WHERE date = DATE '2025-01-03'",
-        "INSERT INTO marts.daily SELECT DATE '2025-01-03', 's1', range * 1000 FROM range(99)",
-        "DELETE FROM marts.facts WHERE session_id IN ('k1', 'k2')",
-        "INSERT INTO marts.facts VALUES ('k1', 'new'), ('k2', 'new'), ('k900', 'added')",
-        "CREATE OR REPLACE TABLE marts.small AS SELECT 2 AS n",
-    ])
+    _build_db(
+        build,
+        [
+            "DELETE FROM marts.daily WHERE date = DATE '2025-01-03'",
+            "INSERT INTO marts.daily SELECT DATE '2025-01-03', 's1', range * 1000 FROM range(99)",
+            "DELETE FROM marts.facts WHERE session_id IN ('k1', 'k2')",
+            "INSERT INTO marts.facts VALUES ('k1', 'new'), ('k2', 'new'), ('k900', 'added')",
+            "CREATE OR REPLACE TABLE marts.small AS SELECT 2 AS n",
+        ],
+    )
     _plan(build, "p2", "incremental", "p1", dates=[date(2025, 1, 3)], sessions=["k1", "k2", "k900"])
     second = publish_with_report(build, serving, run_id="r2", plan_sets=PLAN_SETS)
     assert second.mode == "delta", second.reason
@@ -167,10 +185,17 @@ def test_delta_publish_replaces_the_planned_rows_and_equals_a_full_copy(tmp_path
         assert _content(serving, table) == _content(build, table), table
     assert _info(serving) == ("delta", "p2")
     if OLD_DUCKDB.exists():  # a copied-and-changed file is still in the old storage format
-        code = ("import duckdb; c = duckdb.connect(r'%s', read_only=True); "
-                "print(c.execute('SELECT count(*) FROM marts.daily').fetchone()[0])") % serving
-        out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
-                             capture_output=True, text=True, check=True).stdout.split()
+        code = (
+            "import duckdb; c = duckdb.connect(r'%s', read_only=True); "
+            "print(c.execute('SELECT count(*) FROM marts.daily').fetchone()[0])"
+        ) % serving
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         assert out == [str(len(_content(build, "daily")))]
 
 

@@ -26,10 +26,15 @@ def check_state(con, prefix: str) -> tuple[str, int]:
     run_id, counts = con.execute(f"SELECT run_id, table_row_counts FROM {prefix}marts._publish_info").fetchone()
     counts = json.loads(counts)
     db = prefix.rstrip(".") or None
-    tables = [t for (t,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name <> '_publish_info' "
-        + ("AND database_name = ? " if db else "AND database_name = current_database() ") + "ORDER BY 1",
-        [db] if db else []).fetchall()]
+    tables = [
+        t
+        for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name <> '_publish_info' "
+            + ("AND database_name = ? " if db else "AND database_name = current_database() ")
+            + "ORDER BY 1",
+            [db] if db else [],
+        ).fetchall()
+    ]
     queries = 2
     actual = {}
     for t in tables:
@@ -75,8 +80,9 @@ def main(serving: Path, stop: Path, out: Path, mode: str) -> None:
             summary["queries"] += q
             seen(run_id)
         except Exception as e:
-            summary["errors"].append({"refresh": n, "error": f"{type(e).__name__}: {e}",
-                                      "trace": traceback.format_exc()[-1500:]})
+            summary["errors"].append(
+                {"refresh": n, "error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()[-1500:]}
+            )
         summary["refreshes"] += 1
         time.sleep(0.5 if held is not None else 0.2)
     if held is not None:

@@ -27,10 +27,14 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 OPERATORS_HEADER = "operator_id,name,parent_operator_id,country_code,currency,updated_at"
 TEAMS_HEADER = "team_id,operator_id,name,created_at,updated_at"
-SITES_HEADER = ("site_id,operator_id,team_id,name,address,city,postal_code,country_code,latitude,longitude,"
-                "time_zone,created_at,updated_at")
-CP_HEADER = ("charge_point_id,site_id,team_id,operator_id,brand,model,firmware_version,charging_type,"
-             "max_power_kw,connector_count,access,roaming_enabled,commissioned_at,decommissioned_at,updated_at")
+SITES_HEADER = (
+    "site_id,operator_id,team_id,name,address,city,postal_code,country_code,latitude,longitude,"
+    "time_zone,created_at,updated_at"
+)
+CP_HEADER = (
+    "charge_point_id,site_id,team_id,operator_id,brand,model,firmware_version,charging_type,"
+    "max_power_kw,connector_count,access,roaming_enabled,commissioned_at,decommissioned_at,updated_at"
+)
 RATINGS_HEADER = "rating_id,session_id,charge_point_id,stars,created_at"
 WALLETS_HEADER = "wallet_id,owner_type,owner_id,currency,balance,updated_at"
 PLANS_HEADER = "plan_id,operator_id,name,price,currency,billing_period,updated_at"
@@ -39,12 +43,24 @@ SUBSCRIPTIONS_HEADER = "subscription_id,plan_id,team_id,started_at,ended_at,upda
 
 def session(i: int, **over) -> dict:
     rec = {
-        "session_id": f"s{i}", "charge_point_id": "cp1", "connector_id": 1, "paying_team_id": "t1",
-        "state": "completed", "plugged_in_at": "2025-01-01T10:00:00Z",
-        "charging_started_at": "2025-01-01T10:01:00Z", "charging_ended_at": "2025-01-01T11:00:00Z",
-        "unplugged_at": "2025-01-01T11:30:00Z", "failed_at": None, "failure_reason": None,
-        "stop_reason": "Local", "kwh": 10.5, "price_excl_vat": "30.1234", "price_incl_vat": "37.6543",
-        "currency": "DKK", "is_roaming": False, "updated_at": "2025-01-01T11:30:00Z",
+        "session_id": f"s{i}",
+        "charge_point_id": "cp1",
+        "connector_id": 1,
+        "paying_team_id": "t1",
+        "state": "completed",
+        "plugged_in_at": "2025-01-01T10:00:00Z",
+        "charging_started_at": "2025-01-01T10:01:00Z",
+        "charging_ended_at": "2025-01-01T11:00:00Z",
+        "unplugged_at": "2025-01-01T11:30:00Z",
+        "failed_at": None,
+        "failure_reason": None,
+        "stop_reason": "Local",
+        "kwh": 10.5,
+        "price_excl_vat": "30.1234",
+        "price_incl_vat": "37.6543",
+        "currency": "DKK",
+        "is_roaming": False,
+        "updated_at": "2025-01-01T11:30:00Z",
     }
     rec.update(over)
     return rec
@@ -52,15 +68,29 @@ def session(i: int, **over) -> dict:
 
 def cdr(i: int | str, **over) -> dict:
     rec = {
-        "country_code": "DK", "party_id": "NCH", "id": f"c{i}", "start_date_time": "2025-01-01T10:00:00Z",
-        "end_date_time": "2025-01-01T11:00:00Z", "session_id": f"s{i}",
+        "country_code": "DK",
+        "party_id": "NCH",
+        "id": f"c{i}",
+        "start_date_time": "2025-01-01T10:00:00Z",
+        "end_date_time": "2025-01-01T11:00:00Z",
+        "session_id": f"s{i}",
         "cdr_token": {"country_code": "DE", "party_id": "ABC", "uid": "T1", "type": "RFID", "contract_id": "DE-ABC-1"},
         "auth_method": "WHITELIST",
-        "cdr_location": {"id": "site1", "evse_uid": "cp1", "connector_id": "1", "country": "DNK",
-                         "coordinates": {"latitude": "56.150000", "longitude": "10.210000"},
-                         "connector_power_type": "AC_3_PHASE"},
-        "currency": "DKK", "total_cost": {"excl_vat": 30.0, "incl_vat": 37.5}, "total_energy": 10.0,
-        "total_time": 1.0, "total_parking_time": 0.0, "credit": False, "credit_reference_id": None,
+        "cdr_location": {
+            "id": "site1",
+            "evse_uid": "cp1",
+            "connector_id": "1",
+            "country": "DNK",
+            "coordinates": {"latitude": "56.150000", "longitude": "10.210000"},
+            "connector_power_type": "AC_3_PHASE",
+        },
+        "currency": "DKK",
+        "total_cost": {"excl_vat": 30.0, "incl_vat": 37.5},
+        "total_energy": 10.0,
+        "total_time": 1.0,
+        "total_parking_time": 0.0,
+        "credit": False,
+        "credit_reference_id": None,
         "last_updated": "2025-01-01T11:05:00Z",
     }
     for k, v in over.items():
@@ -73,8 +103,11 @@ def cdr(i: int | str, **over) -> dict:
 
 
 def ocpp(i: int, **over) -> dict:
-    rec = {"charge_point_id": "cp1", "received_at": f"2025-01-01T10:{i % 60:02d}:{i // 60 % 60:02d}Z",
-           "frame": [2, f"m{i}", "Heartbeat", {}]}
+    rec = {
+        "charge_point_id": "cp1",
+        "received_at": f"2025-01-01T10:{i % 60:02d}:{i // 60 % 60:02d}Z",
+        "frame": [2, f"m{i}", "Heartbeat", {}],
+    }
     rec.update(over)
     return rec
 
@@ -86,19 +119,39 @@ def status_notification(i: int, **payload) -> dict:
 
 
 def ledger(i: int, **over) -> dict:
-    rec = {"entry_id": f"e{i}", "operator_id": "op1", "team_id": "t1", "plan_id": None, "kind": "charge",
-           "amount": "12.5000", "currency": "DKK", "booked_at": "2025-01-01T12:00:00Z",
-           "session_id": f"s{i}", "invoice_id": None}
+    rec = {
+        "entry_id": f"e{i}",
+        "operator_id": "op1",
+        "team_id": "t1",
+        "plan_id": None,
+        "kind": "charge",
+        "amount": "12.5000",
+        "currency": "DKK",
+        "booked_at": "2025-01-01T12:00:00Z",
+        "session_id": f"s{i}",
+        "invoice_id": None,
+    }
     rec.update(over)
     return rec
 
 
 def invoice(i: int, **over) -> dict:
-    rec = {"invoice_id": f"i{i}", "operator_id": "op1", "customer_type": "team", "customer_id": "t1",
-           "status": "unpaid", "wallet_id": "w1", "currency": "DKK", "payable_amount": "100.00",
-           "issued_at": "2025-01-01T00:00:00Z", "due_at": "2025-01-31T00:00:00Z",
-           "period_from": "2024-12-01T00:00:00Z", "period_to": "2024-12-31T23:59:59Z", "paid_at": None,
-           "updated_at": "2025-01-01T00:00:00Z"}
+    rec = {
+        "invoice_id": f"i{i}",
+        "operator_id": "op1",
+        "customer_type": "team",
+        "customer_id": "t1",
+        "status": "unpaid",
+        "wallet_id": "w1",
+        "currency": "DKK",
+        "payable_amount": "100.00",
+        "issued_at": "2025-01-01T00:00:00Z",
+        "due_at": "2025-01-31T00:00:00Z",
+        "period_from": "2024-12-01T00:00:00Z",
+        "period_to": "2024-12-31T23:59:59Z",
+        "paid_at": None,
+        "updated_at": "2025-01-01T00:00:00Z",
+    }
     rec.update(over)
     return rec
 
@@ -108,25 +161,51 @@ def csv_row(header: str, **vals) -> str:
 
 
 def cp_row(i: int | str, **over) -> str:
-    vals = dict(charge_point_id=f"cp{i}", site_id="site1", team_id="t1", operator_id="op1", brand="Alfen",
-                model="Eve", firmware_version="1.0", charging_type="AC", max_power_kw="22", connector_count="2",
-                access="public", roaming_enabled="true", commissioned_at="2024-01-01T00:00:00Z",
-                decommissioned_at="", updated_at="2024-06-01T00:00:00Z")
+    vals = dict(
+        charge_point_id=f"cp{i}",
+        site_id="site1",
+        team_id="t1",
+        operator_id="op1",
+        brand="Alfen",
+        model="Eve",
+        firmware_version="1.0",
+        charging_type="AC",
+        max_power_kw="22",
+        connector_count="2",
+        access="public",
+        roaming_enabled="true",
+        commissioned_at="2024-01-01T00:00:00Z",
+        decommissioned_at="",
+        updated_at="2024-06-01T00:00:00Z",
+    )
     vals.update(over)
     return csv_row(CP_HEADER, **vals)
 
 
 def site_row(i: int | str, **over) -> str:
-    vals = dict(site_id=f"site{i}", operator_id="op1", team_id="t1", name=f"Site {i}", address="Kaj 1",
-                city="Aarhus", postal_code="8000", country_code="DK", latitude="56.15", longitude="10.21",
-                time_zone="Europe/Copenhagen", created_at="2024-01-01T00:00:00Z", updated_at="2024-06-01T00:00:00Z")
+    vals = dict(
+        site_id=f"site{i}",
+        operator_id="op1",
+        team_id="t1",
+        name=f"Site {i}",
+        address="Kaj 1",
+        city="Aarhus",
+        postal_code="8000",
+        country_code="DK",
+        latitude="56.15",
+        longitude="10.21",
+        time_zone="Europe/Copenhagen",
+        created_at="2024-01-01T00:00:00Z",
+        updated_at="2024-06-01T00:00:00Z",
+    )
     vals.update(over)
     return csv_row(SITES_HEADER, **vals)
 
 
 def rating_row(i: int, **over) -> str:
-    vals = dict(rating_id=f"r{i}", session_id=f"s{i}", charge_point_id="cp1", stars="4",
-                created_at="2025-01-02T08:00:00Z")
+    vals = dict(
+        rating_id=f"r{i}", session_id=f"s{i}", charge_point_id="cp1", stars="4", created_at="2025-01-02T08:00:00Z"
+    )
     vals.update(over)
     return csv_row(RATINGS_HEADER, **vals)
 
@@ -143,8 +222,12 @@ def ecb_text(days: int = 40, currencies=("USD", "NOK", "ISK")) -> str:
     lines = ["Date," + ",".join(currencies) + ","]
     for d in range(days):
         day = datetime(2025, 1, 1).toordinal() + d
-        lines.append(datetime.fromordinal(day).date().isoformat() + ","
-                     + ",".join(("N/A" if c == "ISK" else f"{1 + d / 1000 + k:.4f}") for k, c in enumerate(currencies)) + ",")
+        lines.append(
+            datetime.fromordinal(day).date().isoformat()
+            + ","
+            + ",".join(("N/A" if c == "ISK" else f"{1 + d / 1000 + k:.4f}") for k, c in enumerate(currencies))
+            + ","
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -189,6 +272,7 @@ def make_registry_db(path: Path, landing: Path) -> Path:
 # ---------------------------------------------------------------------------------------------
 # reconciliation
 
+
 @dataclass
 class Audit:
     file: str
@@ -203,9 +287,14 @@ class Audit:
 
 
 def audits(con, source: str) -> list[Audit]:
-    return [Audit(*r) for r in con.execute(
-        "SELECT file, file_hash, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, rows_refused, "
-        "message FROM raw._load_audit WHERE source = ? ORDER BY loaded_at, file", [source]).fetchall()]
+    return [
+        Audit(*r)
+        for r in con.execute(
+            "SELECT file, file_hash, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, rows_refused, "
+            "message FROM raw._load_audit WHERE source = ? ORDER BY loaded_at, file",
+            [source],
+        ).fetchall()
+    ]
 
 
 def reconcile(con, source: str) -> list[Audit]:
@@ -219,10 +308,14 @@ def reconcile(con, source: str) -> list[Audit]:
     for a in rows:
         assert a.read == a.loaded + a.quarantined + a.duplicate + a.refused, a
         in_raw = con.execute(f"SELECT count(*) FROM raw.{source} WHERE _file_hash = ?", [a.file_hash]).fetchone()[0]
-        q_lines = con.execute("SELECT count(*) FROM raw._quarantine WHERE source = ? AND file_hash = ?",
-                              [source, a.file_hash]).fetchone()[0]
-        moved = con.execute("SELECT count(*) FROM raw._quarantine WHERE source = ? AND file_hash = ? "
-                            "AND rule LIKE 'conflict: a later file%'", [source, a.file_hash]).fetchone()[0]
+        q_lines = con.execute(
+            "SELECT count(*) FROM raw._quarantine WHERE source = ? AND file_hash = ?", [source, a.file_hash]
+        ).fetchone()[0]
+        moved = con.execute(
+            "SELECT count(*) FROM raw._quarantine WHERE source = ? AND file_hash = ? "
+            "AND rule LIKE 'conflict: a later file%'",
+            [source, a.file_hash],
+        ).fetchone()[0]
         if a.status == "refused":
             assert a.loaded == a.quarantined == a.duplicate == 0, a
             assert a.message, a
@@ -305,8 +398,14 @@ def _wait_group_gone(pgid: int, timeout: float = 30) -> None:
 def start_cli(log: Path, *args: str, env: dict | None = None) -> CliProcess:
     log.parent.mkdir(parents=True, exist_ok=True)
     out = open(log, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "orchestration", *args], cwd=PROJECT, env=env or cli_env(),
-                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestration", *args],
+        cwd=PROJECT,
+        env=env or cli_env(),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     out.close()
     return CliProcess(proc, log)
 
@@ -328,9 +427,12 @@ def serving_state(path: Path) -> dict:
     try:
         run_id, counts = con.execute("SELECT run_id, table_row_counts FROM marts._publish_info").fetchone()
         counts = json.loads(counts)
-        actual = {f"marts.{t}": con.execute(f'SELECT count(*) FROM marts."{t}"').fetchone()[0]
-                  for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
-                                          "AND table_name <> '_publish_info'").fetchall()}
+        actual = {
+            f"marts.{t}": con.execute(f'SELECT count(*) FROM marts."{t}"').fetchone()[0]
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name <> '_publish_info'"
+            ).fetchall()
+        }
         assert counts == actual, (counts, actual)
         return {"run_id": run_id, "counts": counts}
     finally:
@@ -356,15 +458,18 @@ def raw_summary(build_db: Path) -> dict:
     the rows in raw and the distinct records (key columns + content hash); the quarantined
     lines; the number of distinct files loaded (by content hash)."""
     from orchestration.contract import SOURCES
+
     con = duckdb.connect(str(build_db), read_only=True)
     try:
         out = {}
         for name, src in SOURCES.items():
             n, distinct = con.execute(
-                f"SELECT count(*), count(DISTINCT ({', '.join(src.key)}, _record_hash)) FROM raw.{name}").fetchone()
+                f"SELECT count(*), count(DISTINCT ({', '.join(src.key)}, _record_hash)) FROM raw.{name}"
+            ).fetchone()
             out[name] = (n, distinct)
         out["_quarantine"] = con.execute(
-            "SELECT source, count(DISTINCT (file_hash, line)) FROM raw._quarantine GROUP BY 1 ORDER BY 1").fetchall()
+            "SELECT source, count(DISTINCT (file_hash, line)) FROM raw._quarantine GROUP BY 1 ORDER BY 1"
+        ).fetchall()
         out["_loaded_files"] = con.execute("SELECT count(DISTINCT file_hash) FROM raw._loaded_files").fetchone()[0]
         return out
     finally:
@@ -374,9 +479,20 @@ def raw_summary(build_db: Path) -> dict:
 def start_readers(serving: Path, work: Path) -> tuple[list[subprocess.Popen], Path]:
     """The two BI readers of bi_reader.py (a refreshing one and one holding a connection)."""
     stop = work / "stop"
-    procs = [subprocess.Popen([sys.executable, str(Path(__file__).with_name("bi_reader.py")), str(serving), str(stop),
-                               str(work / f"reader_{mode}.json"), mode], cwd=PROJECT)
-             for mode in ("reopen", "hold")]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("bi_reader.py")),
+                str(serving),
+                str(stop),
+                str(work / f"reader_{mode}.json"),
+                mode,
+            ],
+            cwd=PROJECT,
+        )
+        for mode in ("reopen", "hold")
+    ]
     return procs, stop
 
 
@@ -452,12 +568,19 @@ def run_observed(log: Path, warehouse: Path, landing: Path, as_of: str) -> tuple
     before = inode(serving)
     while p.proc.poll() is None:
         now, out = p.elapsed(), p.output()
-        for name, hit in (("load", LOAD_MARK.search(out)), ("dbt", DBT_MARK in out),
-                          ("dbt_done", DBT_DONE_MARK in out), ("tmp", bool(tmp_files(warehouse))),
-                          ("replaced", inode(serving) != before)):
+        for name, hit in (
+            ("load", LOAD_MARK.search(out)),
+            ("dbt", DBT_MARK in out),
+            ("dbt_done", DBT_DONE_MARK in out),
+            ("tmp", bool(tmp_files(warehouse))),
+            ("replaced", inode(serving) != before),
+        ):
             if hit and name not in marks:
                 marks[name] = now
         time.sleep(0.01)
     end = p.elapsed()
-    return p.proc.returncode, p.output(), Timeline(**{k: marks.get(k, end) for k in
-                                                      ("load", "dbt", "dbt_done", "tmp", "replaced")}, end=end)
+    return (
+        p.proc.returncode,
+        p.output(),
+        Timeline(**{k: marks.get(k, end) for k in ("load", "dbt", "dbt_done", "tmp", "replaced")}, end=end),
+    )

@@ -25,7 +25,7 @@ BROKEN = {
     "sessions/sessions_2025-03-31_garbage.jsonl": bytes(random.Random(7).randrange(256) for _ in range(3000)),
     # semicolon-delimited CSV
     "wallets/wallets_semicolon.csv": "wallet_id;owner_type;owner_id;currency;balance;updated_at\n"
-                                     "w9;team;t1;DKK;1,00;2025-03-01T00:00:00Z\n",
+    "w9;team;t1;DKK;1,00;2025-03-01T00:00:00Z\n",
     # not the ECB layout
     "fx_rates/rates_export.csv": ecb_text(5).replace("Date,", "day,", 1),
     # a CDR file outside the provider folders
@@ -33,8 +33,10 @@ BROKEN = {
 }
 EXPECTED = {
     "raw/sessions": ("sessions/sessions_2025-03-31_garbage.jsonl", "records bad"),
-    "raw/wallets": ("wallets/wallets_semicolon.csv", "missing required column(s) wallet_id, currency, balance, "
-                    "updated_at"),
+    "raw/wallets": (
+        "wallets/wallets_semicolon.csv",
+        "missing required column(s) wallet_id, currency, balance, updated_at",
+    ),
     "raw/fx_rates": ("fx_rates/rates_export.csv", "not the ECB eurofxref-hist format: first column is 'day'"),
     "raw/cdrs": ("cdrs/cdrs_2025-03-31.jsonl", "not in a provider folder"),
 }
@@ -53,7 +55,9 @@ def refused_run(tmp_path_factory):
     # a serving file from an earlier good publish, held open by a BI tool during the run
     build = root / "earlier_build.duckdb"
     con = duckdb.connect(str(build))
-    con.execute("CREATE SCHEMA marts; CREATE TABLE marts.revenue_monthly AS SELECT DATE '2025-02-01' AS month, 1 AS revenue")
+    con.execute(
+        "CREATE SCHEMA marts; CREATE TABLE marts.revenue_monthly AS SELECT DATE '2025-02-01' AS month, 1 AS revenue"
+    )
     con.close()
     publish(build, warehouse / "serving.duckdb", run_id="earlier", as_of=date(2025, 3, 30))
     before = (warehouse / "serving.duckdb").read_bytes()
@@ -87,8 +91,10 @@ def test_refused_files_left_nothing_in_raw(refused_run):
     _, warehouse, _, _ = refused_run
     con = duckdb.connect(str(warehouse / "build.duckdb"), read_only=True)
     try:
-        refused = con.execute("SELECT file, status, rows_loaded, rows_quarantined FROM raw._load_audit "
-                              "WHERE status = 'refused' ORDER BY file").fetchall()
+        refused = con.execute(
+            "SELECT file, status, rows_loaded, rows_quarantined FROM raw._load_audit "
+            "WHERE status = 'refused' ORDER BY file"
+        ).fetchall()
         assert [r[0] for r in refused] == sorted(f for f, _ in EXPECTED.values())
         assert all(r[2] == r[3] == 0 for r in refused)
         for file, _ in EXPECTED.values():
@@ -111,7 +117,7 @@ def test_output_names_the_files_that_need_a_look_and_ends_in_a_short_summary(ref
         assert re.search(rf"^    {re.escape(file)}: refused — ", out, re.M), file
     for good in ("operators/operators.csv", "sessions/sessions_2025-03-10.jsonl", "ratings/ratings.csv"):
         assert good not in out
-    summary = out[out.index("summary of run"):].strip().splitlines()
+    summary = out[out.index("summary of run") :].strip().splitlines()
     assert len(summary) <= 25, summary
     assert summary[-1].startswith("NOT PUBLISHED: ") and "4 blocking check(s) failed" in summary[-1]
     log = Path(re.search(r"^  log +(\S+)", out, re.M).group(1)).read_text()

@@ -94,6 +94,7 @@ def raw_sources(con) -> list[str]:
     if not {"_load_audit", "_quarantine", "_loaded_files"} <= tables:
         return []
     from orchestration.contract import SOURCES
+
     return [s for s in SOURCES if s in tables]
 
 
@@ -122,8 +123,12 @@ def check_after_kill(warehouse: Path, before: bytes, reference: dict) -> str:
 def kill_job_trial(log: Path, warehouse: Path, landing: Path, kind: str, t: Timeline) -> dict:
     """Start the job; when `kind`'s phase shows, wait a seeded-random part of its measured
     duration, then SIGKILL the process group."""
-    windows = {"startup": (None, t.load), "load": ("load", t.dbt - t.load), "dbt": ("dbt", t.dbt_done - t.dbt),
-               "publish": ("tmp", 1.3 * max(t.replaced - t.tmp, 0.05))}
+    windows = {
+        "startup": (None, t.load),
+        "load": ("load", t.dbt - t.load),
+        "dbt": ("dbt", t.dbt_done - t.dbt),
+        "publish": ("tmp", 1.3 * max(t.replaced - t.tmp, 0.05)),
+    }
     trigger, span = windows[kind]
     delay = RNG.uniform(0, span) if trigger else RNG.uniform(0.5, span)
     serving = warehouse / "serving.duckdb"
@@ -148,19 +153,34 @@ def kill_job_trial(log: Path, warehouse: Path, landing: Path, kind: str, t: Time
     phase = "finished before the kill" if finished else phase_at_kill(p.output(), warehouse, before_inode)
     at = p.elapsed()
     p.kill()
-    return {"trial": f"job/{kind}", "killed_at": round(at, 2), "delay": round(delay, 2), "phase": phase,
-            "killed": not finished}
+    return {
+        "trial": f"job/{kind}",
+        "killed_at": round(at, 2),
+        "delay": round(delay, 2),
+        "phase": phase,
+        "killed": not finished,
+    }
 
 
-LOAD_ALL = ("import sys; from pathlib import Path; from orchestration.load.loader import load_all; "
-            "load_all(Path(sys.argv[1]), Path(sys.argv[2]))")
-PUBLISH = ("import sys; from pathlib import Path; from orchestration.publish import publish; "
-           "publish(Path(sys.argv[1]), Path(sys.argv[2]), run_id=sys.argv[3])")
+LOAD_ALL = (
+    "import sys; from pathlib import Path; from orchestration.load.loader import load_all; "
+    "load_all(Path(sys.argv[1]), Path(sys.argv[2]))"
+)
+PUBLISH = (
+    "import sys; from pathlib import Path; from orchestration.publish import publish; "
+    "publish(Path(sys.argv[1]), Path(sys.argv[2]), run_id=sys.argv[3])"
+)
 
 
 def spawn(code: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=PROJECT, env=cli_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=PROJECT,
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def run_to_end(code: str, *args: str) -> float:
@@ -188,10 +208,24 @@ def kill_after(proc: subprocess.Popen, delay: float) -> bool:
 
 
 def write_big_sessions(path: Path, n: int) -> None:
-    path.write_text("".join(json.dumps(session(i, charge_point_id="cp1", session_id=f"B{i}",
-                                               plugged_in_at="2025-03-03T10:00:00Z", charging_started_at=None,
-                                               charging_ended_at=None, unplugged_at="2025-03-03T11:00:00Z",
-                                               updated_at="2025-03-03T11:00:00Z")) + "\n" for i in range(n)))
+    path.write_text(
+        "".join(
+            json.dumps(
+                session(
+                    i,
+                    charge_point_id="cp1",
+                    session_id=f"B{i}",
+                    plugged_in_at="2025-03-03T10:00:00Z",
+                    charging_started_at=None,
+                    charging_ended_at=None,
+                    unplugged_at="2025-03-03T11:00:00Z",
+                    updated_at="2025-03-03T11:00:00Z",
+                )
+            )
+            + "\n"
+            for i in range(n)
+        )
+    )
 
 
 def dagster_run_statuses(home: Path) -> dict[str, int]:
@@ -216,8 +250,10 @@ def crash(tmp_path_factory, handmade_run):
     # warehouse, timed as it ran (tests/conftest.py: handmade_run; it asserts it published)
     ref_wh = handmade_run.warehouse
     timeline = Timeline(**handmade_run.timeline)
-    reference = {"fingerprints": table_fingerprints(ref_wh / "serving.duckdb"),
-                 "raw": raw_summary(ref_wh / "build.duckdb")}
+    reference = {
+        "fingerprints": table_fingerprints(ref_wh / "serving.duckdb"),
+        "raw": raw_summary(ref_wh / "build.duckdb"),
+    }
     trials: list[dict] = []
 
     # 2. job trials on a warehouse whose serving file is the reference's
@@ -233,9 +269,13 @@ def crash(tmp_path_factory, handmade_run):
     # 5. recovery: the next run needs no cleanup and publishes the reference's tables
     rc, out, _ = run_observed(root / "recovery.log", wh, landing, AS_OF)
     assert rc == 0 and "PUBLISHED" in out, out[-5000:]
-    recovery = {"fingerprints": table_fingerprints(wh / "serving.duckdb"), "raw": raw_summary(wh / "build.duckdb"),
-                "state": serving_state(wh / "serving.duckdb"), "tmp_left": tmp_files(wh),
-                "dagster_runs": dagster_run_statuses(wh / "dagster_home")}
+    recovery = {
+        "fingerprints": table_fingerprints(wh / "serving.duckdb"),
+        "raw": raw_summary(wh / "build.duckdb"),
+        "state": serving_state(wh / "serving.duckdb"),
+        "tmp_left": tmp_files(wh),
+        "dagster_runs": dagster_run_statuses(wh / "dagster_home"),
+    }
 
     # 3. loader trials on a landing zone with a 100,000-line file
     big_landing = root / "landing_big"
@@ -262,8 +302,16 @@ def crash(tmp_path_factory, handmade_run):
             finally:
                 con.close()
             after = f"build opens, every load whole or absent ({files} files loaded so far)"
-        trials.append({"trial": "loader", "delay": round(delay, 2), "of": round(d_load, 2), "killed": killed,
-                       "phase": phase if killed else "finished before the kill", "after": after})
+        trials.append(
+            {
+                "trial": "loader",
+                "delay": round(delay, 2),
+                "of": round(d_load, 2),
+                "killed": killed,
+                "phase": phase if killed else "finished before the kill",
+                "after": after,
+            }
+        )
     run_to_end(LOAD_ALL, str(loader_db), str(big_landing))
     loader = {"crashed": raw_summary(loader_db), "reference": raw_summary(loader_ref)}
 
@@ -278,30 +326,69 @@ def crash(tmp_path_factory, handmade_run):
         killed = kill_after(spawn(PUBLISH, str(build), str(serving), f"trial{n}"), delay)
         kills += killed
         replaced = serving.read_bytes() != before
-        trials.append({"trial": "publish()", "delay": round(delay, 2), "of": round(d_pub, 2), "killed": killed,
-                       "phase": ("finished before the kill" if not killed else "after the atomic replace" if replaced
-                                 else "publish: writing the new serving file"),
-                       "after": check_after_kill(wh, before, reference),
-                       "tmp_left": len(tmp_files(wh))})
+        trials.append(
+            {
+                "trial": "publish()",
+                "delay": round(delay, 2),
+                "of": round(d_pub, 2),
+                "killed": killed,
+                "phase": (
+                    "finished before the kill"
+                    if not killed
+                    else "after the atomic replace"
+                    if replaced
+                    else "publish: writing the new serving file"
+                ),
+                "after": check_after_kill(wh, before, reference),
+                "tmp_left": len(tmp_files(wh)),
+            }
+        )
     for n in range(2):  # and killed the moment serving.duckdb has been replaced
         before, before_inode = serving.read_bytes(), inode(serving)
         proc = spawn(PUBLISH, str(build), str(serving), f"replaced{n}")
         while proc.poll() is None and inode(serving) == before_inode:
             time.sleep(0.001)
         killed = kill_after(proc, 0)
-        trials.append({"trial": "publish()", "delay": "at the replace", "of": round(d_pub, 2), "killed": killed,
-                       "phase": "after the atomic replace" if killed else "finished before the kill",
-                       "after": check_after_kill(wh, before, reference), "tmp_left": len(tmp_files(wh))})
+        trials.append(
+            {
+                "trial": "publish()",
+                "delay": "at the replace",
+                "of": round(d_pub, 2),
+                "killed": killed,
+                "phase": "after the atomic replace" if killed else "finished before the kill",
+                "after": check_after_kill(wh, before, reference),
+                "tmp_left": len(tmp_files(wh)),
+            }
+        )
     run_to_end(PUBLISH, str(build), str(serving), "final")
-    publisher = {"fingerprints": table_fingerprints(serving), "state": serving_state(serving),
-                 "tmp_left": tmp_files(wh)}
+    publisher = {
+        "fingerprints": table_fingerprints(serving),
+        "state": serving_state(serving),
+        "tmp_left": tmp_files(wh),
+    }
 
     seconds = time.monotonic() - t_start
-    save_figures("crash", {"seconds": round(seconds), "reference_timeline": vars(timeline), "loader_seconds": d_load,
-                           "publish_seconds": d_pub, "trials": trials, "dagster_runs": recovery["dagster_runs"],
-                           "recovery_tmp_left": [str(p) for p in recovery["tmp_left"]]})
-    return {"reference": reference, "trials": trials, "recovery": recovery, "loader": loader,
-            "publisher": publisher, "timeline": timeline, "seconds": seconds}
+    save_figures(
+        "crash",
+        {
+            "seconds": round(seconds),
+            "reference_timeline": vars(timeline),
+            "loader_seconds": d_load,
+            "publish_seconds": d_pub,
+            "trials": trials,
+            "dagster_runs": recovery["dagster_runs"],
+            "recovery_tmp_left": [str(p) for p in recovery["tmp_left"]],
+        },
+    )
+    return {
+        "reference": reference,
+        "trials": trials,
+        "recovery": recovery,
+        "loader": loader,
+        "publisher": publisher,
+        "timeline": timeline,
+        "seconds": seconds,
+    }
 
 
 def test_at_least_20_kills_over_every_phase(crash):

@@ -19,8 +19,10 @@ def serving(tmp_path):
     build = tmp_path / "build.duckdb"
     con = duckdb.connect(str(build))
     con.execute("CREATE SCHEMA marts")
-    con.execute("CREATE TABLE marts.revenue_monthly AS SELECT DATE '2025-01-01' + INTERVAL (i) MONTH AS month, "
-                "'op1' AS operator_id, CAST(i * 1.2345 AS DECIMAL(18,4)) AS revenue FROM range(12) t(i)")
+    con.execute(
+        "CREATE TABLE marts.revenue_monthly AS SELECT DATE '2025-01-01' + INTERVAL (i) MONTH AS month, "
+        "'op1' AS operator_id, CAST(i * 1.2345 AS DECIMAL(18,4)) AS revenue FROM range(12) t(i)"
+    )
     con.execute("CREATE TABLE marts.\"odd name\" AS SELECT 'it''s' AS quote, 42.5::DOUBLE AS kwh")
     con.execute("CREATE SCHEMA staging")
     con.execute("CREATE TABLE staging.not_published AS SELECT 1 AS x")
@@ -34,8 +36,11 @@ def test_one_parquet_file_per_mart_with_the_same_rows(serving, tmp_path):
     out = tmp_path / "parquet"
     files = export_parquet(serving, out)
     assert sorted(files) == ["_publish_info", "odd name", "revenue_monthly"]
-    assert sorted(p.name for p in out.iterdir()) == ["_publish_info.parquet", "odd name.parquet",
-                                                      "revenue_monthly.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "_publish_info.parquet",
+        "odd name.parquet",
+        "revenue_monthly.parquet",
+    ]
     con = duckdb.connect(str(serving), read_only=True)
     try:
         for table, path in files.items():

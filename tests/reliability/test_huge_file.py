@@ -24,11 +24,13 @@ LINES = 1_000_000
 BAD_EVERY = 250_000  # lines 250000, 500000, 750000, 1000000: kWh "lots"
 DUP_EVERY = 200_001  # a re-send of the line above it
 
-TEMPLATE = ('{"session_id": "s%d", "charge_point_id": "cp1", "connector_id": 1, "paying_team_id": null, '
-            '"state": "completed", "plugged_in_at": "2025-01-01T10:00:00Z", "charging_started_at": null, '
-            '"charging_ended_at": null, "unplugged_at": "2025-01-01T11:%02d:00+01:00", "failed_at": null, '
-            '"failure_reason": null, "stop_reason": "Local", "kwh": %s, "price_excl_vat": "3.5000", '
-            '"price_incl_vat": "4.3750", "currency": "DKK", "is_roaming": false, "updated_at": "2025-01-01T11:30:00Z"}\n')
+TEMPLATE = (
+    '{"session_id": "s%d", "charge_point_id": "cp1", "connector_id": 1, "paying_team_id": null, '
+    '"state": "completed", "plugged_in_at": "2025-01-01T10:00:00Z", "charging_started_at": null, '
+    '"charging_ended_at": null, "unplugged_at": "2025-01-01T11:%02d:00+01:00", "failed_at": null, '
+    '"failure_reason": null, "stop_reason": "Local", "kwh": %s, "price_excl_vat": "3.5000", '
+    '"price_incl_vat": "4.3750", "currency": "DKK", "is_roaming": false, "updated_at": "2025-01-01T11:30:00Z"}\n'
+)
 
 LOADER = r"""
 import json, resource, sys, time
@@ -72,14 +74,23 @@ def test_a_million_lines_load_in_bounded_memory(tmp_path):
     t0 = time.perf_counter()
     size = write_big_file(tmp_path / "landing" / "sessions" / "big.jsonl")
     env = {**os.environ, "WAREHOUSE_MEMORY_LIMIT": "512MB", "PYTHONPATH": str(PROJECT)}
-    proc = subprocess.run([sys.executable, "-c", LOADER, str(tmp_path)], cwd=PROJECT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", LOADER, str(tmp_path)], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     total = time.perf_counter() - t0
-    save_figures("huge_file", {"lines": LINES, "mb": round(size / 1e6), "load_seconds": round(out["seconds"], 1),
-                               "test_seconds": round(total, 1), "peak_rss_mb": round(out["peak_rss_mb"]),
-                               "rss_before_load_mb": round(out["base_rss_mb"])})
+    save_figures(
+        "huge_file",
+        {
+            "lines": LINES,
+            "mb": round(size / 1e6),
+            "load_seconds": round(out["seconds"], 1),
+            "test_seconds": round(total, 1),
+            "peak_rss_mb": round(out["peak_rss_mb"]),
+            "rss_before_load_mb": round(out["base_rss_mb"]),
+        },
+    )
 
     bad = [n for n in range(1, LINES + 1) if n % BAD_EVERY == 0]
     dups = LINES // DUP_EVERY

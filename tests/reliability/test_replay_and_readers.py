@@ -52,9 +52,16 @@ pytestmark = pytest.mark.e2e  # the whole job on a landing zone
 
 def _extra_session(i: int, **over) -> dict:
     day, hour = 1 + i % 28, 6 + i % 10
-    rec = session(0, session_id=f"X{i}", charging_started_at=None, charging_ended_at=None,
-                  plugged_in_at=f"2025-03-{day:02d}T{hour:02d}:00:00Z", unplugged_at=f"2025-03-{day:02d}T{hour:02d}:40:00Z",
-                  kwh=5.0 + i, updated_at=f"2025-03-{day:02d}T{hour:02d}:40:00Z")
+    rec = session(
+        0,
+        session_id=f"X{i}",
+        charging_started_at=None,
+        charging_ended_at=None,
+        plugged_in_at=f"2025-03-{day:02d}T{hour:02d}:00:00Z",
+        unplugged_at=f"2025-03-{day:02d}T{hour:02d}:40:00Z",
+        kwh=5.0 + i,
+        updated_at=f"2025-03-{day:02d}T{hour:02d}:40:00Z",
+    )
     rec.update(over)
     return rec
 
@@ -62,9 +69,11 @@ def _extra_session(i: int, **over) -> dict:
 def write_replay_landing(root: Path) -> None:
     write_landing(root)
     a = [_extra_session(i) for i in range(1, 31)]
-    b = ([_extra_session(i) for i in range(1, 11)]  # identical re-sends of 10 records of file a
-         + [_extra_session(11, kwh=99.0)]  # same key and updated_at as in file a, other content
-         + [_extra_session(i) for i in range(31, 50)])
+    b = (
+        [_extra_session(i) for i in range(1, 11)]  # identical re-sends of 10 records of file a
+        + [_extra_session(11, kwh=99.0)]  # same key and updated_at as in file a, other content
+        + [_extra_session(i) for i in range(31, 50)]
+    )
     (root / "sessions" / "sessions_2025-03-30_extra_a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in a))
     (root / "sessions" / "sessions_2025-03-31_extra_b.jsonl").write_text("".join(json.dumps(r) + "\n" for r in b))
     full = (root / "fx_rates" / "eurofxref-hist.csv").read_text().splitlines(keepends=True)
@@ -111,19 +120,41 @@ def five_runs(tmp_path_factory):
         for n, (name, fresh) in enumerate([("L", False), ("L", False), ("L", False), ("L'", True), ("L''", True)], 1):
             if fresh:
                 fresh_build(warehouse)
-            rc, out, seconds = run_cli_logged(root / f"run{n}.log", "run", "--landing", str(landings[name]),
-                                              "--warehouse", str(warehouse), "--as-of", AS_OF)
+            rc, out, seconds = run_cli_logged(
+                root / f"run{n}.log",
+                "run",
+                "--landing",
+                str(landings[name]),
+                "--warehouse",
+                str(warehouse),
+                "--as-of",
+                AS_OF,
+            )
             assert rc == 0 and "PUBLISHED" in out, out[-5000:]
             state = serving_state(serving)
-            runs.append({"landing": name, "seconds": seconds, "run_id": state["run_id"],
-                         "fingerprints": table_fingerprints(serving), "raw": raw_summary(warehouse / "build.duckdb"),
-                         "output": out})
+            runs.append(
+                {
+                    "landing": name,
+                    "seconds": seconds,
+                    "run_id": state["run_id"],
+                    "fingerprints": table_fingerprints(serving),
+                    "raw": raw_summary(warehouse / "build.duckdb"),
+                    "output": out,
+                }
+            )
     finally:
         seen = stop_readers(readers, stop)
-    save_figures("replay_and_readers", {
-        "runs": [{"landing": r["landing"], "seconds": round(r["seconds"], 1), "run_id": r["run_id"]} for r in runs],
-        "readers": {mode: {k: s[k] for k in ("refreshes", "queries", "run_ids", "seen", "seconds")}
-                    | {"errors": len(s["errors"])} for mode, s in seen.items()}})
+    save_figures(
+        "replay_and_readers",
+        {
+            "runs": [{"landing": r["landing"], "seconds": round(r["seconds"], 1), "run_id": r["run_id"]} for r in runs],
+            "readers": {
+                mode: {k: s[k] for k in ("refreshes", "queries", "run_ids", "seen", "seconds")}
+                | {"errors": len(s["errors"])}
+                for mode, s in seen.items()
+            },
+        },
+    )
     return runs, seen
 
 
@@ -142,8 +173,11 @@ def test_replays_publish_identical_tables(five_runs):
 def test_other_order_and_names_publish_identical_tables(five_runs):
     runs, _ = five_runs
     for i, r in enumerate(runs[3:], 4):
-        diff = {t for t in set(r["fingerprints"]) | set(runs[0]["fingerprints"])
-                if r["fingerprints"].get(t) != runs[0]["fingerprints"].get(t)}
+        diff = {
+            t
+            for t in set(r["fingerprints"]) | set(runs[0]["fingerprints"])
+            if r["fingerprints"].get(t) != runs[0]["fingerprints"].get(t)
+        }
         assert not diff, f"run {i} ({r['landing']}) published different {sorted(diff)}"
         assert r["raw"] == runs[0]["raw"], f"run {i}: the raw layer differs"
     # the landing made order matter: re-sends were duplicates, the conflicting pair quarantined

@@ -25,11 +25,13 @@ def build_db(tmp_path):
     path.parent.mkdir()
     con = duckdb.connect(str(path))
     ensure_raw_schema(con)
-    con.execute("""INSERT INTO raw.sessions (session_id, charge_point_id, state, plugged_in_at, kwh,
+    con.execute(
+        """INSERT INTO raw.sessions (session_id, charge_point_id, state, plugged_in_at, kwh,
                    price_excl_vat, is_roaming, updated_at, _line, _extra)
                    VALUES ('s1', 'cp1', 'completed', ?, 12.345678901234, 4.1234, true, ?, 2, '{"x": "it''s"}'),
                           ('s2', 'cp1', 'failed', NULL, NULL, -0.0001, NULL, ?, 3, NULL)""",
-                [PLUGGED_IN, PLUGGED_IN, PLUGGED_IN])
+        [PLUGGED_IN, PLUGGED_IN, PLUGGED_IN],
+    )
     con.close()
     return path
 
@@ -42,15 +44,20 @@ def test_every_source_is_exported_with_its_types_and_values(build_db, tmp_path):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     files = str(out / "sessions" / "*.parquet")
-    types = dict(con.execute(
-        "SELECT name, CASE WHEN logical_type IS NOT NULL THEN logical_type ELSE converted_type END "
-        "FROM parquet_schema(?) WHERE name IN ('price_excl_vat', 'plugged_in_at', '_extra', 'kwh')",
-        [files]).fetchall())
+    types = dict(
+        con.execute(
+            "SELECT name, CASE WHEN logical_type IS NOT NULL THEN logical_type ELSE converted_type END "
+            "FROM parquet_schema(?) WHERE name IN ('price_excl_vat', 'plugged_in_at', '_extra', 'kwh')",
+            [files],
+        ).fetchall()
+    )
     assert "DecimalType(scale=4, precision=18)" in types["price_excl_vat"]
     assert "isAdjustedToUTC=1" in types["plugged_in_at"]  # an instant: Spark reads it as TIMESTAMP
-    assert types["_extra"] in ("UTF8", "StringType()")     # JSON as a plain string
-    got = con.execute(f"SELECT session_id, plugged_in_at, kwh, price_excl_vat, is_roaming, _extra "
-                      f"FROM read_parquet('{files}') ORDER BY session_id").fetchall()
+    assert types["_extra"] in ("UTF8", "StringType()")  # JSON as a plain string
+    got = con.execute(
+        f"SELECT session_id, plugged_in_at, kwh, price_excl_vat, is_roaming, _extra "
+        f"FROM read_parquet('{files}') ORDER BY session_id"
+    ).fetchall()
     assert got[0][1].replace(tzinfo=None) == PLUGGED_IN and got[0][1].utcoffset() == dt.timedelta(0)
     assert got[0][2] == 12.345678901234 and got[0][3] == Decimal("4.1234") and got[0][4] is True
     assert got[0][5] == '{"x": "it\'s"}'
@@ -85,8 +92,9 @@ def test_the_rebuild_plan_is_exported_with_its_columns_empty_before_the_first_pl
     out = tmp_path / "run_plan"
     assert export_plan(build_db, out) == {table: 0 for table in PLAN_SETS}  # no plan made yet
     con = duckdb.connect()
-    cdr_columns = con.execute("SELECT name, converted_type FROM parquet_schema(?) WHERE name LIKE 'c%'",
-                              [str(out / "cdrs" / "*.parquet")]).fetchall()
+    cdr_columns = con.execute(
+        "SELECT name, converted_type FROM parquet_schema(?) WHERE name LIKE 'c%'", [str(out / "cdrs" / "*.parquet")]
+    ).fetchall()
     assert [c for c, _ in cdr_columns] == ["cpo_country_code", "cpo_party_id", "cdr_id"]
 
     db = duckdb.connect(str(build_db))

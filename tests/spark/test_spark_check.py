@@ -17,9 +17,26 @@ pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
 def test_spark_publishes_the_same_tables_as_duckdb_in_a_full_and_a_daily_build(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.spark_check", "--sessions", "2000", "--days", "31", "--seed", "7",
-         "--end", "2025-05-31", "--out", str(tmp_path)],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=1800)
+        [
+            sys.executable,
+            "-m",
+            "bench.spark_check",
+            "--sessions",
+            "2000",
+            "--days",
+            "31",
+            "--seed",
+            "7",
+            "--end",
+            "2025-05-31",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     out = proc.stdout
     assert proc.returncode == 0, out[-8000:] + proc.stderr[-3000:]
     rounds = dict(re.findall(r"^-- round (\w+): (.*?)(?=^-- round |\Z)", out, re.M | re.S))

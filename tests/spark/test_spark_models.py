@@ -112,29 +112,43 @@ def probe(tmp_path_factory):
     (project / "models").mkdir(parents=True)
     (project / "macros").symlink_to(PROJECT_DIR / "macros")
     (project / "dbt_project.yml").write_text(PROJECT_YML)
-    files = {"probe_keyed.sql": KEYED, "probe_contract.sql": CONTRACT,
-             "probe_contract_incremental.sql": CONTRACT_INCREMENTAL, "_probe.yml": CONTRACT_YML}
+    files = {
+        "probe_keyed.sql": KEYED,
+        "probe_contract.sql": CONTRACT,
+        "probe_contract_incremental.sql": CONTRACT_INCREMENTAL,
+        "_probe.yml": CONTRACT_YML,
+    }
     for name, text in files.items():
         (project / "models" / name).write_text(textwrap.dedent(text))
-    env = {**os.environ, "DBT_PROFILES_DIR": str(PROFILES_DIR), "WAREHOUSE_DIR": str(root / "wh"),
-           "WAREHOUSE_SPARK_CATALOG": "in-memory", "WAREHOUSE_SPARK_SHUFFLE_PARTITIONS": "2",
-           "SPARK_LOCAL_IP": "127.0.0.1"}
-    proc = subprocess.run([sys.executable, "-c", RUNNER, str(project), str(root / "wh")], env=env,
-                          capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(PROFILES_DIR),
+        "WAREHOUSE_DIR": str(root / "wh"),
+        "WAREHOUSE_SPARK_CATALOG": "in-memory",
+        "WAREHOUSE_SPARK_SHUFFLE_PARTITIONS": "2",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(project), str(root / "wh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def test_keyed_incremental_model_replaces_keys_like_delete_insert(probe):
     assert probe["steps"][1]["probe_keyed"][0] == "success", probe["steps"][1]["probe_keyed"]
     assert probe["keyed"] == [
         [1, "2025-01-02", "one again"],  # moved: gone from 2025-01-01
-        [2, "2025-01-01", "two"],        # stays in an overwritten partition
-        [3, "2025-01-02", "three"],      # stays in an overwritten partition
+        [2, "2025-01-01", "two"],  # stays in an overwritten partition
+        [3, "2025-01-02", "three"],  # stays in an overwritten partition
         [4, "2025-01-03", "four"],
-        [5, "2025-01-03", "five"],       # new
-        [6, "2025-01-04", "six"],        # a partition without a rebuilt key
+        [5, "2025-01-03", "five"],  # new
+        [6, "2025-01-04", "six"],  # a partition without a rebuilt key
     ]
 
 
@@ -152,8 +166,11 @@ def test_not_null_contract_fails_an_incremental_run(probe):
 
 def test_every_mart_checks_its_contract_after_an_incremental_run():
     manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
-    marts = [n for n in manifest["nodes"].values()
-             if n["resource_type"] == "model" and n["fqn"][1] == "marts" and n["config"]["materialized"] != "view"]
+    marts = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["fqn"][1] == "marts" and n["config"]["materialized"] != "view"
+    ]
     assert len(marts) > 30
     for node in marts:
         assert node["config"]["contract"]["enforced"], node["name"]
