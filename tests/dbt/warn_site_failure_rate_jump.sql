@@ -29,23 +29,30 @@ current_month as (
 
     select * from rates
     where month = cast({{ dbt.date_trunc('month', as_of_date()) }} as date)
-      and total_sessions >= 20
+        and total_sessions >= 20
 
 ),
 
 baseline as (
 
-    select r.site_id, avg(r.failed_pct) as baseline_pct
+    select
+        r.site_id,
+        avg(r.failed_pct) as baseline_pct
     from rates as r
     inner join current_month as c
         on r.site_id = c.site_id
-        and r.month >= cast({{ dbt.dateadd('month', -3, 'c.month') }} as date)
-        and r.month < c.month
+            and r.month >= cast({{ dbt.dateadd('month', -3, 'c.month') }} as date)
+            and r.month < c.month
     group by 1
 
 )
 
-select c.site_id, c.month, c.total_sessions, c.failed_pct, b.baseline_pct
+select
+    c.site_id,
+    c.month,
+    c.total_sessions,
+    c.failed_pct,
+    b.baseline_pct
 from current_month as c
 inner join baseline as b on c.site_id = b.site_id
 where c.failed_pct >= b.baseline_pct + 20

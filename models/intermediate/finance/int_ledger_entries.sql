@@ -81,9 +81,9 @@ session_charge_points as (
         charge_point_versions.access
     from sessions
     left join charge_point_versions
-        on charge_point_versions.charge_point_id = sessions.charge_point_id
-        and sessions.plugged_in_at >= charge_point_versions.valid_from
-        and sessions.plugged_in_at < charge_point_versions.valid_to
+        on sessions.charge_point_id = charge_point_versions.charge_point_id
+            and sessions.plugged_in_at >= charge_point_versions.valid_from
+            and sessions.plugged_in_at < charge_point_versions.valid_to
 
 ),
 

@@ -34,7 +34,7 @@ team_operators as (
         coalesce(teams.operator_id, ledger_team_operators.ledger_operator_id) as operator_id
     from ledger_team_operators
     left join teams
-        on teams.team_id = ledger_team_operators.team_id
+        on ledger_team_operators.team_id = teams.team_id
 
 ),
 
@@ -45,7 +45,7 @@ team_months as (
         team_id,
         currency,
         {%- for kind, column in kind_columns.items() %}
-        sum(case when kind = '{{ kind }}' then amount else 0 end) as {{ column }},
+            sum(case when kind = '{{ kind }}' then amount else 0 end) as {{ column }},
         {%- endfor %}
         sum(amount) as total_revenue,
         sum(revenue_eur) as total_revenue_eur,
@@ -66,14 +66,14 @@ final as (
         team_operators.operator_id,
         team_months.currency,
         {%- for column in kind_columns.values() %}
-        team_months.{{ column }},
+            team_months.{{ column }},
         {%- endfor %}
         team_months.total_revenue,
         team_months.total_revenue_eur,
         team_months.entry_count
     from team_months
     inner join team_operators
-        on team_operators.team_id = team_months.team_id
+        on team_months.team_id = team_operators.team_id
 
 )
 

@@ -121,14 +121,14 @@ attributed as (
     from {{ 'to_rebuild' if is_incremental() else 'flagged' }} as flagged
     left join originals
         on flagged.is_credit
-        and originals.cpo_country_code = flagged.cpo_country_code
-        and originals.cpo_party_id = flagged.cpo_party_id
-        and originals.cdr_id = flagged.referenced_cdr_id
+            and flagged.cpo_country_code = originals.cpo_country_code
+            and flagged.cpo_party_id = originals.cpo_party_id
+            and flagged.referenced_cdr_id = originals.cdr_id
     left join credited_cdrs
         on not flagged.is_credit
-        and credited_cdrs.cpo_country_code = flagged.cpo_country_code
-        and credited_cdrs.cpo_party_id = flagged.cpo_party_id
-        and credited_cdrs.referenced_cdr_id = flagged.cdr_id
+            and flagged.cpo_country_code = credited_cdrs.cpo_country_code
+            and flagged.cpo_party_id = credited_cdrs.cpo_party_id
+            and flagged.cdr_id = credited_cdrs.referenced_cdr_id
 
 ),
 
@@ -187,8 +187,8 @@ enriched as (
         on roaming_sites.site_id = dated.site_id
     left join charge_point_versions
         on charge_point_versions.charge_point_id = dated.charge_point_id
-        and dated.attributed_start_date_time >= charge_point_versions.valid_from
-        and dated.attributed_start_date_time < charge_point_versions.valid_to
+            and dated.attributed_start_date_time >= charge_point_versions.valid_from
+            and dated.attributed_start_date_time < charge_point_versions.valid_to
     left join fx_rates as fx
         on {{ fx_rate_on_condition('fx', 'dated.currency', 'dated.reporting_date') }}
 

@@ -65,9 +65,9 @@ final as (
         coalesce(sites.longitude, latest_cdr_per_site.longitude) as longitude
     from latest_cdr_per_site
     left join sites
-        on sites.site_id = latest_cdr_per_site.site_id
+        on latest_cdr_per_site.site_id = sites.site_id
     left join charge_points
-        on charge_points.charge_point_id = latest_cdr_per_site.charge_point_id
+        on latest_cdr_per_site.charge_point_id = charge_points.charge_point_id
 
 )
 

@@ -76,14 +76,14 @@ service_days as (
 
     {%- else %}
 
-    select
-        charge_point_id,
-        time_zone,
-        commissioned_date,
-        decommissioned_date,
-        {{ date_series('first_date', 'last_date') }} as date
-    from service_ranges
-    where last_date >= first_date
+        select
+            charge_point_id,
+            time_zone,
+            commissioned_date,
+            decommissioned_date,
+            {{ date_series('first_date', 'last_date') }} as date
+        from service_ranges
+        where last_date >= first_date
 
     {%- endif %}
 
@@ -98,7 +98,7 @@ active_days as (
     from service_days
     inner join local_days
         on service_days.time_zone = local_days.time_zone
-        and service_days.date = local_days.date
+            and service_days.date = local_days.date
     where {{ is_active_on('service_days.commissioned_date', 'service_days.decommissioned_date', 'service_days.date') }}
 
 )

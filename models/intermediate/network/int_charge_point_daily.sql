@@ -75,11 +75,17 @@ local_days as (
 -- Every charge point's time zone, including charge points only known from sessions.
 charge_point_time_zones as (
 
-    select distinct charge_point_id, time_zone from sessions
+    select distinct
+        charge_point_id,
+        time_zone
+    from sessions
 
     union
 
-    select charge_point_id, time_zone from {{ ref('int_charge_points') }}
+    select
+        charge_point_id,
+        time_zone
+    from {{ ref('int_charge_points') }}
 
 ),
 
@@ -113,8 +119,10 @@ session_counts as (
 daily as (
 
     select
-        coalesce(active_days.charge_point_id, split_totals.charge_point_id, occupied_days.charge_point_id,
-                 session_counts.charge_point_id) as charge_point_id,
+        coalesce(
+            active_days.charge_point_id, split_totals.charge_point_id, occupied_days.charge_point_id,
+            session_counts.charge_point_id
+        ) as charge_point_id,
         coalesce(active_days.date, split_totals.date, occupied_days.date, session_counts.date) as date,
         case when active_days.charge_point_id is not null then 1 else 0 end as cp_days,
         coalesce(split_totals.kwh, 0.0) as kwh,
@@ -125,15 +133,17 @@ daily as (
         coalesce(session_counts.roaming_sessions, 0) as roaming_sessions
     from active_days
     full outer join split_totals
-        on split_totals.charge_point_id = active_days.charge_point_id
-        and split_totals.date = active_days.date
+        on active_days.charge_point_id = split_totals.charge_point_id
+            and active_days.date = split_totals.date
     full outer join occupied_days
         on occupied_days.charge_point_id = coalesce(active_days.charge_point_id, split_totals.charge_point_id)
-        and occupied_days.date = coalesce(active_days.date, split_totals.date)
+            and occupied_days.date = coalesce(active_days.date, split_totals.date)
     full outer join session_counts
-        on session_counts.charge_point_id = coalesce(active_days.charge_point_id, split_totals.charge_point_id,
-                                                     occupied_days.charge_point_id)
-        and session_counts.date = coalesce(active_days.date, split_totals.date, occupied_days.date)
+        on session_counts.charge_point_id = coalesce(
+                active_days.charge_point_id, split_totals.charge_point_id,
+                occupied_days.charge_point_id
+            )
+            and session_counts.date = coalesce(active_days.date, split_totals.date, occupied_days.date)
 
 ),
 
@@ -158,7 +168,7 @@ final as (
         on daily.charge_point_id = charge_point_time_zones.charge_point_id
     left join local_days
         on charge_point_time_zones.time_zone = local_days.time_zone
-        and daily.date = local_days.date
+            and daily.date = local_days.date
 
 )
 

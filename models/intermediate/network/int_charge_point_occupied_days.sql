@@ -28,7 +28,7 @@ with sessions as (
     from {{ ref('int_sessions') }}
     where is_finished
         and unplugged_at > plugged_in_at
-        {%- if is_incremental() %}
+    {%- if is_incremental() %}
         -- the sessions that may touch a date to rebuild
         and plugged_in_date <= (select max(date) from {{ plan_dates }})
         and unplugged_date >= (select min(date) from {{ plan_dates }})
@@ -49,7 +49,10 @@ intervals as (
 
 charge_point_time_zones as (
 
-    select distinct charge_point_id, time_zone from sessions
+    select distinct
+        charge_point_id,
+        time_zone
+    from sessions
 
 ),
 
@@ -92,7 +95,7 @@ uncovered as (
         running_end.end_at
     from running_end
     inner join charge_point_time_zones
-        on charge_point_time_zones.charge_point_id = running_end.charge_point_id
+        on running_end.charge_point_id = charge_point_time_zones.charge_point_id
     where running_end.previous_max_end_at is null
         or running_end.end_at > running_end.previous_max_end_at
 
@@ -130,7 +133,7 @@ day_overlaps as (
     -- (in an incremental run local_days holds only the dates to rebuild)
     inner join local_days
         on piece_days.time_zone = local_days.time_zone
-        and piece_days.date = local_days.date
+            and piece_days.date = local_days.date
 
 ),
 

@@ -29,18 +29,27 @@ time_zones as (
 
 calendar_dates as (
 
-    select time_zone, commissioned_date as first_date, {{ as_of_date() }} as last_date
+    select
+        time_zone,
+        commissioned_date as first_date,
+        {{ as_of_date() }} as last_date
     from charge_points
 
     union all
 
-    select time_zone, plugged_in_date as first_date, coalesce(unplugged_date, plugged_in_date) as last_date
+    select
+        time_zone,
+        plugged_in_date as first_date,
+        coalesce(unplugged_date, plugged_in_date) as last_date
     from sessions
     where is_finished
 
     union all
 
-    select time_zone, {{ as_of_date() }} as first_date, {{ as_of_date() }} as last_date
+    select
+        time_zone,
+        {{ as_of_date() }} as first_date,
+        {{ as_of_date() }} as last_date
     from time_zones
 
 ),

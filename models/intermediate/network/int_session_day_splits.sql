@@ -34,7 +34,7 @@ with finished_sessions as (
     where is_finished
         and unplugged_at is not null
         and unplugged_date >= plugged_in_date
-        {%- if is_incremental() %}
+    {%- if is_incremental() %}
         -- the sessions that may touch a date to rebuild
         and plugged_in_date <= (select max(date) from {{ plan_dates }})
         and unplugged_date >= (select min(date) from {{ plan_dates }})
@@ -62,7 +62,7 @@ single_day as (
         kwh
     from finished_sessions
     where unplugged_date = plugged_in_date
-        {%- if is_incremental() %}
+    {%- if is_incremental() %}
         and plugged_in_date in (select date from {{ plan_dates }})
         {%- endif %}
 
@@ -94,7 +94,7 @@ session_day_bounds as (
     -- (in an incremental run local_days holds only the dates to rebuild)
     inner join local_days
         on session_days.time_zone = local_days.time_zone
-        and session_days.date = local_days.date
+            and session_days.date = local_days.date
 
 ),
 

@@ -31,7 +31,7 @@ with sessions as (
 
     {%- else %}
 
-    select * from {{ ref('stg_platform__sessions') }}
+        select * from {{ ref('stg_platform__sessions') }}
 
     {%- endif %}
 
@@ -103,8 +103,8 @@ with_hardware as (
     from sessions_at_charge_points
     left join charge_point_versions
         on sessions_at_charge_points.charge_point_id = charge_point_versions.charge_point_id
-        and charge_point_versions.valid_from <= sessions_at_charge_points.plugged_in_at
-        and sessions_at_charge_points.plugged_in_at < charge_point_versions.valid_to
+            and sessions_at_charge_points.plugged_in_at >= charge_point_versions.valid_from
+            and sessions_at_charge_points.plugged_in_at < charge_point_versions.valid_to
 
 ),
 

@@ -106,7 +106,7 @@ split as (
     from interval_days
     inner join local_days
         on interval_days.time_zone = local_days.time_zone
-        and interval_days.date = local_days.date
+            and interval_days.date = local_days.date
 
 ),
 

@@ -53,7 +53,7 @@ events as (
     from messages
     inner join ports
         on messages.charge_point_id = ports.charge_point_id
-        and (messages.connector_id = ports.connector_id or messages.connector_id = 0)
+            and (messages.connector_id = ports.connector_id or messages.connector_id = 0)
 
 ),
 

@@ -71,7 +71,7 @@ plug_in_days as (
     from intervals
     inner join local_days
         on intervals.time_zone = local_days.time_zone
-        and intervals.plugged_in_date = local_days.date
+            and intervals.plugged_in_date = local_days.date
 
 ),
 
@@ -102,9 +102,9 @@ interval_days as (
         ) }} as date
     from plug_in_days
     where not (
-        start_at >= day_start_utc
-        and (end_at < day_end_utc or (end_at = day_end_utc and interval_seconds > 0))
-    )
+            start_at >= day_start_utc
+            and (end_at < day_end_utc or (end_at = day_end_utc and interval_seconds > 0))
+        )
 
 ),
 
@@ -135,7 +135,7 @@ split as (
     from interval_days
     inner join local_days
         on interval_days.time_zone = local_days.time_zone
-        and interval_days.date = local_days.date
+            and interval_days.date = local_days.date
     where interval_days.start_at < local_days.day_end_utc
         and (
             interval_days.end_at > local_days.day_start_utc
@@ -262,7 +262,10 @@ ranked as (
 
 site_time_zones as (
 
-    select distinct site_id, time_zone from sessions
+    select distinct
+        site_id,
+        time_zone
+    from sessions
 
 ),
 

@@ -27,7 +27,7 @@ final as (
         plans.updated_at
     from plans
     left join operators
-        on operators.operator_id = plans.operator_id
+        on plans.operator_id = operators.operator_id
 
 )
 

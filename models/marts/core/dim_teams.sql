@@ -25,7 +25,7 @@ final as (
         teams.updated_at
     from teams
     left join operators
-        on operators.operator_id = teams.operator_id
+        on teams.operator_id = operators.operator_id
 
 )
 

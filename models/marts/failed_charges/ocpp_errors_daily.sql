@@ -40,7 +40,7 @@ errors as (
         on messages.charge_point_id = charge_points.charge_point_id
     where messages.action = 'StatusNotification'
         and messages.error_code <> 'NoError'
-        {%- if is_incremental() %}
+    {%- if is_incremental() %}
         -- the messages that may fall on a date to rebuild (a local date is within a day of UTC's)
         and cast(coalesce(messages.payload_timestamp, messages.received_at) as date)
             between {{ add_days('(select min(date) from ' ~ plan_dates ~ ')', -1) }}

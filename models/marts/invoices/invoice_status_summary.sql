@@ -66,9 +66,9 @@ final as (
     from operator_currencies
     cross join statuses
     left join status_totals
-        on status_totals.operator_id = operator_currencies.operator_id
-        and status_totals.currency = operator_currencies.currency
-        and status_totals.status = statuses.status
+        on operator_currencies.operator_id = status_totals.operator_id
+            and operator_currencies.currency = status_totals.currency
+            and statuses.status = status_totals.status
 
 )
 

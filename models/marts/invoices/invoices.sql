@@ -70,12 +70,12 @@ final as (
         invoices.updated_at
     from invoices
     left join operators
-        on operators.operator_id = invoices.operator_id
+        on invoices.operator_id = operators.operator_id
     left join customers
-        on customers.customer_type = invoices.customer_type
-        and customers.customer_id = invoices.customer_id
+        on invoices.customer_type = customers.customer_type
+            and invoices.customer_id = customers.customer_id
     left join wallets
-        on wallets.wallet_id = invoices.wallet_id
+        on invoices.wallet_id = wallets.wallet_id
 
 )
 

@@ -75,13 +75,13 @@ port_days as (
         on active_days.charge_point_id = charge_points.charge_point_id
     inner join coverage_starts
         on charge_points.time_zone = coverage_starts.time_zone
-        and active_days.date >= coverage_starts.first_date
+            and active_days.date >= coverage_starts.first_date
     inner join ports
         on active_days.charge_point_id = ports.charge_point_id
     left join downtime
-        on downtime.charge_point_id = ports.charge_point_id
-        and downtime.connector_id = ports.connector_id
-        and downtime.date = active_days.date
+        on ports.charge_point_id = downtime.charge_point_id
+            and ports.connector_id = downtime.connector_id
+            and active_days.date = downtime.date
 
 ),
 

@@ -104,8 +104,8 @@ final as (
         operator_years.last_date,
         -- over when the day after as_of_date is in a later year; covered when its data starts on 1 January
         cast(extract(year from {{ add_days(as_of_date(), 1) }}) as integer) > operator_years.year
-            and extract(month from year_coverage.first_covered_date) = 1
-            and extract(day from year_coverage.first_covered_date) = 1 as is_complete_year
+        and extract(month from year_coverage.first_covered_date) = 1
+        and extract(day from year_coverage.first_covered_date) = 1 as is_complete_year
     from operator_years
     inner join year_coverage
         on operator_years.year = year_coverage.year

@@ -68,11 +68,20 @@ idle as (
 
 site_days as (
 
-    select site_id, date from installed
+    select
+        site_id,
+        date
+    from installed
     union
-    select site_id, date from idle
+    select
+        site_id,
+        date
+    from idle
     union
-    select site_id, date from peaks
+    select
+        site_id,
+        date
+    from peaks
 
 ),
 
@@ -95,13 +104,13 @@ final as (
     from site_days
     left join installed
         on site_days.site_id = installed.site_id
-        and site_days.date = installed.date
+            and site_days.date = installed.date
     left join idle
         on site_days.site_id = idle.site_id
-        and site_days.date = idle.date
+            and site_days.date = idle.date
     left join peaks
         on site_days.site_id = peaks.site_id
-        and site_days.date = peaks.date
+            and site_days.date = peaks.date
     left join sites
         on site_days.site_id = sites.site_id
 

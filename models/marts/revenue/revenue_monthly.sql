@@ -67,11 +67,11 @@ final as (
         cast(monthly.entry_count as bigint) as entry_count
     from monthly
     left join operators
-        on operators.operator_id = monthly.operator_id
+        on monthly.operator_id = operators.operator_id
     left join teams
-        on teams.team_id = monthly.team_id
+        on monthly.team_id = teams.team_id
     left join plans
-        on plans.plan_id = monthly.plan_id
+        on monthly.plan_id = plans.plan_id
 
 )
 

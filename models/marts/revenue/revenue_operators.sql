@@ -64,7 +64,7 @@ final as (
         operator_totals.last_revenue_month
     from operator_totals
     left join operators
-        on operators.operator_id = operator_totals.operator_id
+        on operator_totals.operator_id = operators.operator_id
 
 )
 

@@ -38,9 +38,9 @@ final as (
         team_totals.last_revenue_month
     from team_totals
     left join teams
-        on teams.team_id = team_totals.team_id
+        on team_totals.team_id = teams.team_id
     left join operators
-        on operators.operator_id = team_totals.operator_id
+        on team_totals.operator_id = operators.operator_id
 
 )
 

@@ -50,9 +50,9 @@ final as (
             as active_subscriptions_this_month
     from plan_ids
     left join plans
-        on plans.plan_id = plan_ids.plan_id
+        on plan_ids.plan_id = plans.plan_id
     left join subscription_counts
-        on subscription_counts.plan_id = plan_ids.plan_id
+        on plan_ids.plan_id = subscription_counts.plan_id
 
 )
 

@@ -39,7 +39,7 @@ final as (
         cast(running.running_revenue_eur as decimal(18, 4)) as running_revenue_eur
     from running
     left join operators
-        on operators.operator_id = running.operator_id
+        on running.operator_id = operators.operator_id
 
 )
 

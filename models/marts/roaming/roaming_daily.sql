@@ -75,7 +75,7 @@ final as (
         cast(daily.revenue_eur as decimal(18, 4)) as revenue_eur
     from daily
     left join roaming_sites
-        on roaming_sites.site_id = daily.site_id
+        on daily.site_id = roaming_sites.site_id
 
 )
 

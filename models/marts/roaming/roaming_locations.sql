@@ -52,7 +52,7 @@ final as (
         site_totals.last_cdr_date
     from site_totals
     left join roaming_sites
-        on roaming_sites.site_id = site_totals.site_id
+        on site_totals.site_id = roaming_sites.site_id
 
 )
 

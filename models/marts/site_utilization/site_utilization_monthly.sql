@@ -106,7 +106,7 @@ final as (
         on metrics.site_id = sites.site_id
     left join tiers
         on metrics.site_id = tiers.site_id
-        and metrics.month = tiers.month
+            and metrics.month = tiers.month
 
 )
 

@@ -44,7 +44,7 @@ final as (
         operators.parent_operator_name,
         running.currency,
         {%- for column in kind_columns %}
-        cast(running.{{ column }} as decimal(18, 4)) as {{ column }},
+            cast(running.{{ column }} as decimal(18, 4)) as {{ column }},
         {%- endfor %}
         cast(running.total_revenue as decimal(18, 4)) as total_revenue,
         cast(running.running_revenue as decimal(18, 4)) as running_revenue,
@@ -52,9 +52,9 @@ final as (
         cast(running.running_revenue_eur as decimal(18, 4)) as running_revenue_eur
     from running
     left join teams
-        on teams.team_id = running.team_id
+        on running.team_id = teams.team_id
     left join operators
-        on operators.operator_id = running.operator_id
+        on running.operator_id = operators.operator_id
 
 )
 

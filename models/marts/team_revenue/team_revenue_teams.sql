@@ -53,9 +53,9 @@ no_revenue_rows as (
         false as has_revenue
     from teams
     inner join operators
-        on operators.operator_id = teams.operator_id
+        on teams.operator_id = operators.operator_id
     left join teams_with_revenue
-        on teams_with_revenue.team_id = teams.team_id
+        on teams.team_id = teams_with_revenue.team_id
     where teams_with_revenue.team_id is null
 
 ),
@@ -86,9 +86,9 @@ final as (
         unioned.has_revenue
     from unioned
     left join teams
-        on teams.team_id = unioned.team_id
+        on unioned.team_id = teams.team_id
     left join operators
-        on operators.operator_id = unioned.operator_id
+        on unioned.operator_id = operators.operator_id
 
 )
 
