@@ -184,9 +184,9 @@ enriched as (
         dated.last_updated
     from dated
     left join roaming_sites
-        on roaming_sites.site_id = dated.site_id
+        on dated.site_id = roaming_sites.site_id
     left join charge_point_versions
-        on charge_point_versions.charge_point_id = dated.charge_point_id
+        on dated.charge_point_id = charge_point_versions.charge_point_id
             and dated.attributed_start_date_time >= charge_point_versions.valid_from
             and dated.attributed_start_date_time < charge_point_versions.valid_to
     left join fx_rates as fx

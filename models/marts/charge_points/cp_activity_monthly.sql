@@ -1,10 +1,11 @@
 -- Charge sessions and kWh over time for the Charge points dashboard: per site-local month and
 -- charge point segment, the finished / completed / failed sessions plugged in during the month,
 -- the kWh charged (split across local days by overlap, then summed per month) and their running
--- totals (the shared monthly_running_totals macro). Gap-filled: every month from the segment's first month with an active charge point or
--- activity to the later of the as_of_date's month and the last month with activity, so running
--- totals can be summed across segments. Operator and team are the charge point's; charge points
--- missing from the registry appear with empty segment columns.
+-- totals (the shared monthly_running_totals macro). Gap-filled: every month from the segment's
+-- first month with an active charge point or activity to the later of the as_of_date's month and
+-- the last month with activity, so running totals can be summed across segments. Operator and
+-- team are the charge point's; charge points missing from the registry appear with empty segment
+-- columns.
 -- Grain: one row per month, operator_id, team_id, site_id, charging_type, access.
 
 with charge_point_daily as (
