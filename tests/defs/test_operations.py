@@ -2,7 +2,10 @@
 schedule asks for the day's partition, the Dagster definitions hold what `dagster dev` shows,
 and runs of one warehouse queue and take its lock (one writer per warehouse)."""
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 
@@ -12,7 +15,6 @@ import yaml
 from dagster._core.instance.config import PoolGranularity
 from dagster._core.op_concurrency_limits_counter import GlobalOpConcurrencyLimitsCounter
 
-from orchestration import config
 from orchestration.defs import JOB_NAME, LOAD_JOB_NAME, daily_refresh, defs, new_landing_files
 from orchestration.defs.publish import SERVING_KEY
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
@@ -112,7 +114,19 @@ def test_every_step_that_writes_the_warehouse_is_in_its_pool():
         job = defs.resolve_job_def(name)
         pools = {node.name: node.definition.pool for node in job.graph.node_dict.values()}
         assert set(pools.values()) == {WAREHOUSE_POOL}, pools
-    assert WAREHOUSE_POOL == "warehouse:" + str(config.warehouse_dir())
+
+
+def test_the_pool_is_the_warehouse_the_definitions_are_loaded_for(tmp_path):
+    """The pool names the warehouse of WAREHOUSE_DIR when the definitions load (as `dagster dev` or
+    the CLI load them). Checked in a fresh interpreter: in this one the definitions were imported
+    by whichever test ran first, with its warehouse."""
+    warehouse = tmp_path / "my warehouse"
+    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse)}
+    code = "from orchestration.defs.resources import WAREHOUSE_POOL; print(WAREHOUSE_POOL)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "warehouse:" + "_".join(str(warehouse.resolve()).split())
 
 
 def test_a_second_run_of_the_warehouse_stays_queued_while_the_first_is_in_progress(tmp_path):
