@@ -39,6 +39,7 @@ def pytest_configure(config):
 # with --durations (set-up included, `make test` on 2 cores); then the other files with e2e
 # tests; then the rest, in their usual order.
 SLOW_FIRST = [
+    "tests/spark/test_spark_check.py",
     "tests/reliability/test_crash.py",
     "tests/dbt/test_incremental.py",
     "tests/reliability/test_replay_and_readers.py",
