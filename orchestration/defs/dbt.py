@@ -91,15 +91,22 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse:
     keys = {key_of(manifest["nodes"][u]) for u in unchanged}
     yield from unchanged_results(context, plan, keys & context.selected_asset_keys)
     if args:
-        os.environ.update({**dbt_run_env(as_of), **env})
+        run_env = {**dbt_run_env(as_of), **env}
+        saved = {name: os.environ.get(name) for name in run_env}
+        os.environ.update(run_env)
         runs = config.dbt_runs_dir(warehouse.warehouse)
         target = runs / f"{context.run.run_id[:8]}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
         reuse_parse_state(runs, target)
         try:
             yield from dbt.cli(args, context=context, target_path=target).stream()
         finally:
-            for name in env:
-                os.environ.pop(name, None)
+            # the process's environment as it was: the logical date must not outlive the run
+            # (an in-process executor, or a test, would hand it to the next dbt started there)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
             keep_parse_state(runs, target)
     planner.finish_build(warehouse.build_db, plan.plan_id)
 

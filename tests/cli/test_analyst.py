@@ -50,8 +50,9 @@ def test_load_then_dbt_build_then_source_freshness(tmp_path):
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "dbt_logs"),
     }
-    for name in ("WAREHOUSE_PARTITIONS_START", "WAREHOUSE_AS_OF"):  # the defaults, as for an analyst
-        env.pop(name, None)
+    for name in list(env):  # the defaults, as for an analyst
+        if name in ("WAREHOUSE_PARTITIONS_START", "WAREHOUSE_AS_OF") or name.startswith("WAREHOUSE_DBT_"):
+            env.pop(name, None)
     assert not warehouse.exists()
     outputs = {}
     for command in analyst_commands():

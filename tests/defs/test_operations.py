@@ -74,6 +74,9 @@ def test_sensor_starts_a_run_for_new_files_and_that_run_publishes(tmp_path, monk
             instance=instance, partition_key=request.partition_key, tags=request.tags, raise_on_error=False
         )
         assert result.success
+        # the run's logical date went to its dbt build only, not to the process (a later dbt
+        # started here, as an analyst's would be, reads today's date again)
+        assert "WAREHOUSE_DBT_AS_OF_DATE" not in os.environ and "WAREHOUSE_DBT_TEST_SCOPE" not in os.environ
         published = read_serving(warehouse / "serving.duckdb", "SELECT count(*) FROM marts.fct_charge_sessions")
         assert published == [(9,)]  # S1..S9 of the hand-made landing zone
 
