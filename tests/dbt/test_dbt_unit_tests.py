@@ -4,12 +4,14 @@ metric's edge cases, checked against hand-worked rows, on an empty build databas
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.config import PROFILES_DIR, PROJECT_DIR
+from orchestration.defs.dbt import dbt_run_env
 from orchestration.load.schema import ensure_raw_schema
 from orchestration.plan import ensure_schema as ensure_plan_schema
 
@@ -17,6 +19,9 @@ DBT = str(Path(sys.executable).parent / "dbt")
 
 
 def dbt(*args: str, warehouse: Path, as_of_date: str = "2025-06-30") -> subprocess.CompletedProcess:
+    """dbt on `warehouse` with the run's date passed as the Dagster job passes it (an environment
+    variable read while executing, orchestration.defs.dbt.dbt_run_env): the five invocations share
+    one parse of the project, where --vars would re-parse it whenever the date changes."""
     env = {
         **os.environ,
         "WAREHOUSE_DIR": str(warehouse),
@@ -24,9 +29,10 @@ def dbt(*args: str, warehouse: Path, as_of_date: str = "2025-06-30") -> subproce
         "DBT_TARGET_PATH": str(warehouse / "target"),
         "DBT_LOG_PATH": str(warehouse / "logs"),
         "DBT_USE_COLORS": "false",
+        **dbt_run_env(date.fromisoformat(as_of_date)),
     }
     return subprocess.run(
-        [DBT, *args, "--vars", f"{{as_of_date: {as_of_date}}}"],
+        [DBT, *args],
         cwd=PROJECT_DIR,
         env=env,
         capture_output=True,

@@ -46,7 +46,7 @@ import pytest
 
 from orchestration import plan as planner
 from orchestration.config import PROFILES_DIR, PROJECT_DIR, dbt_project_dir
-from orchestration.defs.dbt import dbt_invocation
+from orchestration.defs.dbt import dbt_invocation, dbt_run_env
 from orchestration.load.loader import connect, load_source
 
 pytestmark = pytest.mark.e2e  # dbt builds, day by day and whole
@@ -325,7 +325,10 @@ def _load(warehouse: Path, landing: Path) -> None:
 # dbt and comparisons
 
 
-def _dbt(warehouse: Path, *args: str, dbt_vars: dict | None = None, env: dict | None = None) -> str:
+def _dbt(warehouse: Path, *args: str, as_of: date, env: dict | None = None) -> str:
+    """dbt in a subprocess on `warehouse`, the run's date passed as the Dagster job passes it
+    (orchestration.defs.dbt.dbt_run_env, an environment variable and not --vars): dbt then keeps
+    its partial parse from one day's invocation to the next, as in the job."""
     env = {
         **os.environ,
         "WAREHOUSE_DIR": str(warehouse),
@@ -333,20 +336,16 @@ def _dbt(warehouse: Path, *args: str, dbt_vars: dict | None = None, env: dict | 
         "DBT_TARGET_PATH": str(warehouse / "target"),
         "DBT_LOG_PATH": str(warehouse / "logs"),
         "DBT_USE_COLORS": "false",
+        **dbt_run_env(as_of),
         **(env or {}),
     }
-    cmd = [DBT, *args]
-    if dbt_vars is not None:
-        cmd += ["--vars", json.dumps(dbt_vars)]
-    proc = subprocess.run(cmd, cwd=dbt_project_dir(), env=env, capture_output=True, text=True)
+    proc = subprocess.run([DBT, *args], cwd=dbt_project_dir(), env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     return proc.stdout
 
 
 def _build(warehouse: Path, *extra: str) -> str:
-    return _dbt(
-        warehouse, "build", "--exclude-resource-type", "unit_test", *extra, dbt_vars={"as_of_date": LAST.isoformat()}
-    )
+    return _dbt(warehouse, "build", "--exclude-resource-type", "unit_test", *extra, as_of=LAST)
 
 
 def _planned_build(warehouse: Path, day: date) -> planner.Plan:
@@ -355,7 +354,7 @@ def _planned_build(warehouse: Path, day: date) -> planner.Plan:
     plan = planner.plan_build(warehouse / "build.duckdb", as_of=day, manifest=manifest)
     args, env, _ = dbt_invocation(plan, json.loads(manifest.read_text()))
     if args:
-        _dbt(warehouse, *args, dbt_vars={"as_of_date": day.isoformat()}, env=env)
+        _dbt(warehouse, *args, as_of=day, env=env)
     planner.finish_build(warehouse / "build.duckdb", plan.plan_id)
     return plan
 
