@@ -72,3 +72,9 @@
 {% macro duckdb__quarter_hour_start(utc_timestamp) -%}
     time_bucket(interval 15 minute, {{ utc_timestamp }})
 {%- endmacro %}
+
+{#- Idle minutes per finished session: Σ idle hours x 60 / Σ finished sessions (DOUBLE, NULL
+    without sessions). -#}
+{% macro idle_minutes_per_session(idle_hours, sessions) -%}
+    {{ ratio('60.0 * (' ~ idle_hours ~ ')', sessions) }}
+{%- endmacro %}
