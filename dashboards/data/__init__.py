@@ -7,6 +7,7 @@ from dashboards.data.charge_points import (
     cp_activity_over_time,
     cp_counts_over_time,
     cp_ratings_over_time,
+    cp_ratings_totals,
     cp_sites_table,
     cp_splits,
     cp_teams_table,
@@ -74,7 +75,6 @@ from dashboards.data.roaming import (
 )
 from dashboards.data.site_utilization import (
     benchmarks,
-    tier,
     utilization_by_site,
     utilization_daily,
     utilization_over_time,
@@ -113,6 +113,7 @@ __all__ = [
     "cp_activity_over_time",
     "cp_counts_over_time",
     "cp_ratings_over_time",
+    "cp_ratings_totals",
     "cp_sites_table",
     "cp_splits",
     "cp_teams_table",
@@ -139,7 +140,6 @@ __all__ = [
     "failure_reasons",
     "ocpp_errors",
     "benchmarks",
-    "tier",
     "utilization_by_site",
     "utilization_daily",
     "utilization_over_time",
