@@ -28,6 +28,10 @@ cannot be trusted — no serving file, another build's file, a failed build sinc
 a changed table layout, a file grown to twice its last full size by deletes — the table or the
 whole file is copied from scratch. A run that built nothing (plan `none`: no new data, same
 logical date) leaves the serving file as it is when it holds the last build.
+
+The metric formulas travel with the tables: the SQL macros of the marts schema (marts.failed_pct,
+marts.benchmark_tier, ...: dbt's on-run-end hook makes them from the dbt macros) are created again
+in the new file from the build's catalog, by a full and by a delta publish (copy_macros).
 """
 
 from __future__ import annotations
@@ -368,7 +372,9 @@ def copy_macros(con, source: str, target: str) -> list[str]:
     try:
         for schema, name, kind in old:
             if f"{schema}.{name}" not in names:
-                con.execute(f"DROP {'MACRO TABLE' if kind == 'table_macro' else 'MACRO'} {_ident(schema)}.{_ident(name)}")
+                con.execute(
+                    f"DROP {'MACRO TABLE' if kind == 'table_macro' else 'MACRO'} {_ident(schema)}.{_ident(name)}"
+                )
         for schema, name, kind, parameters, body in macros:
             table = "TABLE " if kind == "table_macro" else ""
             params = ", ".join(_ident(p) for p in parameters)

@@ -49,8 +49,6 @@ from dashboards.data.invoices import (
     invoices_table,
 )
 from dashboards.data.reliability import (
-    NEVI_UPTIME_PCT,
-    UK_RAPID_UPTIME_PCT,
     idle_by_site,
     idle_over_time,
     peak_by_site,
@@ -58,6 +56,7 @@ from dashboards.data.reliability import (
     ports_trailing,
     rapid_reliability,
     reliability_kpis,
+    uptime_limits,
     uptime_over_time,
 )
 from dashboards.data.revenue import (
@@ -144,8 +143,6 @@ __all__ = [
     "utilization_daily",
     "utilization_over_time",
     "utilization_totals",
-    "NEVI_UPTIME_PCT",
-    "UK_RAPID_UPTIME_PCT",
     "idle_by_site",
     "idle_over_time",
     "peak_by_site",
@@ -153,5 +150,6 @@ __all__ = [
     "ports_trailing",
     "rapid_reliability",
     "reliability_kpis",
+    "uptime_limits",
     "uptime_over_time",
 ]

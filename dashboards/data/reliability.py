@@ -9,9 +9,14 @@ import pandas as pd
 from dashboards.data import core
 from dashboards.data.core import CP_COLS, SITE_COLS, Filters, _period, _Sql, _where
 
-# The lines the pages draw; the marts' meets_nevi_97 / meets_uk_99 flags apply the same rules.
-NEVI_UPTIME_PCT = 97.0  # 23 CFR 680.116(b): every charging port > 97 % over the trailing 365 days
-UK_RAPID_UPTIME_PCT = 99.0  # UK Public Charge Point Regulations 2023: rapid network average >= 99 %
+
+def uptime_limits() -> tuple[float, float]:
+    """(NEVI, UK) uptime limits in %, the published ones the marts' meets_nevi_97 / meets_uk_99
+    apply: every port > NEVI over the trailing 365 days (23 CFR 680.116(b)); the rapid network's
+    average >= UK per calendar year (UK Public Charge Point Regulations 2023)."""
+    df = core.query("SELECT marts.nevi_uptime_limit_pct() AS nevi, marts.uk_rapid_uptime_limit_pct() AS uk")
+    return float(df.at[0, "nevi"]), float(df.at[0, "uk"])
+
 
 # uptime % of summed minutes (DESIGN section 5), by the published formula
 _POOLED_UPTIME = "marts.uptime_pct(sum(period_minutes), sum(outage_minutes), sum(excluded_minutes))"

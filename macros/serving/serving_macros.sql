@@ -2,7 +2,7 @@
     and BI tools compute a ratio, a percentage or a tier over any filter and range they choose
     with the very formula the marts use: `marts.failed_pct(sum(failed_sessions),
     sum(total_sessions))`. Each body is rendered from the dbt macro that defines the metric
-    (percentage, ratio, uptime_pct, idle_minutes_per_session, benchmark_tier), never written
+    (percentage, ratio, uptime_pct, idle_minutes_per_session, benchmark_tier, the uptime limits), never written
     again; only parameter names (fixed here) go into the SQL. Publishing copies them into
     serving.duckdb with the tables (orchestration/publish.py). -#}
 
@@ -21,6 +21,8 @@
         ('idle_over_1h_pct', ['sessions_idle_over_1h', 'sessions'], percentage('sessions_idle_over_1h', 'sessions')),
         ('peak_of_installed_pct', ['peak_demand_kw', 'installed_power_kw'], percentage('peak_demand_kw', 'installed_power_kw')),
         ('average_stars', ['total_stars', 'ratings'], ratio('total_stars', 'ratings')),
+        ('nevi_uptime_limit_pct', [], nevi_uptime_limit_pct()),
+        ('uk_rapid_uptime_limit_pct', [], uk_rapid_uptime_limit_pct()),
     ] -%}
     {%- if with_rules -%}
         {#- schema-qualified, not database-qualified: DuckDB binds the table when the macro is

@@ -1180,7 +1180,9 @@ def formulas_db() -> Path:
     try:
         con.execute("CREATE SCHEMA marts")
         cols = contracts()["site_utilization_benchmarks"]
-        con.execute("CREATE TABLE marts.site_utilization_benchmarks (" + ", ".join(f'"{c}" {ty}' for c, ty in cols) + ")")
+        con.execute(
+            "CREATE TABLE marts.site_utilization_benchmarks (" + ", ".join(f'"{c}" {ty}' for c, ty in cols) + ")"
+        )
     finally:
         con.close()
     target = scratch / "target"

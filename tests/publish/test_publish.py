@@ -2,6 +2,7 @@
 that never disturbs a reader holding the previous file open."""
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -12,6 +13,7 @@ import pytest
 
 from orchestration import plan as planner
 from orchestration.publish import publish, publish_with_report
+from tests.dashboards.warehouse_fixture import formulas_db
 
 PROJECT = Path(__file__).resolve().parents[2]
 OLD_DUCKDB = PROJECT / ".venv" / "duckdb-1.1"  # installed by `make test` (see Makefile)
@@ -149,7 +151,7 @@ def _first_build(build: Path) -> None:
     _build_db(
         build,
         [
-            "CREATE SCHEMA marts",
+            "CREATE SCHEMA IF NOT EXISTS marts",
             "CREATE TABLE marts.daily AS SELECT DATE '2025-01-01' + CAST(range % 10 AS INT) AS date, "
             "'s' || (range % 7) AS site_id, range AS kwh FROM range(1000)",
             "CREATE TABLE marts.facts AS SELECT 'k' || range AS session_id, 'x' || range AS v FROM range(500)",
@@ -248,3 +250,88 @@ def test_a_delta_that_does_not_add_up_is_not_published(tmp_path):
         publish(build, serving, run_id="r2", plan_sets=PLAN_SETS)
     assert serving.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+
+
+# ---------------------------------------------------------------------------------------------
+# The metric formulas: SQL macros the dbt project creates in the build's marts schema from its dbt
+# macros (on-run-end hook create_serving_macros), carried into serving.duckdb by every publish.
+
+
+def _macros(path: Path) -> dict[str, str]:
+    """{name: definition} of the file's marts macros; upper-cased, as DuckDB spells type names in
+    either case when it writes a definition back."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            name: body.upper()
+            for name, body in con.execute(
+                "SELECT function_name, macro_definition FROM duckdb_functions() "
+                "WHERE schema_name = 'marts' AND function_type = 'macro'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+
+
+def _formulas_build(build: Path) -> None:
+    """A build database with the formulas as dbt makes them and the seed's benchmark rules."""
+    shutil.copyfile(formulas_db(), build)
+    _build_db(
+        build,
+        [
+            f"INSERT INTO marts.site_utilization_benchmarks SELECT * FROM read_csv('{PROJECT}/seeds/utilization_benchmarks.csv')"
+        ],
+    )
+
+
+FORMULA_CHECK = (
+    "SELECT marts.failed_pct(1, 4), marts.uptime_pct(1440, 100, 40), marts.benchmark_tier('kwh_per_cp_day', 300.0), "
+    "marts.benchmark_tier('time_utilised_pct', 3.0), marts.kwh_per_cp_day(10.0, 0)"
+)
+FORMULA_VALUES = (25.0, 95.83333333333333, "top", "poor", None)
+
+
+def test_the_formulas_are_carried_by_a_full_and_a_delta_publish(tmp_path):
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving.duckdb"
+    _formulas_build(build)
+    made_by_dbt = _macros(build)
+    assert {"failed_pct", "uptime_pct", "benchmark_tier", "time_utilised_pct", "average_stars"} <= set(made_by_dbt)
+    _first_build(build)
+    first = publish_with_report(build, serving, run_id="r1", plan_sets=PLAN_SETS)
+    assert first.mode == "full"
+    assert first.macros == sorted(f"marts.{m}" for m in made_by_dbt)
+    assert _macros(serving) == made_by_dbt
+    con = duckdb.connect(str(serving), read_only=True)
+    assert con.execute(FORMULA_CHECK).fetchone() == FORMULA_VALUES
+    con.close()
+
+    # the next build: a formula gone, a benchmark threshold changed, one date rebuilt
+    _build_db(
+        build,
+        [
+            "DROP MACRO marts.percentage",
+            "UPDATE marts.site_utilization_benchmarks SET threshold = 400 WHERE metric = 'kwh_per_cp_day' AND tier = 'top'",
+            "DELETE FROM marts.daily WHERE date = DATE '2025-01-03'",
+        ],
+    )
+    _plan(build, "p2", "incremental", "p1", dates=[date(2025, 1, 3)])
+    second = publish_with_report(build, serving, run_id="r2", plan_sets=PLAN_SETS)
+    assert second.mode == "delta", second.reason
+    del made_by_dbt["percentage"]
+    assert _macros(serving) == made_by_dbt
+    con = duckdb.connect(str(serving), read_only=True)
+    assert con.execute(FORMULA_CHECK).fetchone() == (25.0, 95.83333333333333, "great", "poor", None)
+    con.close()
+    if OLD_DUCKDB.exists():  # DuckDB 1.1 (BI tools) calls the published macros of the copied file
+        code = "import duckdb; c = duckdb.connect(r'%s', read_only=True); print(repr(c.execute(%r).fetchone()))" % (
+            serving,
+            FORMULA_CHECK,
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert out == repr((25.0, 95.83333333333333, "great", "poor", None))
