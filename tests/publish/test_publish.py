@@ -1,6 +1,7 @@
 """Publishing: an atomic replace of serving.duckdb, in a storage format old DuckDB releases read,
 that never disturbs a reader holding the previous file open."""
 
+import ast
 import os
 import shutil
 import subprocess
@@ -17,6 +18,22 @@ from tests.dashboards.warehouse_fixture import formulas_db
 
 PROJECT = Path(__file__).resolve().parents[2]
 OLD_DUCKDB = PROJECT / ".venv" / "duckdb-1.1"  # installed by `make test` (see Makefile)
+
+
+def old_duckdb_row(path: Path, sql: str) -> tuple:
+    """The first row of `sql` on the file opened read-only by DuckDB 1.1, in its own process."""
+    code = "import duckdb; c = duckdb.connect(%r, read_only=True); print(repr(c.execute(%r).fetchone()))" % (
+        str(path),
+        sql,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return ast.literal_eval(out)  # a row of plain values (cast others to VARCHAR)
 
 
 def make_build(path: Path, revenue: str) -> None:
@@ -78,18 +95,8 @@ def test_serving_file_opens_read_only_in_duckdb_1_1(tmp_path):
     build, serving = tmp_path / "build.duckdb", tmp_path / "serving.duckdb"
     make_build(build, "42.5")
     publish(build, serving, run_id="r1")
-    code = (
-        "import duckdb; c = duckdb.connect(r'%s', read_only=True); "
-        "print(duckdb.__version__, c.execute('SELECT revenue FROM marts.revenue_monthly').fetchone()[0])"
-    ) % serving
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert out[0].startswith("1.1.") and out[1] == "42.5000"
+    version, revenue = old_duckdb_row(serving, "SELECT version(), revenue::VARCHAR FROM marts.revenue_monthly")
+    assert version.startswith("v1.1.") and revenue == "42.5000"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,18 +194,7 @@ def test_delta_publish_replaces_the_planned_rows_and_equals_a_full_copy(tmp_path
         assert _content(serving, table) == _content(build, table), table
     assert _info(serving) == ("delta", "p2")
     if OLD_DUCKDB.exists():  # a copied-and-changed file is still in the old storage format
-        code = (
-            "import duckdb; c = duckdb.connect(r'%s', read_only=True); "
-            "print(c.execute('SELECT count(*) FROM marts.daily').fetchone()[0])"
-        ) % serving
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
-        assert out == [str(len(_content(build, "daily")))]
+        assert old_duckdb_row(serving, "SELECT count(*) FROM marts.daily") == (len(_content(build, "daily")),)
 
 
 def test_a_build_with_nothing_new_leaves_the_serving_file_as_it_is(tmp_path):
@@ -323,15 +319,4 @@ def test_the_formulas_are_carried_by_a_full_and_a_delta_publish(tmp_path):
     assert con.execute(FORMULA_CHECK).fetchone() == (25.0, 95.83333333333333, "great", "poor", None)
     con.close()
     if OLD_DUCKDB.exists():  # DuckDB 1.1 (BI tools) calls the published macros of the copied file
-        code = "import duckdb; c = duckdb.connect(r'%s', read_only=True); print(repr(c.execute(%r).fetchone()))" % (
-            serving,
-            FORMULA_CHECK,
-        )
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        assert out == repr((25.0, 95.83333333333333, "great", "poor", None))
+        assert old_duckdb_row(serving, FORMULA_CHECK) == (25.0, 95.83333333333333, "great", "poor", None)
