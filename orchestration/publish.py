@@ -28,6 +28,10 @@ cannot be trusted — no serving file, another build's file, a failed build sinc
 a changed table layout, a file grown to twice its last full size by deletes — the table or the
 whole file is copied from scratch. A run that built nothing (plan `none`: no new data, same
 logical date) leaves the serving file as it is when it holds the last build.
+
+The metric formulas travel with the tables: the SQL macros of the marts schema (marts.failed_pct,
+marts.benchmark_tier, ...: dbt's on-run-end hook makes them from the dbt macros) are created again
+in the new file from the build's catalog, by a full and by a delta publish (copy_macros).
 """
 
 from __future__ import annotations
@@ -94,6 +98,7 @@ class PublishResult:
     tables_copied: list[str] = field(default_factory=list)
     tables_delta: dict[str, int] = field(default_factory=dict)  # table -> rows of the plan set applied
     tables_unchanged: list[str] = field(default_factory=list)
+    macros: list[str] = field(default_factory=list)  # the published formulas ("marts.failed_pct")
 
 
 @dataclass
@@ -298,6 +303,7 @@ def _publish(
                         f"the build has {n_build}; serving.duckdb not replaced"
                     )
             result.counts[f"{schema}.{table}"] = n_serving
+        result.macros = copy_macros(con, "build", "serving")
         published_at = datetime.now(UTC).replace(tzinfo=None)
         con.execute("DROP TABLE IF EXISTS serving.marts._publish_info")
         con.execute("""CREATE TABLE serving.marts._publish_info (
@@ -338,6 +344,44 @@ def _publish(
     os.replace(tmp, serving_db)
     _fsync(serving_db.parent)
     return result
+
+
+def copy_macros(con, source: str, target: str) -> list[str]:
+    """The metric formulas, SQL macros of the published schemas (dbt's on-run-end hook creates
+    them in the build database from the dbt macros: macros/serving/serving_macros.sql), created
+    again in the attached database `target` from their definition in the catalog of the attached
+    database `source`; a macro of `target` that `source` no longer has is dropped (a delta publish
+    starts from the previous file). Created with `target` as the default database: a macro
+    reading a table (marts.benchmark_tier) binds it by schema and table name, in whichever file
+    calls it. The connection's default database must be `memory`. Returns the macros' names."""
+    macros = con.execute(
+        "SELECT schema_name, function_name, function_type, parameters, macro_definition "
+        "FROM duckdb_functions() WHERE database_name = ? AND schema_name IN (SELECT unnest(?)) "
+        "AND function_type IN ('macro', 'table_macro') ORDER BY 1, 2",
+        [source, list(PUBLISHED_SCHEMAS)],
+    ).fetchall()
+    names = [f"{schema}.{name}" for schema, name, *_ in macros]
+    if len(set(names)) != len(names):
+        raise RuntimeError(f"publish: overloaded macros in {source} ({names}) cannot be copied")
+    old = con.execute(
+        "SELECT schema_name, function_name, function_type FROM duckdb_functions() "
+        "WHERE database_name = ? AND function_type IN ('macro', 'table_macro')",
+        [target],
+    ).fetchall()
+    con.execute(f"USE {_ident(target)}")
+    try:
+        for schema, name, kind in old:
+            if f"{schema}.{name}" not in names:
+                con.execute(
+                    f"DROP {'MACRO TABLE' if kind == 'table_macro' else 'MACRO'} {_ident(schema)}.{_ident(name)}"
+                )
+        for schema, name, kind, parameters, body in macros:
+            table = "TABLE " if kind == "table_macro" else ""
+            params = ", ".join(_ident(p) for p in parameters)
+            con.execute(f"CREATE OR REPLACE MACRO {_ident(schema)}.{_ident(name)}({params}) AS {table}{body}")
+    finally:
+        con.execute("USE memory")
+    return names
 
 
 def _check_no_wal(tmp: Path) -> None:

@@ -7,6 +7,7 @@ from dashboards.data.charge_points import (
     cp_activity_over_time,
     cp_counts_over_time,
     cp_ratings_over_time,
+    cp_ratings_totals,
     cp_sites_table,
     cp_splits,
     cp_teams_table,
@@ -48,8 +49,6 @@ from dashboards.data.invoices import (
     invoices_table,
 )
 from dashboards.data.reliability import (
-    NEVI_UPTIME_PCT,
-    UK_RAPID_UPTIME_PCT,
     idle_by_site,
     idle_over_time,
     peak_by_site,
@@ -57,6 +56,7 @@ from dashboards.data.reliability import (
     ports_trailing,
     rapid_reliability,
     reliability_kpis,
+    uptime_limits,
     uptime_over_time,
 )
 from dashboards.data.revenue import (
@@ -74,7 +74,6 @@ from dashboards.data.roaming import (
 )
 from dashboards.data.site_utilization import (
     benchmarks,
-    tier,
     utilization_by_site,
     utilization_daily,
     utilization_over_time,
@@ -113,6 +112,7 @@ __all__ = [
     "cp_activity_over_time",
     "cp_counts_over_time",
     "cp_ratings_over_time",
+    "cp_ratings_totals",
     "cp_sites_table",
     "cp_splits",
     "cp_teams_table",
@@ -139,13 +139,10 @@ __all__ = [
     "failure_reasons",
     "ocpp_errors",
     "benchmarks",
-    "tier",
     "utilization_by_site",
     "utilization_daily",
     "utilization_over_time",
     "utilization_totals",
-    "NEVI_UPTIME_PCT",
-    "UK_RAPID_UPTIME_PCT",
     "idle_by_site",
     "idle_over_time",
     "peak_by_site",
@@ -153,5 +150,6 @@ __all__ = [
     "ports_trailing",
     "rapid_reliability",
     "reliability_kpis",
+    "uptime_limits",
     "uptime_over_time",
 ]

@@ -173,14 +173,28 @@ def cp_activity_over_time(f: Filters) -> pd.DataFrame:
 
 
 def cp_ratings_over_time(f: Filters) -> pd.DataFrame:
-    """Ratings and average stars per period (cp_ratings_monthly: sum(total_stars)/sum(ratings))."""
+    """Ratings and average stars per period (cp_ratings_monthly; marts.average_stars)."""
     s = _Sql()
     w = _where(s.conds(f, **CP_COLS, month="month"))
     return core.query(
         f"""
         SELECT {_period("month", f)} AS period, sum(ratings)::BIGINT AS ratings,
                sum(total_stars)::BIGINT AS total_stars,
-               sum(total_stars) / nullif(sum(ratings), 0) AS average_stars
+               marts.average_stars(sum(total_stars), sum(ratings)) AS average_stars
         FROM marts.cp_ratings_monthly {w} GROUP BY 1 ORDER BY 1""",
         s.params,
     )
+
+
+def cp_ratings_totals(f: Filters) -> dict:
+    """Ratings and average stars over the whole selected period (cp_ratings_monthly)."""
+    s = _Sql()
+    w = _where(s.conds(f, **CP_COLS, month="month"))
+    df = core.query(
+        f"""
+        SELECT coalesce(sum(ratings), 0)::BIGINT AS ratings,
+               marts.average_stars(sum(total_stars), sum(ratings)) AS average_stars
+        FROM marts.cp_ratings_monthly {w}""",
+        s.params,
+    )
+    return df.iloc[0].to_dict()

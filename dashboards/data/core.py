@@ -2,7 +2,10 @@
 statement of the app lives in this package): the connection, the filters and the lookups every
 page shares.
 
-* It reads the published serving database only (schema ``marts``), read-only. Its path:
+* It reads the published serving database only (schema ``marts``), read-only, and computes no
+  metric: a ratio, percentage or tier over the page's filters is the published formula (SQL
+  macro) over summed additive columns, e.g. ``marts.failed_pct(sum(failed_sessions),
+  sum(total_sessions))`` (macros/serving/serving_macros.sql). Its path:
   ``--serving-db PATH`` after ``--`` on the ``streamlit run`` command line, else ``$SERVING_DB``,
   else ``$WAREHOUSE_DIR/serving.duckdb`` (``WAREHOUSE_DIR`` defaults to ``warehouse``; relative
   paths are relative to the working directory).

@@ -29,7 +29,7 @@ def failed_over_time(f: Filters) -> pd.DataFrame:
         f"""
         SELECT {_period("month", f)} AS period, sum(total_sessions)::BIGINT AS total_sessions,
                sum(failed_sessions)::BIGINT AS failed_sessions,
-               100.0 * sum(failed_sessions) / nullif(sum(total_sessions), 0) AS failed_pct
+               marts.failed_pct(sum(failed_sessions), sum(total_sessions)) AS failed_pct
         FROM {src} GROUP BY 1 ORDER BY 1""",
         s.params,
     )
@@ -43,7 +43,7 @@ def failed_kpis(f: Filters) -> dict:
         f"""
         SELECT coalesce(sum(total_sessions), 0)::BIGINT AS total_sessions,
                coalesce(sum(failed_sessions), 0)::BIGINT AS failed_sessions,
-               100.0 * sum(failed_sessions) / nullif(sum(total_sessions), 0) AS failed_pct,
+               marts.failed_pct(sum(failed_sessions), sum(total_sessions)) AS failed_pct,
                (SELECT coalesce(sum(error_count), 0) FROM marts.ocpp_errors_daily {ow})::BIGINT
                    AS ocpp_errors
         FROM {src}""",
@@ -72,7 +72,7 @@ def failed_breakdown(f: Filters, by: str) -> pd.DataFrame:
         SELECT coalesce({name_sql}, a.{key}, '(unknown)') AS name,
                a.total_sessions::BIGINT AS total_sessions,
                a.failed_sessions::BIGINT AS failed_sessions,
-               100.0 * a.failed_sessions / nullif(a.total_sessions, 0) AS failed_pct, a.{key} AS id
+               marts.failed_pct(a.failed_sessions, a.total_sessions) AS failed_pct, a.{key} AS id
         FROM a {join} ORDER BY failed_pct DESC NULLS LAST, name""",
         s.params,
     )
@@ -91,7 +91,7 @@ def failed_by_hardware(f: Filters) -> pd.DataFrame:
         f"""
         SELECT brand, model, firmware_version, sum(total_sessions)::BIGINT AS total_sessions,
                sum(failed_sessions)::BIGINT AS failed_sessions,
-               100.0 * sum(failed_sessions) / nullif(sum(total_sessions), 0) AS failed_pct
+               marts.failed_pct(sum(failed_sessions), sum(total_sessions)) AS failed_pct
         FROM {src} GROUP BY ALL
         ORDER BY failed_sessions DESC, brand, model, firmware_version""",
         s.params,

@@ -9,14 +9,17 @@ import pandas as pd
 from dashboards.data import core
 from dashboards.data.core import CP_COLS, SITE_COLS, Filters, _period, _Sql, _where
 
-# The lines the pages draw; the marts' meets_nevi_97 / meets_uk_99 flags apply the same rules.
-NEVI_UPTIME_PCT = 97.0  # 23 CFR 680.116(b): every charging port > 97 % over the trailing 365 days
-UK_RAPID_UPTIME_PCT = 99.0  # UK Public Charge Point Regulations 2023: rapid network average >= 99 %
 
-# uptime % of summed minutes: (period - (outage - excluded)) / period x 100 (DESIGN section 5)
-_POOLED_UPTIME = (
-    "100.0 * (sum(period_minutes) - (sum(outage_minutes) - sum(excluded_minutes))) / nullif(sum(period_minutes), 0)"
-)
+def uptime_limits() -> tuple[float, float]:
+    """(NEVI, UK) uptime limits in %, the published ones the marts' meets_nevi_97 / meets_uk_99
+    apply: every port > NEVI over the trailing 365 days (23 CFR 680.116(b)); the rapid network's
+    average >= UK per calendar year (UK Public Charge Point Regulations 2023)."""
+    df = core.query("SELECT marts.nevi_uptime_limit_pct() AS nevi, marts.uk_rapid_uptime_limit_pct() AS uk")
+    return float(df.at[0, "nevi"]), float(df.at[0, "uk"])
+
+
+# uptime % of summed minutes (DESIGN section 5), by the published formula
+_POOLED_UPTIME = "marts.uptime_pct(sum(period_minutes), sum(outage_minutes), sum(excluded_minutes))"
 
 
 def ports_trailing(f: Filters) -> pd.DataFrame:
@@ -78,17 +81,17 @@ def reliability_kpis(f: Filters) -> dict:
                (SELECT {_POOLED_UPTIME} FROM p) AS port_uptime_pct,
                (SELECT max(year) FROM ry) AS rapid_year,
                (SELECT sum(rapid_charge_points) FROM ry) AS rapid_charge_points,
-               (SELECT sum(average_uptime_pct * rapid_charge_points) / nullif(sum(rapid_charge_points), 0)
+               (SELECT marts.ratio(sum(average_uptime_pct * rapid_charge_points), sum(rapid_charge_points))
                 FROM ry) AS rapid_uptime_pct,
                (SELECT bool_and(is_complete_year) FROM ry) AS rapid_year_complete,
                (SELECT sum(sessions) FROM {ops}) AS sessions,
                (SELECT sum(idle_hours) FROM {ops}) AS idle_hours,
-               (SELECT sum(sessions_idle_over_1h) FROM {ops}) AS sessions_idle_over_1h""",
+               (SELECT sum(sessions_idle_over_1h) FROM {ops}) AS sessions_idle_over_1h,
+               (SELECT marts.idle_minutes_per_session(sum(idle_hours), sum(sessions)) FROM {ops})
+                   AS idle_minutes_per_session""",
         s.params,
     )
-    out = df.iloc[0].to_dict()
-    out["idle_minutes_per_session"] = 60.0 * out["idle_hours"] / out["sessions"] if out["sessions"] else None
-    return out
+    return df.iloc[0].to_dict()
 
 
 def uptime_over_time(f: Filters) -> pd.DataFrame:
@@ -128,9 +131,9 @@ def idle_by_site(f: Filters) -> pd.DataFrame:
         WITH a AS (SELECT site_id, sum(sessions) AS sessions, sum(idle_hours) AS idle_hours,
                           sum(sessions_idle_over_1h) AS sessions_idle_over_1h FROM {src} GROUP BY site_id)
         SELECT coalesce(d.site_name, a.site_id) AS site_name, a.sessions::BIGINT AS sessions,
-               a.idle_hours, 60.0 * a.idle_hours / nullif(a.sessions, 0) AS idle_minutes_per_session,
+               a.idle_hours, marts.idle_minutes_per_session(a.idle_hours, a.sessions) AS idle_minutes_per_session,
                a.sessions_idle_over_1h::BIGINT AS sessions_idle_over_1h,
-               100.0 * a.sessions_idle_over_1h / nullif(a.sessions, 0) AS idle_over_1h_pct, a.site_id
+               marts.idle_over_1h_pct(a.sessions_idle_over_1h, a.sessions) AS idle_over_1h_pct, a.site_id
         FROM a {_SITE_NAMES} WHERE a.sessions > 0
         ORDER BY a.idle_hours DESC, site_name""",
         s.params,
@@ -151,7 +154,7 @@ def idle_over_time(f: Filters, sites: int = 8) -> pd.DataFrame:
         SELECT a.period, CASE WHEN t.site_id IS NULL THEN 'Other sites'
                               ELSE coalesce(d.site_name, a.site_id) END AS site_name,
                sum(a.sessions)::BIGINT AS sessions, sum(a.idle_hours) AS idle_hours,
-               60.0 * sum(a.idle_hours) / nullif(sum(a.sessions), 0) AS idle_minutes_per_session
+               marts.idle_minutes_per_session(sum(a.idle_hours), sum(a.sessions)) AS idle_minutes_per_session
         FROM a LEFT JOIN t USING (site_id) {_SITE_NAMES}
         GROUP BY 1, 2 ORDER BY 1, 2""",
         s.params,
@@ -182,7 +185,7 @@ def peak_by_site(f: Filters) -> pd.DataFrame:
                    FROM {src} GROUP BY site_id)
         SELECT coalesce(d.site_name, a.site_id) AS site_name, a.peak_demand_kw, a.peak_slot_start,
                a.average_daily_peak_kw, a.installed_power_kw,
-               100.0 * a.peak_demand_kw / nullif(a.installed_power_kw, 0) AS peak_of_installed_pct, a.site_id
+               marts.peak_of_installed_pct(a.peak_demand_kw, a.installed_power_kw) AS peak_of_installed_pct, a.site_id
         FROM a {_SITE_NAMES} WHERE a.peak_demand_kw > 0
         ORDER BY a.peak_demand_kw DESC, site_name""",
         s.params,

@@ -41,14 +41,14 @@ def roaming_kpis(f: Filters) -> dict:
         f"""
         SELECT (SELECT coalesce(sum(roaming_sessions), 0) FROM {ses}) AS sessions,
                (SELECT coalesce(sum(successful_sessions), 0) FROM {ses}) AS successful_sessions,
+               (SELECT marts.success_pct(sum(successful_sessions), sum(roaming_sessions)) FROM {ses})
+                   AS success_pct,
                (SELECT coalesce(sum(cdrs), 0) FROM {cdr}) AS cdrs,
                (SELECT coalesce(sum(kwh), 0) FROM {cdr}) AS kwh,
                (SELECT coalesce(sum({amt}), 0) FROM {cdr}) AS revenue""",
         s.params,
     )
-    out = df.iloc[0].to_dict()
-    out["success_pct"] = 100.0 * out["successful_sessions"] / out["sessions"] if out["sessions"] else None
-    return out
+    return df.iloc[0].to_dict()
 
 
 def roaming_over_time(f: Filters) -> pd.DataFrame:
@@ -64,7 +64,7 @@ def roaming_over_time(f: Filters) -> pd.DataFrame:
               FROM {cdr} GROUP BY 1)
         SELECT period, coalesce(a.sessions, 0)::BIGINT AS sessions,
                coalesce(a.successful_sessions, 0)::BIGINT AS successful_sessions,
-               100.0 * a.successful_sessions / nullif(a.sessions, 0) AS success_pct,
+               marts.success_pct(a.successful_sessions, a.sessions) AS success_pct,
                coalesce(b.cdrs, 0)::BIGINT AS cdrs, coalesce(b.kwh, 0) AS kwh,
                coalesce(b.revenue, 0) AS revenue
         FROM a FULL JOIN b USING (period) ORDER BY period""",

@@ -4,8 +4,6 @@ See dashboards/data/core.py for the connection, the filters and how parameters a
 
 from __future__ import annotations
 
-import operator as _op
-
 import pandas as pd
 
 from dashboards.data import core
@@ -18,26 +16,6 @@ def benchmarks() -> pd.DataFrame:
         "SELECT metric, tier, comparison, threshold, evaluation_order "
         "FROM marts.site_utilization_benchmarks ORDER BY metric, evaluation_order"
     )
-
-
-_COMPARE = {">": _op.gt, ">=": _op.ge, "<": _op.lt, "<=": _op.le}
-
-
-def tier(value: float | None, metric: str, rules: pd.DataFrame) -> str | None:
-    """The benchmark tier of a value: the first rule (in evaluation_order) that matches."""
-    if value is None or pd.isna(value):
-        return None
-    for r in rules[rules["metric"] == metric].sort_values("evaluation_order").itertuples():
-        if r.comparison == "otherwise":
-            return r.tier
-        if (
-            r.comparison in _COMPARE
-            and r.threshold is not None
-            and not pd.isna(r.threshold)
-            and _COMPARE[r.comparison](value, r.threshold)
-        ):
-            return r.tier
-    return None
 
 
 def _util_source(f: Filters, s: _Sql) -> str:
@@ -55,40 +33,48 @@ def _util_source(f: Filters, s: _Sql) -> str:
 _UTIL_MEASURES = """sum(cp_days)::BIGINT AS cp_days, sum(kwh) AS kwh,
     sum(occupied_hours) AS occupied_hours, sum(available_hours) AS available_hours,
     sum(sessions)::BIGINT AS sessions,
-    sum(kwh) / nullif(sum(cp_days), 0) AS kwh_per_cp_day,
-    100.0 * sum(occupied_hours) / nullif(sum(available_hours), 0) AS time_utilised_pct"""
+    marts.kwh_per_cp_day(sum(kwh), sum(cp_days)) AS kwh_per_cp_day,
+    marts.time_utilised_pct(sum(occupied_hours), sum(available_hours)) AS time_utilised_pct"""
+
+# The benchmark tiers of the aggregated figures (marts.benchmark_tier: the rules of
+# site_utilization_benchmarks), for a select over a relation with the two metrics.
+_TIERS = """marts.benchmark_tier('kwh_per_cp_day', kwh_per_cp_day) AS kwh_tier,
+    marts.benchmark_tier('time_utilised_pct', time_utilised_pct) AS time_tier"""
 
 
 def utilization_by_site(f: Filters) -> pd.DataFrame:
     s = _Sql()
     src = _util_source(f, s)
-    df = core.query(
+    return core.query(
         f"""
         WITH a AS (SELECT site_id, {_UTIL_MEASURES} FROM {src} GROUP BY site_id)
         SELECT coalesce(d.site_name, a.site_id) AS site_name, d.operator_name, d.team_name,
-               a.* FROM a LEFT JOIN marts.dim_sites d USING (site_id)
+               a.*, {_TIERS} FROM a LEFT JOIN marts.dim_sites d USING (site_id)
         ORDER BY a.kwh_per_cp_day DESC NULLS LAST, site_name""",
         s.params,
     )
-    return _with_tiers(df)
 
 
 def utilization_over_time(f: Filters) -> pd.DataFrame:
     s = _Sql()
     src = _util_source(f, s)
-    return _with_tiers(
-        core.query(
-            f"""SELECT {_period("month", f)} AS period, {_UTIL_MEASURES}
-                                 FROM {src} GROUP BY 1 ORDER BY 1""",
-            s.params,
-        )
+    return core.query(
+        f"""
+        WITH a AS (SELECT {_period("month", f)} AS period, {_UTIL_MEASURES} FROM {src} GROUP BY 1)
+        SELECT *, {_TIERS} FROM a ORDER BY period""",
+        s.params,
     )
 
 
 def utilization_totals(f: Filters) -> dict:
     s = _Sql()
     src = _util_source(f, s)
-    df = _with_tiers(core.query(f"SELECT {_UTIL_MEASURES}, count(DISTINCT site_id) AS sites FROM {src}", s.params))
+    df = core.query(
+        f"""
+        WITH a AS (SELECT {_UTIL_MEASURES}, count(DISTINCT site_id) AS sites FROM {src})
+        SELECT *, {_TIERS} FROM a""",
+        s.params,
+    )
     return df.iloc[0].to_dict()
 
 
@@ -107,16 +93,8 @@ def utilization_daily(f: Filters) -> pd.DataFrame:
     return core.query(
         f"""
         SELECT date, sum(active_charge_points)::BIGINT AS active_charge_points, sum(kwh) AS kwh,
-               sum(kwh) / nullif(sum(active_charge_points), 0) AS kwh_per_cp_day,
-               100.0 * sum(occupied_hours) / nullif(sum(available_hours), 0) AS time_utilised_pct
+               marts.kwh_per_cp_day(sum(kwh), sum(active_charge_points)) AS kwh_per_cp_day,
+               marts.time_utilised_pct(sum(occupied_hours), sum(available_hours)) AS time_utilised_pct
         FROM {src} GROUP BY date ORDER BY date""",
         s.params,
     )
-
-
-def _with_tiers(df: pd.DataFrame) -> pd.DataFrame:
-    rules = benchmarks()
-    df = df.copy()
-    df["kwh_tier"] = [tier(v, "kwh_per_cp_day", rules) for v in df["kwh_per_cp_day"]]
-    df["time_tier"] = [tier(v, "time_utilised_pct", rules) for v in df["time_utilised_pct"]]
-    return df

@@ -46,11 +46,11 @@ c[3].metric(
 c[4].metric(
     "kWh charged", ui.fmt_num(activity["kwh"].sum(), 0), help="Energy in the selected period (split by local day)"
 )
-n_ratings = ratings["ratings"].sum()
+rating_totals = data.cp_ratings_totals(f)
 c[5].metric(
     "Average rating",
-    f"{ratings['total_stars'].sum() / n_ratings:.2f} ★" if n_ratings else "–",
-    help=f"{ui.fmt_int(n_ratings)} ratings in the selected period",
+    f"{ui.fmt_num(rating_totals['average_stars'], 2)} ★" if rating_totals["ratings"] else "–",
+    help=f"{ui.fmt_int(rating_totals['ratings'])} ratings in the selected period",
 )
 
 st.subheader("Splits", help="Charge points as registered now; active = on the as-of date")

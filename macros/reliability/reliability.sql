@@ -72,3 +72,22 @@
 {% macro duckdb__quarter_hour_start(utc_timestamp) -%}
     time_bucket(interval 15 minute, {{ utc_timestamp }})
 {%- endmacro %}
+
+{#- Idle minutes per finished session: Σ idle hours x 60 / Σ finished sessions (DOUBLE, NULL
+    without sessions). -#}
+{% macro idle_minutes_per_session(idle_hours, sessions) -%}
+    {{ ratio('60.0 * (' ~ idle_hours ~ ')', sessions) }}
+{%- endmacro %}
+
+{#- The uptime limits of the regulations (DESIGN.md section 5), defined here once: the marts'
+    meets_nevi_97 / meets_uk_99 flags and the dashboards' threshold lines (published as
+    marts.nevi_uptime_limit_pct() / marts.uk_rapid_uptime_limit_pct()) read them. NEVI (23 CFR
+    680.116(b)): every charging port > 97 % over the trailing 365 days. UK Public Charge Point
+    Regulations 2023: the rapid network's average >= 99 % per calendar year. -#}
+{% macro nevi_uptime_limit_pct() -%}
+    97.0
+{%- endmacro %}
+
+{% macro uk_rapid_uptime_limit_pct() -%}
+    99.0
+{%- endmacro %}

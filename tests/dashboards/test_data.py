@@ -136,7 +136,8 @@ def test_all_sql_lives_in_the_data_package():
 
 
 def test_only_published_marts_are_read(serving):
-    """Every table the data module names is in schema marts of the serving file."""
+    """Every table and formula (SQL macro) the data module names is in schema marts of the
+    serving file."""
     src = _data_source()
     named = set(re.findall(r"marts\.(\w+)", src))
     con = duckdb.connect(str(serving), read_only=True)
@@ -144,6 +145,27 @@ def test_only_published_marts_are_read(serving):
         published = {
             t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()
         }
+        formulas = {
+            m
+            for (m,) in con.execute(
+                "SELECT function_name FROM duckdb_functions() WHERE schema_name = 'marts' AND function_type = 'macro'"
+            ).fetchall()
+        }
     finally:
         con.close()
-    assert named and named <= published, named - published
+    assert named and named <= published | formulas, named - published - formulas
+    assert {"failed_pct", "uptime_pct", "benchmark_tier"} <= named & formulas
+
+
+def test_the_dashboards_compute_no_metric():
+    """Ratios, percentages and tiers come from the published formulas (marts.failed_pct(...),
+    marts.benchmark_tier(...): the dbt macros the marts use), never from a formula written in
+    the dashboards: no percentage, division by a sum or tier rule in their SQL or Python."""
+    formula = re.compile(r"100(\.0)?\s*\*|\*\s*100\b|nullif\(|/\s*(sum|count)\(|60(\.0)?\s*\*")
+    for py in (PROJECT / "dashboards").rglob("*.py"):
+        for n, line in enumerate(py.read_text().splitlines(), 1):
+            assert not formula.search(line), f"{py.relative_to(PROJECT)}:{n}: {line.strip()}"
+    src = _data_source()
+    assert not re.search(r"def tier\b|evaluation_order\b.*[<>]=?|import operator", src)
+    views = "\n".join(py.read_text() for py in (PROJECT / "dashboards" / "views").glob("*.py"))
+    assert not re.search(r"\]\.sum\(\)\s*/|/\s*n_ratings", views)

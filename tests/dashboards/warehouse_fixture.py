@@ -14,14 +14,23 @@ page shows with what the marts hold.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import os
 import random
+import shutil
+import subprocess
+import sys
+import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import yaml
+
+from orchestration.publish import copy_macros
 
 PROJECT = Path(__file__).resolve().parents[2]
 AS_OF = date(2025, 6, 30)
@@ -1137,10 +1146,72 @@ def build_serving(
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    import os
-
+    _add_formulas(tmp)
     os.replace(tmp, path)
     return tables
+
+
+def _add_formulas(path: Path) -> None:
+    """Copy the published formulas (marts.failed_pct, marts.benchmark_tier, ...) into the file
+    the way publishing does (orchestration.publish.copy_macros), from a database where dbt made
+    them (formulas_db)."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{formulas_db()}' AS build (READ_ONLY)")
+        con.execute(f"ATTACH '{path}' AS serving")
+        copy_macros(con, "build", "serving")
+        con.execute("CHECKPOINT serving")
+    finally:
+        con.close()
+
+
+@functools.cache
+def formulas_db() -> Path:
+    """A build database holding the published formulas exactly as a build makes them: `dbt
+    run-operation create_serving_macros` (the on-run-end hook's macro) on an empty marts schema
+    with the benchmark rules table. Once per test process; dbt parses partially from the
+    project's target/ (tests/conftest.py parses it first), in a scratch directory whose
+    warehouse/build.duckdb is the profile's default path, so the profile is the parsed one."""
+    scratch = Path(tempfile.mkdtemp(prefix="serving-formulas-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    build = scratch / "warehouse" / "build.duckdb"
+    build.parent.mkdir()
+    con = duckdb.connect(str(build))
+    try:
+        con.execute("CREATE SCHEMA marts")
+        cols = contracts()["site_utilization_benchmarks"]
+        con.execute(
+            "CREATE TABLE marts.site_utilization_benchmarks (" + ", ".join(f'"{c}" {ty}' for c, ty in cols) + ")"
+        )
+    finally:
+        con.close()
+    target = scratch / "target"
+    target.mkdir()
+    if (PROJECT / "target" / "partial_parse.msgpack").exists():
+        shutil.copy(PROJECT / "target" / "partial_parse.msgpack", target)
+    env = {k: v for k, v in os.environ.items() if k not in ("WAREHOUSE_DIR", "DBT_TARGET_PATH", "DBT_LOG_PATH")}
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "run-operation",
+            "create_serving_macros",
+            "--project-dir",
+            str(PROJECT),
+            "--profiles-dir",
+            str(PROJECT / "profiles"),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(scratch),
+        ],
+        cwd=scratch,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt run-operation create_serving_macros failed:\n{proc.stdout}\n{proc.stderr}")
+    return build
 
 
 if __name__ == "__main__":  # python tests/dashboards/warehouse_fixture.py OUT.duckdb

@@ -867,3 +867,60 @@ def test_reliability_idle_time_and_peak_demand(serving):
 
 def test_published_run_marker(serving):
     assert one(serving, "SELECT as_of_date::VARCHAR FROM marts._publish_info") == (AS_OF,)
+
+
+# Each published formula (a DuckDB macro the dbt project creates from the dbt macro the mart
+# uses, carried into serving.duckdb by publish) applied to a mart's additive columns, beside the
+# column the mart computed: (mart, formula, column).
+PUBLISHED_FORMULAS = [
+    ("failed_charges_daily", "marts.failed_pct(failed_sessions, total_sessions)", "failed_pct"),
+    ("failed_charges_by_hardware", "marts.failed_pct(failed_sessions, total_sessions)", "failed_pct"),
+    ("roaming_sessions_daily", "marts.success_pct(successful_sessions, roaming_sessions)", "success_pct"),
+    ("site_utilization_monthly", "marts.kwh_per_cp_day(kwh, cp_days)", "kwh_per_cp_day"),
+    ("site_utilization_monthly", "marts.time_utilised_pct(occupied_hours, available_hours)", "time_utilised_pct"),
+    ("site_utilization_daily", "marts.kwh_per_cp_day(kwh, active_charge_points)", "kwh_per_cp_day"),
+    ("site_utilization_daily", "marts.time_utilised_pct(occupied_hours, available_hours)", "time_utilised_pct"),
+    ("site_utilization_monthly", "marts.benchmark_tier('kwh_per_cp_day', kwh_per_cp_day)", "kwh_tier"),
+    ("site_utilization_monthly", "marts.benchmark_tier('time_utilised_pct', time_utilised_pct)", "time_tier"),
+    ("connector_uptime_daily", "marts.uptime_pct(period_minutes, outage_minutes, excluded_minutes)", "uptime_pct"),
+    (
+        "charge_point_uptime_trailing",
+        "marts.uptime_pct(period_minutes, outage_minutes, excluded_minutes)",
+        "uptime_pct",
+    ),
+    ("cp_ratings_monthly", "marts.average_stars(total_stars, ratings)", "average_stars"),
+    ("charge_point_uptime_trailing", "uptime_pct > marts.nevi_uptime_limit_pct()", "meets_nevi_97"),
+    ("network_reliability_yearly", "average_uptime_pct >= marts.uk_rapid_uptime_limit_pct()", "meets_uk_99"),
+]
+
+
+@pytest.mark.parametrize("mart, formula, column", PUBLISHED_FORMULAS, ids=lambda v: v if " " not in v else None)
+def test_published_formulas_equal_the_mart_columns(serving, mart, formula, column):
+    """The dashboards compute their ratios and tiers with the published macros over any filter;
+    on a mart row's own additive columns a macro gives exactly the mart's column."""
+    rows, differing, nulls = one(
+        serving,
+        f"SELECT count(*), count(*) FILTER (WHERE {formula} IS DISTINCT FROM {column}), "
+        f"count(*) FILTER (WHERE {column} IS NULL) FROM marts.{mart}",
+    )
+    assert rows > nulls, f"marts.{mart} has no {column} to compare"
+    assert differing == 0, f"{formula} differs from marts.{mart}.{column} on {differing} of {rows} rows"
+
+
+def test_a_published_formula_over_a_day_equals_the_mart(serving):
+    """failed % of a day over every site, by the published formula over the summed counts (what the
+    Failed charges page does), equals the counts' ratio; and the formulas are in the file."""
+    formulas = {
+        name
+        for (name,) in read_serving(
+            serving,
+            "SELECT function_name FROM duckdb_functions() WHERE schema_name = 'marts' AND function_type = 'macro'",
+        )
+    }
+    assert {"failed_pct", "uptime_pct", "benchmark_tier", "kwh_per_cp_day", "average_stars"} <= formulas
+    for day, pct, failed, total in read_serving(
+        serving,
+        "SELECT date, marts.failed_pct(sum(failed_sessions), sum(total_sessions)), sum(failed_sessions), "
+        "sum(total_sessions) FROM marts.failed_charges_daily GROUP BY date HAVING sum(total_sessions) > 0",
+    ):
+        assert pct == pytest.approx(100.0 * failed / total), day

@@ -1,7 +1,9 @@
 """Publishing: an atomic replace of serving.duckdb, in a storage format old DuckDB releases read,
 that never disturbs a reader holding the previous file open."""
 
+import ast
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -12,9 +14,26 @@ import pytest
 
 from orchestration import plan as planner
 from orchestration.publish import publish, publish_with_report
+from tests.dashboards.warehouse_fixture import formulas_db
 
 PROJECT = Path(__file__).resolve().parents[2]
 OLD_DUCKDB = PROJECT / ".venv" / "duckdb-1.1"  # installed by `make test` (see Makefile)
+
+
+def old_duckdb_row(path: Path, sql: str) -> tuple:
+    """The first row of `sql` on the file opened read-only by DuckDB 1.1, in its own process."""
+    code = "import duckdb; c = duckdb.connect(%r, read_only=True); print(repr(c.execute(%r).fetchone()))" % (
+        str(path),
+        sql,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return ast.literal_eval(out)  # a row of plain values (cast others to VARCHAR)
 
 
 def make_build(path: Path, revenue: str) -> None:
@@ -76,18 +95,8 @@ def test_serving_file_opens_read_only_in_duckdb_1_1(tmp_path):
     build, serving = tmp_path / "build.duckdb", tmp_path / "serving.duckdb"
     make_build(build, "42.5")
     publish(build, serving, run_id="r1")
-    code = (
-        "import duckdb; c = duckdb.connect(r'%s', read_only=True); "
-        "print(duckdb.__version__, c.execute('SELECT revenue FROM marts.revenue_monthly').fetchone()[0])"
-    ) % serving
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert out[0].startswith("1.1.") and out[1] == "42.5000"
+    version, revenue = old_duckdb_row(serving, "SELECT version(), revenue::VARCHAR FROM marts.revenue_monthly")
+    assert version.startswith("v1.1.") and revenue == "42.5000"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,7 +158,7 @@ def _first_build(build: Path) -> None:
     _build_db(
         build,
         [
-            "CREATE SCHEMA marts",
+            "CREATE SCHEMA IF NOT EXISTS marts",
             "CREATE TABLE marts.daily AS SELECT DATE '2025-01-01' + CAST(range % 10 AS INT) AS date, "
             "'s' || (range % 7) AS site_id, range AS kwh FROM range(1000)",
             "CREATE TABLE marts.facts AS SELECT 'k' || range AS session_id, 'x' || range AS v FROM range(500)",
@@ -185,18 +194,7 @@ def test_delta_publish_replaces_the_planned_rows_and_equals_a_full_copy(tmp_path
         assert _content(serving, table) == _content(build, table), table
     assert _info(serving) == ("delta", "p2")
     if OLD_DUCKDB.exists():  # a copied-and-changed file is still in the old storage format
-        code = (
-            "import duckdb; c = duckdb.connect(r'%s', read_only=True); "
-            "print(c.execute('SELECT count(*) FROM marts.daily').fetchone()[0])"
-        ) % serving
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            env={**os.environ, "PYTHONPATH": str(OLD_DUCKDB)},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
-        assert out == [str(len(_content(build, "daily")))]
+        assert old_duckdb_row(serving, "SELECT count(*) FROM marts.daily") == (len(_content(build, "daily")),)
 
 
 def test_a_build_with_nothing_new_leaves_the_serving_file_as_it_is(tmp_path):
@@ -248,3 +246,79 @@ def test_a_delta_that_does_not_add_up_is_not_published(tmp_path):
         publish(build, serving, run_id="r2", plan_sets=PLAN_SETS)
     assert serving.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+
+
+# ---------------------------------------------------------------------------------------------
+# The metric formulas: SQL macros the dbt project creates in the build's marts schema from its dbt
+# macros (on-run-end hook create_serving_macros), carried into serving.duckdb by every publish.
+
+
+def _macros(path: Path) -> dict[str, str]:
+    """{name: definition} of the file's marts macros; upper-cased, as DuckDB spells type names in
+    either case when it writes a definition back."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            name: body.upper()
+            for name, body in con.execute(
+                "SELECT function_name, macro_definition FROM duckdb_functions() "
+                "WHERE schema_name = 'marts' AND function_type = 'macro'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+
+
+def _formulas_build(build: Path) -> None:
+    """A build database with the formulas as dbt makes them and the seed's benchmark rules."""
+    shutil.copyfile(formulas_db(), build)
+    _build_db(
+        build,
+        [
+            f"INSERT INTO marts.site_utilization_benchmarks SELECT * FROM read_csv('{PROJECT}/seeds/utilization_benchmarks.csv')"
+        ],
+    )
+
+
+FORMULA_CHECK = (
+    "SELECT marts.failed_pct(1, 4), marts.uptime_pct(1440, 100, 40), marts.benchmark_tier('kwh_per_cp_day', 300.0), "
+    "marts.benchmark_tier('time_utilised_pct', 3.0), marts.kwh_per_cp_day(10.0, 0)"
+)
+FORMULA_VALUES = (25.0, 95.83333333333333, "top", "poor", None)
+
+
+def test_the_formulas_are_carried_by_a_full_and_a_delta_publish(tmp_path):
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving.duckdb"
+    _formulas_build(build)
+    made_by_dbt = _macros(build)
+    assert {"failed_pct", "uptime_pct", "benchmark_tier", "time_utilised_pct", "average_stars"} <= set(made_by_dbt)
+    _first_build(build)
+    first = publish_with_report(build, serving, run_id="r1", plan_sets=PLAN_SETS)
+    assert first.mode == "full"
+    assert first.macros == sorted(f"marts.{m}" for m in made_by_dbt)
+    assert _macros(serving) == made_by_dbt
+    con = duckdb.connect(str(serving), read_only=True)
+    assert con.execute(FORMULA_CHECK).fetchone() == FORMULA_VALUES
+    con.close()
+    if OLD_DUCKDB.exists():  # DuckDB 1.1 (BI tools) runs the published macros of a new file
+        assert old_duckdb_row(serving, FORMULA_CHECK) == FORMULA_VALUES
+
+    # the next build: a formula gone, a benchmark threshold changed, one date rebuilt
+    _build_db(
+        build,
+        [
+            "DROP MACRO marts.percentage",
+            "UPDATE marts.site_utilization_benchmarks SET threshold = 400 WHERE metric = 'kwh_per_cp_day' AND tier = 'top'",
+            "DELETE FROM marts.daily WHERE date = DATE '2025-01-03'",
+        ],
+    )
+    _plan(build, "p2", "incremental", "p1", dates=[date(2025, 1, 3)])
+    second = publish_with_report(build, serving, run_id="r2", plan_sets=PLAN_SETS)
+    assert second.mode == "delta", second.reason
+    del made_by_dbt["percentage"]
+    assert _macros(serving) == made_by_dbt
+    con = duckdb.connect(str(serving), read_only=True)
+    assert con.execute(FORMULA_CHECK).fetchone() == (25.0, 95.83333333333333, "great", "poor", None)
+    con.close()
+    if OLD_DUCKDB.exists():  # and of a copied-and-changed one
+        assert old_duckdb_row(serving, FORMULA_CHECK) == (25.0, 95.83333333333333, "great", "poor", None)

@@ -5,13 +5,9 @@
 -- (loaded since the last build, of a rebuilt session, booked from the first new ECB rate on;
 -- orchestration/plan.py), replacing their rows (delete+insert on DuckDB; on Spark insert_overwrite of the
 -- partitions they are in, with the rows there that stay: macro rebuilt_rows).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-    unique_key='entry_id',
-    partition_by=['booked_date'] if target.type == 'spark' else none,
-    meta={'plan_set': 'ledger_entries'}
-) }}
+{{ config(plan_incremental(
+    'ledger_entries', unique_key='entry_id', partition_column='booked_date'
+)) }}
 
 {%- set plan_entries = source('run_plan', 'ledger_entries') %}
 

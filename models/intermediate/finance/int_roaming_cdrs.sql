@@ -5,13 +5,9 @@
 -- last build, ending from the first new ECB rate on, and their credit partners;
 -- orchestration/plan.py), replacing their rows (delete+insert on DuckDB; on Spark insert_overwrite of the
 -- partitions they are in, with the rows there that stay: macro rebuilt_rows).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-    unique_key=['cpo_country_code', 'cpo_party_id', 'cdr_id'],
-    partition_by=['reporting_date'] if target.type == 'spark' else none,
-    meta={'plan_set': 'cdrs'}
-) }}
+{{ config(plan_incremental(
+    'cdrs', unique_key=['cpo_country_code', 'cpo_party_id', 'cdr_id'], partition_column='reporting_date'
+)) }}
 
 {%- set plan_cdrs = source('run_plan', 'cdrs') %}
 

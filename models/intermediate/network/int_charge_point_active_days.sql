@@ -7,13 +7,7 @@
 -- (orchestration/plan.py; they include every date between the last build's as_of_date and this
 -- one's, where the calendar end moves) for every charge point.
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-    unique_key=none if target.type == 'spark' else 'date',
-    partition_by=['date'] if target.type == 'spark' else none,
-    meta={'plan_set': 'network_dates'}
-) }}
+{{ config(plan_incremental('network_dates')) }}
 
 {%- set plan_dates = source('run_plan', 'network_dates') %}
 

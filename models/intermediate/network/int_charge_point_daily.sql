@@ -6,13 +6,7 @@
 -- Incremental by date: an incremental run rebuilds the local dates of run_plan.network_dates
 -- (orchestration/plan.py), combining their rows from the (already rebuilt) upstream models.
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-    unique_key=none if target.type == 'spark' else 'date',
-    partition_by=['date'] if target.type == 'spark' else none,
-    meta={'plan_set': 'network_dates'}
-) }}
+{{ config(plan_incremental('network_dates')) }}
 
 {%- set plan_dates = source('run_plan', 'network_dates') %}
 

@@ -8,13 +8,7 @@
 -- (orchestration/plan.py). The union within a day only involves the sessions that touch that day,
 -- so the pieces are built from the sessions touching the dates' span and only those dates kept.
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-    unique_key=none if target.type == 'spark' else 'date',
-    partition_by=['date'] if target.type == 'spark' else none,
-    meta={'plan_set': 'network_dates'}
-) }}
+{{ config(plan_incremental('network_dates')) }}
 
 {%- set plan_dates = source('run_plan', 'network_dates') %}
 

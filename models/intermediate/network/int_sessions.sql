@@ -7,13 +7,9 @@
 -- on Spark insert_overwrite of the partitions they are in, with the rows there that stay: macro
 -- rebuilt_rows).
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-    unique_key='session_id',
-    partition_by=['plugged_in_date'] if target.type == 'spark' else none,
-    meta={'plan_set': 'sessions'}
-) }}
+{{ config(plan_incremental(
+    'sessions', unique_key='session_id', partition_column='plugged_in_date'
+)) }}
 
 {%- set plan_sessions = source('run_plan', 'sessions') %}
 {%- set raw_sessions = source('platform', 'sessions') %}

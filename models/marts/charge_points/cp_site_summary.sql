@@ -5,30 +5,14 @@
 
 with sites as (
 
-    select * from {{ ref('stg_platform__sites') }}
-
-),
-
-charge_points as (
-
-    select * from {{ ref('int_charge_points') }}
+    -- the site with its charge point counts, counted once in dim_sites
+    select * from {{ ref('dim_sites') }}
 
 ),
 
 sessions as (
 
     select * from {{ ref('int_sessions') }}
-
-),
-
-charge_point_counts as (
-
-    select
-        site_id,
-        count(*) as charge_points,
-        sum(case when is_active then 1 else 0 end) as active_charge_points
-    from charge_points
-    group by site_id
 
 ),
 
@@ -53,21 +37,19 @@ final as (
 
     select
         sites.site_id,
-        sites.name as site_name,
+        sites.site_name,
         sites.operator_id,
         sites.team_id,
         sites.city,
         sites.country_code,
         {{ month_start(as_of_date()) }} as as_of_month,
-        cast(coalesce(charge_point_counts.charge_points, 0) as bigint) as charge_points,
-        cast(coalesce(charge_point_counts.active_charge_points, 0) as bigint) as active_charge_points,
+        sites.charge_points,
+        sites.active_charge_points,
         cast(coalesce(session_counts.sessions_this_month, 0) as bigint) as sessions_this_month,
         cast(coalesce(session_counts.completed_sessions_this_month, 0) as bigint) as completed_sessions_this_month,
         cast(coalesce(session_counts.total_sessions, 0) as bigint) as total_sessions,
         cast(coalesce(session_counts.total_completed_sessions, 0) as bigint) as total_completed_sessions
     from sites
-    left join charge_point_counts
-        on sites.site_id = charge_point_counts.site_id
     left join session_counts
         on sites.site_id = session_counts.site_id
 

@@ -7,13 +7,7 @@
 -- Incremental by date: an incremental run rebuilds the local dates of run_plan.network_dates
 -- (orchestration/plan.py) and replaces them (delete+insert keyed on date on DuckDB,
 -- insert_overwrite of date partitions on Spark).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-    unique_key=none if target.type == 'spark' else 'date',
-    partition_by=['date'] if target.type == 'spark' else none,
-    meta={'plan_set': 'network_dates'}
-) }}
+{{ config(plan_incremental('network_dates')) }}
 
 {%- set plan_dates = source('run_plan', 'network_dates') %}
 

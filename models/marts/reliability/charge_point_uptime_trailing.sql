@@ -63,7 +63,7 @@ final as (
         uptime.outage_minutes,
         uptime.excluded_minutes,
         uptime.uptime_pct,
-        uptime.uptime_pct > 97 as meets_nevi_97
+        uptime.uptime_pct > {{ nevi_uptime_limit_pct() }} as meets_nevi_97
     from uptime
     inner join charge_points
         on uptime.charge_point_id = charge_points.charge_point_id

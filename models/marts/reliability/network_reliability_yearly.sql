@@ -80,7 +80,9 @@ operator_years as (
         count(*) as rapid_charge_points,
         {{ exact_sum('charge_point_years.uptime_pct') }} / count(*) as average_uptime_pct,
         min(charge_point_years.uptime_pct) as lowest_uptime_pct,
-        sum(case when charge_point_years.uptime_pct < 99 then 1 else 0 end) as charge_points_below_99,
+        sum(
+            case when charge_point_years.uptime_pct < {{ uk_rapid_uptime_limit_pct() }} then 1 else 0 end
+        ) as charge_points_below_99,
         min(charge_point_years.first_date) as first_date,
         max(charge_point_years.last_date) as last_date
     from charge_point_years
@@ -97,7 +99,7 @@ final as (
         operator_years.operator_id,
         cast(operator_years.rapid_charge_points as bigint) as rapid_charge_points,
         cast(operator_years.average_uptime_pct as double) as average_uptime_pct,
-        operator_years.average_uptime_pct >= 99 as meets_uk_99,
+        operator_years.average_uptime_pct >= {{ uk_rapid_uptime_limit_pct() }} as meets_uk_99,
         cast(operator_years.lowest_uptime_pct as double) as lowest_uptime_pct,
         cast(operator_years.charge_points_below_99 as bigint) as charge_points_below_99,
         operator_years.first_date,

@@ -2,13 +2,7 @@
 -- run_plan.roaming_dates (those of new CDRs and their credit partners, and from the first new
 -- ECB rate on; orchestration/plan.py) and replaces them (delete+insert keyed on date on DuckDB,
 -- insert_overwrite of date partitions on Spark).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-    unique_key=none if target.type == 'spark' else 'date',
-    partition_by=['date'] if target.type == 'spark' else none,
-    meta={'plan_set': 'roaming_dates'}
-) }}
+{{ config(plan_incremental('roaming_dates')) }}
 
 {%- set plan_dates = source('run_plan', 'roaming_dates') %}
 
