@@ -23,7 +23,7 @@ import pytest
 
 from orchestration.config import PROFILES_DIR, PROJECT_DIR
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]  # dbt on a local Spark: not in the fast lane
 
 PROJECT_YML = """
 name: ev_warehouse
