@@ -85,7 +85,14 @@ def default_out(sessions: int, seed: int, days: int, end: date, gzip: bool = Fal
 
 
 def ensure_landing(
-    out: Path, sessions: int, seed: int, start: date, end: date, log, gzip: bool = False
+    out: Path,
+    sessions: int,
+    seed: int,
+    start: date,
+    end: date,
+    log,
+    gzip: bool = False,
+    history_days: int | None = None,
 ) -> tuple[Path, dict]:
     """The generated landing zone in out/landing, generated once (under a lock) and reused."""
     out.mkdir(parents=True, exist_ok=True)
@@ -93,11 +100,13 @@ def ensure_landing(
     params = {"sessions": sessions, "seed": seed, "start": start.isoformat(), "end": end.isoformat()}
     if gzip:
         params["gzip"] = True
+    if history_days is not None:
+        params["history_days"] = history_days
     with open(out / ".landing.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if marker.exists() and landing.is_dir():
             info = json.loads(marker.read_text())
-            if all(info.get(k) == v for k, v in params.items()):
+            if all(info.get(k) == v for k, v in params.items()) and info.get("history_days") == history_days:
                 log(f"landing zone: cached {landing}")
                 return landing, info
             raise SystemExit(f"{landing} was generated with other parameters ({marker}); use another --out")
@@ -122,7 +131,8 @@ def ensure_landing(
                 "--end",
                 end.isoformat(),
             ]
-            + (["--gzip"] if gzip else []),
+            + (["--gzip"] if gzip else [])
+            + (["--history-days", str(history_days)] if history_days is not None else []),
             cwd=PROJECT,
             capture_output=True,
             text=True,

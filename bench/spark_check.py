@@ -267,6 +267,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--end", type=date.fromisoformat, default=DEFAULT_END, help="last day: the daily round's as-of date"
     )
+    ap.add_argument(
+        "--history-days",
+        type=int,
+        help="commissioning history of the generated charge points before the first day (default the "
+        "generator's, about three years): each day of it is a date partition of the daily tables on Spark",
+    )
     ap.add_argument("--out", type=Path, help="landing zone cache (default data/bench/<N>-<seed>-<D>d)")
     ap.add_argument("--work", type=Path, help="work directory, emptied first (default OUT/spark-check)")
     args = ap.parse_args(argv)
@@ -281,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     work = (args.work or out / "spark-check").resolve()
     total = time.perf_counter()
     say(f"spark-check: {args.sessions:,} sessions {start}..{args.end} (seed {args.seed}), work dir {work}")
-    landing, _ = ensure_landing(out, args.sessions, args.seed, start, args.end, say)
+    landing, _ = ensure_landing(out, args.sessions, args.seed, start, args.end, say, history_days=args.history_days)
 
     duck, spark_wh = work / "duckdb", work / "spark"
     shutil.rmtree(work, ignore_errors=True)

@@ -229,6 +229,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         progress=True,
         overwrite=args.overwrite,
         gzip=args.gzip,
+        history_days=args.history_days,
     )
     # Marks the landing zone as generated demo data: a run's summary then says why its warnings
     # (the planted bad records) are expected. The loader reads only the source folders.
@@ -354,6 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--end", help="last day YYYY-MM-DD (default today UTC)")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing generated landing zone")
     gen.add_argument("--gzip", action="store_true", help="write every landing file gzip-compressed (<name>.gz)")
+    gen.add_argument(
+        "--history-days",
+        type=int,
+        default=1100,
+        help="charge points in service at the start were commissioned up to this many days before it (default 1100)",
+    )
     gen.set_defaults(func=cmd_generate)
 
     imp = sub.add_parser("import", help="turn a session export (CSV, XLSX, JSON) into a landing zone")

@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--overwrite", action="store_true")
     ap.add_argument("--gzip", action="store_true", help="write every landing file gzip-compressed (<name>.gz)")
+    ap.add_argument("--history-days", type=int, default=1100, help="commissioning history before --start, in days")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     summary = generate(
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=a.workers,
         overwrite=a.overwrite,
         gzip=a.gzip,
+        history_days=a.history_days,
     )
     print(json.dumps(summary, indent=2))
     return 0

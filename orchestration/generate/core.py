@@ -52,6 +52,7 @@ def generate(
     workers: int | None = None,
     overwrite: bool = False,
     gzip: bool = False,
+    history_days: int = 1100,
 ) -> dict:
     """Write all landing sources of DESIGN.md section 4 into `out/<source>/...`.
 
@@ -60,18 +61,22 @@ def generate(
     source folders are emptied first). `workers`: render processes (default: 2 when the run is big
     enough to gain from them, else 0 = render in this process); the output does not depend on it.
     Returns a summary: rows, files and injected bad rows per source. `gzip`: every file is
-    written gzip-compressed (`<name>.gz`), as the landing zone accepts them.
+    written gzip-compressed (`<name>.gz`), as the landing zone accepts them. `history_days`
+    (more than 20): charge points already in service at `start` were commissioned up to that many
+    days before it (default 1,100, about three years); the daily network tables start there.
     """
+    if history_days <= 20:
+        raise ValueError("history_days must be more than 20")
     from . import render
 
     render.GZIP_LEVEL = 1 if gzip else None
     try:
-        return _generate(out, seed, sessions, start, end, progress, workers, overwrite)
+        return _generate(out, seed, sessions, start, end, progress, workers, overwrite, history_days)
     finally:
         render.GZIP_LEVEL = None
 
 
-def _generate(out, seed, sessions, start, end, progress, workers, overwrite) -> dict:
+def _generate(out, seed, sessions, start, end, progress, workers, overwrite, history_days=1100) -> dict:
     t_start = time.perf_counter()
     out = Path(out)
     end = _as_date(end) or datetime.now(UTC).date()
@@ -86,7 +91,7 @@ def _generate(out, seed, sessions, start, end, progress, workers, overwrite) -> 
         if progress:
             print(f"[generate] {msg}", file=sys.stderr, flush=True)
 
-    world = build_world(seed, sessions, start, end)
+    world = build_world(seed, sessions, start, end, history_days)
     stats: dict = {}
     write_registries(world, out, stats)
     write_fx(out, seed, start, end, stats)

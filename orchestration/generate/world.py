@@ -103,7 +103,9 @@ def _daytime(rng: np.random.Generator, day_t: int, lo_h: float = 7.0, hi_h: floa
     return int(day_t + int(rng.uniform(lo_h, hi_h) * 3600))
 
 
-def build_world(seed: int, sessions: int, start: date, end: date) -> World:
+def build_world(seed: int, sessions: int, start: date, end: date, history_days: int = 1100) -> World:
+    """The generated world. `history_days`: charge points in service before the period were
+    commissioned up to that many days before its start (the network calendar begins there)."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x5EED, 1])))
     t0, t_end = epoch(start), epoch(end) + DAY
     n_days = (end - start).days + 1
@@ -301,7 +303,7 @@ def build_world(seed: int, sessions: int, start: date, end: date) -> World:
         elif rng.random() < 0.05:  # extension of an existing site
             c["comm"] = in_period(0.05, 0.85)
         else:
-            c["comm"] = _daytime(rng, t0 - int(rng.uniform(20, 1100)) * DAY)
+            c["comm"] = _daytime(rng, t0 - int(rng.uniform(20, history_days)) * DAY)
         c["decomm"] = NEVER
         if c["comm"] < t0 and rng.random() < 0.03:
             c["decomm"] = in_period(0.15, 0.95)

@@ -945,3 +945,26 @@ def test_defaults_progress_and_refusing_to_overwrite(tmp_path, capsys):
     with pytest.raises(FileExistsError):
         generate(tmp_path / "z", sessions=300, end=date(2025, 6, 30), progress=False)
     generate(tmp_path / "z", sessions=300, end=date(2025, 6, 30), progress=False, overwrite=True)
+
+
+def test_history_days_bounds_the_commissioning_history(tmp_path):
+    """Charge points in service at the start were commissioned at most history_days before it
+    (default about three years); a shorter history keeps the daily network calendar short."""
+
+    def commissioned(root: Path) -> list[datetime]:
+        return [
+            datetime.fromisoformat(row["commissioned_at"].replace("Z", "+00:00")).replace(tzinfo=None)
+            for path in sorted((root / "charge_points").glob("*.csv"))
+            for row in csv.DictReader(io.StringIO(path.read_text()))
+            if row.get("commissioned_at")
+        ]
+
+    kw = dict(seed=5, sessions=300, start=date(2025, 3, 1), end=date(2025, 3, 8), progress=False)
+    generate(tmp_path / "short", history_days=60, **kw)
+    generate(tmp_path / "default", **kw)
+    start = datetime(2025, 3, 1)
+    short, default = commissioned(tmp_path / "short"), commissioned(tmp_path / "default")
+    assert min(short) >= start - timedelta(days=60)
+    assert min(default) < start - timedelta(days=365)
+    with pytest.raises(ValueError, match="history_days"):
+        generate(tmp_path / "bad", history_days=10, **kw)
